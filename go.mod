@@ -1,0 +1,8 @@
+module github.com/enode-dev/enode
+
+go 1.26.8
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+)

@@ -1,0 +1,453 @@
+package term
+
+import (
+	"math"
+	"math/big"
+	"strings"
+)
+
+// Same reports whether a and b are the same value without looking inside
+// them: the same object for composite terms, equal values for the others.
+// Same(a, b) implies Equal(a, b); the converse does not hold.
+func Same(a, b Term) bool {
+	switch x := a.(type) {
+	case *Tuple:
+		y, ok := b.(*Tuple)
+		return ok && x == y
+	case *List:
+		y, ok := b.(*List)
+		return ok && x == y
+	case *Map:
+		y, ok := b.(*Map)
+		return ok && x == y
+	case *Binary:
+		y, ok := b.(*Binary)
+		return ok && x == y
+	case *Fun:
+		y, ok := b.(*Fun)
+		return ok && x == y
+	case BigInt:
+		y, ok := b.(BigInt)
+		return ok && x.v == y.v
+	case Ref:
+		y, ok := b.(Ref)
+		return ok && x == y
+	}
+	return a == b
+}
+
+// Equal reports whether a and b are exactly equal, as Erlang's =:=: 1 and
+// 1.0 are not equal. Shared subterms are equal without being looked at, and
+// terms whose hashes are already known and differ are unequal at once.
+func Equal(a, b Term) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	switch x := a.(type) {
+	case Atom:
+		y, ok := b.(Atom)
+		return ok && x == y
+	case Int:
+		y, ok := b.(Int)
+		return ok && x == y
+	case Float:
+		y, ok := b.(Float)
+		return ok && (x == y || math.Float64bits(float64(x)) == math.Float64bits(float64(y)))
+	case BigInt:
+		y, ok := b.(BigInt)
+		return ok && x.v.Cmp(y.v) == 0
+	case Pid, Port, Ref:
+		return a == b
+	case *Binary:
+		y, ok := b.(*Binary)
+		if !ok {
+			return false
+		}
+		if x == y {
+			return true
+		}
+		if x.BitLen() != y.BitLen() || hashesDiffer(&x.hash, &y.hash) {
+			return false
+		}
+		return binaryBytesEqual(x, y)
+	case *Tuple:
+		y, ok := b.(*Tuple)
+		if !ok {
+			return false
+		}
+		if x == y {
+			return true
+		}
+		if len(x.elems) != len(y.elems) || hashesDiffer(&x.hash, &y.hash) {
+			return false
+		}
+		for i := range x.elems {
+			if !Equal(x.elems[i], y.elems[i]) {
+				return false
+			}
+		}
+		return true
+	case *List:
+		y, ok := b.(*List)
+		if !ok {
+			return false
+		}
+		if x == y {
+			return true
+		}
+		if x.Len() != y.Len() || hashesDiffer(&x.hash, &y.hash) {
+			return false
+		}
+		for _, e := range ListEdits(x, y) {
+			for i := e.OldLo; i < e.OldHi; i++ {
+				if !Equal(x.At(i), y.At(i-e.OldLo+e.NewLo)) {
+					return false
+				}
+			}
+		}
+		return Equal(x.tail, y.tail)
+	case *Map:
+		y, ok := b.(*Map)
+		if !ok {
+			return false
+		}
+		if x == y {
+			return true
+		}
+		if x.Len() != y.Len() || hashesDiffer(&x.hash, &y.hash) {
+			return false
+		}
+		eq := true
+		MapEdits(x, y, func(_, ov, nv Term) bool {
+			eq = ov != nil && nv != nil && Equal(ov, nv)
+			return eq
+		})
+		return eq
+	case *Fun:
+		y, ok := b.(*Fun)
+		if !ok {
+			return false
+		}
+		return x == y || funEqual(x, y)
+	}
+	return false
+}
+
+func hashesDiffer(a, b *hashCache) bool {
+	ha, oka := a.load()
+	hb, okb := b.load()
+	return oka && okb && ha != hb
+}
+
+func binaryBytesEqual(x, y *Binary) bool {
+	for _, r := range BinaryEdits(x, y, 0) {
+		_ = r
+		return false
+	}
+	return true
+}
+
+func funEqual(x, y *Fun) bool {
+	if x.Exported != y.Exported || x.Module != y.Module || x.Function != y.Function ||
+		x.Arity != y.Arity || x.Uniq != y.Uniq || x.Index != y.Index ||
+		len(x.FreeVars) != len(y.FreeVars) {
+		return false
+	}
+	if !Equal(x.OldIndex, y.OldIndex) || !Equal(x.OldUniq, y.OldUniq) || !Equal(x.Pid, y.Pid) {
+		return false
+	}
+	for i := range x.FreeVars {
+		if !Equal(x.FreeVars[i], y.FreeVars[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Compare orders a and b by Erlang's term order and returns -1, 0 or +1:
+// number < atom < reference < fun < port < pid < tuple < map < [] < list <
+// bitstring. Integers and floats compare by value, so Compare(1, 1.0) is 0
+// (Erlang's ==) while Equal(1, 1.0) is false.
+func Compare(a, b Term) int { return compare(a, b, false) }
+
+// compareKeys is the map-key order: term order, but exact, with an integer
+// before a float of the same value.
+func compareKeys(a, b Term) int { return compare(a, b, true) }
+
+func compare(a, b Term, exact bool) int {
+	ka, kb := a.Kind(), b.Kind()
+	if ka.order() != kb.order() {
+		return cmpInt(ka.order(), kb.order())
+	}
+	switch x := a.(type) {
+	case Int, BigInt, Float:
+		c := compareNumbers(a, b)
+		if c == 0 && exact && ka != kb {
+			if ka == KindInt {
+				return -1
+			}
+			return 1
+		}
+		return c
+	case Atom:
+		return strings.Compare(string(x), string(b.(Atom)))
+	case Ref:
+		y := b.(Ref)
+		if c := strings.Compare(string(x.Node), string(y.Node)); c != 0 {
+			return c
+		}
+		// OTP compares the ID words from the most significant (last) down.
+		xw, yw := x.Words(), y.Words()
+		if len(xw) != len(yw) {
+			return cmpInt(len(xw), len(yw))
+		}
+		for i := len(xw) - 1; i >= 0; i-- {
+			if xw[i] != yw[i] {
+				return cmpU64(uint64(xw[i]), uint64(yw[i]))
+			}
+		}
+		return cmpU64(uint64(x.Creation), uint64(y.Creation))
+	case *Fun:
+		return compareFuns(x, b.(*Fun), exact)
+	case Port:
+		y := b.(Port)
+		if c := strings.Compare(string(x.Node), string(y.Node)); c != 0 {
+			return c
+		}
+		if x.ID != y.ID {
+			return cmpU64(x.ID, y.ID)
+		}
+		return cmpU64(uint64(x.Creation), uint64(y.Creation))
+	case Pid:
+		y := b.(Pid)
+		if c := strings.Compare(string(x.Node), string(y.Node)); c != 0 {
+			return c
+		}
+		if x.Serial != y.Serial {
+			return cmpU64(uint64(x.Serial), uint64(y.Serial))
+		}
+		if x.ID != y.ID {
+			return cmpU64(uint64(x.ID), uint64(y.ID))
+		}
+		return cmpU64(uint64(x.Creation), uint64(y.Creation))
+	case *Tuple:
+		y := b.(*Tuple)
+		if x == y {
+			return 0
+		}
+		if len(x.elems) != len(y.elems) {
+			return cmpInt(len(x.elems), len(y.elems))
+		}
+		for i := range x.elems {
+			if c := compare(x.elems[i], y.elems[i], exact); c != 0 {
+				return c
+			}
+		}
+		return 0
+	case *Map:
+		return compareMaps(x, b.(*Map), exact)
+	case *List:
+		return compareLists(x, b.(*List), exact)
+	case *Binary:
+		return compareBinaries(x, b.(*Binary))
+	}
+	return 0
+}
+
+func compareMaps(x, y *Map, exact bool) int {
+	if x == y {
+		return 0
+	}
+	if x.Len() != y.Len() {
+		return cmpInt(x.Len(), y.Len())
+	}
+	// Keys first, in map-key order, then the values in key order.
+	xk, yk := make([]Term, 0, x.Len()), make([]Term, 0, y.Len())
+	var xv, yv []Term
+	for k, v := range x.All() {
+		xk, xv = append(xk, k), append(xv, v)
+	}
+	for k, v := range y.All() {
+		yk, yv = append(yk, k), append(yv, v)
+	}
+	for i := range xk {
+		if c := compareKeys(xk[i], yk[i]); c != 0 {
+			return c
+		}
+	}
+	for i := range xv {
+		if c := compare(xv[i], yv[i], exact); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+func compareLists(x, y *List, exact bool) int {
+	if x == y {
+		return 0
+	}
+	n := min(x.Len(), y.Len())
+	for i := 0; i < n; i++ {
+		if c := compare(x.At(i), y.At(i), exact); c != 0 {
+			return c
+		}
+	}
+	switch {
+	case x.Len() == y.Len():
+		return compare(x.Tail(), y.Tail(), exact)
+	case x.Len() > n:
+		// x goes on with a non-empty list where y has its tail.
+		return -tailVersusRest(y.Tail())
+	default:
+		return tailVersusRest(x.Tail())
+	}
+}
+
+// tailVersusRest compares a list's tail with the non-empty rest of a longer
+// list at the same place. A tail is never a non-empty list (lists are kept in
+// normal form), so it is [] or a term of another kind.
+func tailVersusRest(t Term) int {
+	if _, ok := t.(*List); ok {
+		return -1 // [] sorts before any non-empty list
+	}
+	return cmpInt(t.Kind().order(), KindList.order())
+}
+
+func compareBinaries(x, y *Binary) int {
+	if x == y {
+		return 0
+	}
+	// Bitstrings compare bit by bit; a prefix sorts first.
+	xb, yb := x.Bytes(), y.Bytes()
+	n := min(len(xb), len(yb))
+	for i := 0; i < n; i++ {
+		if xb[i] != yb[i] {
+			return cmpU64(uint64(xb[i]), uint64(yb[i]))
+		}
+	}
+	return cmpInt(x.BitLen(), y.BitLen())
+}
+
+func compareFuns(x, y *Fun, exact bool) int {
+	if x == y {
+		return 0
+	}
+	if x.Exported != y.Exported {
+		// OTP sorts local funs before export funs.
+		if !x.Exported {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(string(x.Module), string(y.Module)); c != 0 {
+		return c
+	}
+	if x.Exported {
+		if c := strings.Compare(string(x.Function), string(y.Function)); c != 0 {
+			return c
+		}
+		return cmpInt(int(x.Arity), int(y.Arity))
+	}
+	if x.OldIndex != nil && y.OldIndex != nil {
+		if c := compare(x.OldIndex, y.OldIndex, exact); c != 0 {
+			return c
+		}
+	}
+	if x.OldUniq != nil && y.OldUniq != nil {
+		if c := compare(x.OldUniq, y.OldUniq, exact); c != 0 {
+			return c
+		}
+	}
+	if len(x.FreeVars) != len(y.FreeVars) {
+		return cmpInt(len(x.FreeVars), len(y.FreeVars))
+	}
+	for i := range x.FreeVars {
+		if c := compare(x.FreeVars[i], y.FreeVars[i], exact); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// compareNumbers compares integers and floats by value, exactly (no
+// rounding of large integers to floats).
+func compareNumbers(a, b Term) int {
+	switch x := a.(type) {
+	case Int:
+		switch y := b.(type) {
+		case Int:
+			return cmpI64(int64(x), int64(y))
+		case BigInt:
+			return -y.v.Sign()
+		case Float:
+			return -compareFloatInt(float64(y), big.NewInt(int64(x)))
+		}
+	case BigInt:
+		switch y := b.(type) {
+		case Int:
+			return x.v.Sign()
+		case BigInt:
+			return x.v.Cmp(y.v)
+		case Float:
+			return -compareFloatInt(float64(y), x.v)
+		}
+	case Float:
+		switch y := b.(type) {
+		case Int:
+			return compareFloatInt(float64(x), big.NewInt(int64(y)))
+		case BigInt:
+			return compareFloatInt(float64(x), y.v)
+		case Float:
+			switch {
+			case x < y:
+				return -1
+			case x > y:
+				return 1
+			}
+			return 0
+		}
+	}
+	return 0
+}
+
+func compareFloatInt(f float64, i *big.Int) int {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		if f > 0 {
+			return 1
+		}
+		return -1
+	}
+	bf := new(big.Float).SetFloat64(f)
+	return bf.Cmp(new(big.Float).SetInt(i))
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpI64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,278 @@
+package term
+
+import (
+	"math/big"
+	"sync/atomic"
+)
+
+// Term is an immutable Erlang value. The concrete types are Atom, Int,
+// BigInt, Float, *Binary, *Tuple, *List, *Map, Pid, Port, Ref and *Fun;
+// no other type implements Term.
+type Term interface {
+	// Kind reports the Erlang type of the term.
+	Kind() Kind
+	isTerm()
+}
+
+// Kind is the Erlang type of a term. Kinds are declared in Erlang's term
+// order (number < atom < reference < fun < port < pid < tuple < map < list
+// < bitstring), so comparing kinds compares the types' places in that order.
+// The empty list sorts before every other list, which is how nil comes
+// between map and list in Erlang's order.
+type Kind uint8
+
+// The kinds, in Erlang's term order. KindInt covers Int and BigInt.
+const (
+	KindInt Kind = iota + 1
+	KindFloat
+	KindAtom
+	KindRef
+	KindFun
+	KindPort
+	KindPid
+	KindTuple
+	KindMap
+	KindList
+	KindBinary
+)
+
+var kindNames = [...]string{
+	KindInt: "integer", KindFloat: "float", KindAtom: "atom", KindRef: "reference",
+	KindFun: "fun", KindPort: "port", KindPid: "pid", KindTuple: "tuple",
+	KindMap: "map", KindList: "list", KindBinary: "bitstring",
+}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return "invalid"
+}
+
+// numberOrder reports the place of k in term order, treating integers and
+// floats as one class (numbers compare by value across the two types).
+func (k Kind) order() int {
+	if k == KindFloat {
+		return int(KindInt)
+	}
+	return int(k)
+}
+
+// Atom is an Erlang atom, such as ok or 'hello world'. Atoms are at most
+// 255 characters (code points) long, as in Erlang.
+type Atom string
+
+// Common atoms.
+const (
+	True      Atom = "true"
+	False     Atom = "false"
+	Undefined Atom = "undefined"
+	OK        Atom = "ok"
+)
+
+// Bool returns the atom true or false.
+func Bool(b bool) Atom {
+	if b {
+		return True
+	}
+	return False
+}
+
+// Int is an Erlang integer that fits in 64 bits. Integers outside that range
+// are BigInt; the constructors keep the two apart, so an Int and a BigInt are
+// never equal.
+type Int int64
+
+// BigInt is an Erlang integer outside the int64 range. Create one with
+// Integer; its value is never changed after construction.
+type BigInt struct{ v *big.Int }
+
+// Integer returns v as an Int when it fits in 64 bits, or as a BigInt. It
+// copies v, so the caller may go on changing it.
+func Integer(v *big.Int) Term {
+	if v.IsInt64() {
+		return Int(v.Int64())
+	}
+	return BigInt{new(big.Int).Set(v)}
+}
+
+// Big returns a copy of the integer's value.
+func (b BigInt) Big() *big.Int { return new(big.Int).Set(b.v) }
+
+// bigValue returns the value without copying; callers must not change it.
+func (b BigInt) bigValue() *big.Int { return b.v }
+
+// Float is an Erlang float (IEEE 754 double). Erlang has no NaN or infinity;
+// the codec refuses to encode them.
+type Float float64
+
+// Pid is an Erlang process identifier: opaque, it round-trips exactly.
+type Pid struct {
+	Node     Atom
+	ID       uint32
+	Serial   uint32
+	Creation uint32
+}
+
+// Port is an Erlang port identifier: opaque, it round-trips exactly.
+type Port struct {
+	Node     Atom
+	ID       uint64
+	Creation uint32
+}
+
+// Ref is an Erlang reference: opaque, it round-trips exactly. Len says how
+// many of the ID words are used (1 to 5).
+type Ref struct {
+	Node     Atom
+	Creation uint32
+	Len      uint8
+	ID       [5]uint32
+}
+
+// Words returns the used ID words of the reference.
+func (r Ref) Words() []uint32 {
+	n := int(r.Len)
+	if n > len(r.ID) {
+		n = len(r.ID)
+	}
+	return r.ID[:n]
+}
+
+// Fun is an Erlang fun as the External Term Format carries it: opaque, kept
+// so that it round-trips exactly. An export fun (fun M:F/A) has Exported set
+// and only Module, Function and Arity; a local fun has the rest.
+type Fun struct {
+	Exported bool
+	Module   Atom
+	Function Atom // export funs only
+	Arity    uint8
+	Uniq     [16]byte
+	Index    uint32
+	OldIndex Term // an Int
+	OldUniq  Term // an Int
+	Pid      Term // a Pid
+	FreeVars []Term
+}
+
+func (Atom) Kind() Kind    { return KindAtom }
+func (Int) Kind() Kind     { return KindInt }
+func (BigInt) Kind() Kind  { return KindInt }
+func (Float) Kind() Kind   { return KindFloat }
+func (Pid) Kind() Kind     { return KindPid }
+func (Port) Kind() Kind    { return KindPort }
+func (Ref) Kind() Kind     { return KindRef }
+func (*Fun) Kind() Kind    { return KindFun }
+func (*Tuple) Kind() Kind  { return KindTuple }
+func (*List) Kind() Kind   { return KindList }
+func (*Map) Kind() Kind    { return KindMap }
+func (*Binary) Kind() Kind { return KindBinary }
+
+func (Atom) isTerm()    {}
+func (Int) isTerm()     {}
+func (BigInt) isTerm()  {}
+func (Float) isTerm()   {}
+func (Pid) isTerm()     {}
+func (Port) isTerm()    {}
+func (Ref) isTerm()     {}
+func (*Fun) isTerm()    {}
+func (*Tuple) isTerm()  {}
+func (*List) isTerm()   {}
+func (*Map) isTerm()    {}
+func (*Binary) isTerm() {}
+
+// hashCache holds a composite term's content hash once computed. Terms are
+// shared between goroutines, so the cache is written atomically; 0 means not
+// computed yet (a real hash of 0 is stored as 1).
+type hashCache struct{ h atomic.Uint64 }
+
+func (c *hashCache) load() (uint64, bool) {
+	h := c.h.Load()
+	return h, h != 0
+}
+
+func (c *hashCache) store(h uint64) uint64 {
+	if h == 0 {
+		h = 1
+	}
+	c.h.Store(h)
+	return h
+}
+
+// Tuple is an Erlang tuple. Create one with NewTuple or Record; Set returns
+// a new tuple that shares every other element with the old one.
+type Tuple struct {
+	elems []Term
+	hash  hashCache
+}
+
+// NewTuple returns the tuple {elems...}. It copies elems.
+func NewTuple(elems ...Term) *Tuple {
+	return &Tuple{elems: append([]Term(nil), elems...)}
+}
+
+// Record returns the record tuple {name, fields...}.
+func Record(name Atom, fields ...Term) *Tuple {
+	e := make([]Term, 0, len(fields)+1)
+	e = append(e, name)
+	return &Tuple{elems: append(e, fields...)}
+}
+
+// tupleOwning returns a tuple that takes ownership of elems.
+func tupleOwning(elems []Term) *Tuple { return &Tuple{elems: elems} }
+
+// Len returns the tuple's arity.
+func (t *Tuple) Len() int { return len(t.elems) }
+
+// At returns the element at index i, counting from 0 (Erlang's element(i+1,
+// T)). It panics if i is out of range, like a slice index.
+func (t *Tuple) At(i int) Term { return t.elems[i] }
+
+// Elems returns a copy of the elements.
+func (t *Tuple) Elems() []Term { return append([]Term(nil), t.elems...) }
+
+// Tag returns the first element when it is an atom, as for a record.
+func (t *Tuple) Tag() (Atom, bool) {
+	if len(t.elems) == 0 {
+		return "", false
+	}
+	a, ok := t.elems[0].(Atom)
+	return a, ok
+}
+
+// Set returns a copy of t with element i replaced by v (setelement(i+1, T,
+// V)); every other element is shared with t. It panics if i is out of range.
+func (t *Tuple) Set(i int, v Term) *Tuple {
+	if v == nil {
+		panic("term: nil Term in Tuple.Set")
+	}
+	e := make([]Term, len(t.elems))
+	copy(e, t.elems)
+	e[i] = v
+	return &Tuple{elems: e}
+}
+
+// Update returns a copy of t with element i replaced by f(element i).
+func (t *Tuple) Update(i int, f func(Term) Term) *Tuple { return t.Set(i, f(t.elems[i])) }
+
+// Append returns a copy of t with vs added at the end (erlang:append_element).
+func (t *Tuple) Append(vs ...Term) *Tuple {
+	e := make([]Term, 0, len(t.elems)+len(vs))
+	return &Tuple{elems: append(append(e, t.elems...), vs...)}
+}
+
+// Delete returns a copy of t without element i (erlang:delete_element).
+func (t *Tuple) Delete(i int) *Tuple {
+	e := make([]Term, 0, len(t.elems)-1)
+	e = append(e, t.elems[:i]...)
+	return &Tuple{elems: append(e, t.elems[i+1:]...)}
+}
+
+// Insert returns a copy of t with v inserted before index i
+// (erlang:insert_element).
+func (t *Tuple) Insert(i int, v Term) *Tuple {
+	e := make([]Term, 0, len(t.elems)+1)
+	e = append(e, t.elems[:i]...)
+	e = append(e, v)
+	return &Tuple{elems: append(e, t.elems[i:]...)}
+}
