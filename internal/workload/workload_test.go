@@ -31,7 +31,7 @@ func TestStepIsDeterministicAndShares(t *testing.T) {
 	require.False(t, term.Equal(a, s0))
 	require.Equal(t, term.Int(2), a.At(FieldVersion))
 	require.Equal(t, term.Int(5), a.At(FieldTimestamp))
-	require.Same(t, s0.At(FieldWorker), a.At(FieldWorker))
+	require.Same(t, s0.At(FieldBlob), a.At(FieldBlob).(*term.Binary), "blob untouched unless overwritten")
 
 	// Exactly 100 sessions differ when the list kept its length.
 	st := NewStepper(Small, 3)
