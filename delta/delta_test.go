@@ -11,8 +11,8 @@ import (
 )
 
 func tup(es ...term.Term) *term.Tuple { return term.NewTuple(es...) }
-func i(n int) term.Int              { return term.Int(n) }
-func a(s string) term.Atom          { return term.Atom(s) }
+func i(n int) term.Int                { return term.Int(n) }
+func a(s string) term.Atom            { return term.Atom(s) }
 
 func mustApply(t *testing.T, x term.Term, s Spec) term.Term {
 	t.Helper()
