@@ -137,11 +137,13 @@ func mutate(r *rand.Rand, t term.Term, depth int) term.Term {
 				vs[k] = randTerm(r, 2)
 			}
 			return x.Insert(r.IntN(n+1), vs...)
-		default:
+		case n > 0:
 			if x.IsProper() {
 				return x.WithTail(atoms[r.IntN(len(atoms))])
 			}
 			return x.WithTail(term.Nil())
+		default:
+			return x.Append(term.Int(n))
 		}
 	case *term.Map:
 		keys := make([]term.Term, 0, x.Len())
