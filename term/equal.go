@@ -170,8 +170,9 @@ func funEqual(x, y *Fun) bool {
 // (Erlang's ==) while Equal(1, 1.0) is false.
 func Compare(a, b Term) int { return compare(a, b, false) }
 
-// compareKeys is the map-key order: term order, but exact, with an integer
-// before a float of the same value.
+// compareKeys is Erlang's map-key order: term order, except that every
+// integer sorts before every float (maps:keys(#{0.5=>a,2=>b}) is [2,0.5]),
+// at any depth.
 func compareKeys(a, b Term) int { return compare(a, b, true) }
 
 func compare(a, b Term, exact bool) int {
@@ -181,22 +182,23 @@ func compare(a, b Term, exact bool) int {
 	}
 	switch x := a.(type) {
 	case Int, BigInt, Float:
-		c := compareNumbers(a, b)
-		if c == 0 && exact && ka != kb {
-			if ka == KindInt {
-				return -1
-			}
-			return 1
+		if exact && ka != kb {
+			// In map-key order every integer sorts before every float.
+			return cmpInt(int(ka), int(kb))
 		}
-		return c
+		return compareNumbers(a, b)
 	case Atom:
 		return strings.Compare(string(x), string(b.(Atom)))
 	case Ref:
+		// OTP 25 orders references by node, then creation, then the ID
+		// words from the most significant (last) down.
 		y := b.(Ref)
 		if c := strings.Compare(string(x.Node), string(y.Node)); c != 0 {
 			return c
 		}
-		// OTP compares the ID words from the most significant (last) down.
+		if x.Creation != y.Creation {
+			return cmpU64(uint64(x.Creation), uint64(y.Creation))
+		}
 		xw, yw := x.Words(), y.Words()
 		if len(xw) != len(yw) {
 			return cmpInt(len(xw), len(yw))
@@ -206,7 +208,7 @@ func compare(a, b Term, exact bool) int {
 				return cmpU64(uint64(xw[i]), uint64(yw[i]))
 			}
 		}
-		return cmpU64(uint64(x.Creation), uint64(y.Creation))
+		return 0
 	case *Fun:
 		return compareFuns(x, b.(*Fun), exact)
 	case Port:
@@ -219,15 +221,16 @@ func compare(a, b Term, exact bool) int {
 		}
 		return cmpU64(uint64(x.Creation), uint64(y.Creation))
 	case Pid:
+		// OTP 25 orders pids by their number, then serial, then node.
 		y := b.(Pid)
-		if c := strings.Compare(string(x.Node), string(y.Node)); c != 0 {
-			return c
+		if x.ID != y.ID {
+			return cmpU64(uint64(x.ID), uint64(y.ID))
 		}
 		if x.Serial != y.Serial {
 			return cmpU64(uint64(x.Serial), uint64(y.Serial))
 		}
-		if x.ID != y.ID {
-			return cmpU64(uint64(x.ID), uint64(y.ID))
+		if c := strings.Compare(string(x.Node), string(y.Node)); c != 0 {
+			return c
 		}
 		return cmpU64(uint64(x.Creation), uint64(y.Creation))
 	case *Tuple:
