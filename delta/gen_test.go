@@ -101,6 +101,16 @@ func randKey(r *rand.Rand) term.Term {
 
 // mutate returns t with a few random changes made by the update helpers.
 func mutate(r *rand.Rand, t term.Term, depth int) term.Term {
+	m := mutate1(r, t, depth)
+	if l, ok := m.(*term.List); ok && l.Len() == 0 && !l.IsProper() {
+		// Deleting every element of an improper list leaves [|Tail], which
+		// the term package allows but Erlang has no syntax or encoding for.
+		return l.Tail()
+	}
+	return m
+}
+
+func mutate1(r *rand.Rand, t term.Term, depth int) term.Term {
 	if depth <= 0 || r.IntN(8) == 0 {
 		return randTerm(r, 2)
 	}
