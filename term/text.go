@@ -11,11 +11,15 @@ import (
 	"unicode/utf8"
 )
 
-// The text form of a term is Erlang syntax, as io_lib:format("~w", [T])
-// writes it, with a few documented choices and extensions:
+// Format returns the Erlang text form of t, for example
+// {user_info,{timestamp,86996746},[1,2],#{a => <<"x">>}}; Parse reads it
+// back. A nil term is written as the empty string.
 //
-//   - Atoms are quoted when Erlang needs it ('hello world', 'Abc', '',
-//     'and'), with Erlang's escapes (\n, \t, \\, \', and \ooo for other
+// The text form is Erlang syntax, as io_lib:format("~w", [T]) writes it,
+// with a few choices and extensions:
+//
+//   - Atoms are quoted when Erlang needs it ('hello world', 'Abc', 'and',
+//     the empty atom), with Erlang's escapes (\n, \t, \\, \', and \ooo for other
 //     control characters). Characters from U+00A0 up are written as UTF-8.
 //     A byte of an atom that is not valid UTF-8 (which no Erlang atom holds)
 //     is written as \ooo, its Latin-1 reading.
@@ -50,10 +54,6 @@ import (
 // term whose atoms are valid UTF-8 of at most 255 characters, whose
 // references have Len at most 5 (unused ID words zero) and whose nesting is
 // within MaxParseDepth.
-
-// Format returns the Erlang text form of t, for example
-// {user_info,{timestamp,86996746},[1,2],#{a => <<"x">>}}. See Parse for the
-// way back. A nil term is written as the empty string.
 func Format(t Term) string { return string(AppendFormat(nil, t)) }
 
 // AppendFormat appends the Erlang text form of t (as Format writes it) to
