@@ -585,3 +585,54 @@ func BenchmarkUnmarshal(b *testing.B) {
 
 // newQuickRand is testing/quick's source of randomness, with a fixed seed.
 func newQuickRand() *mrand.Rand { return mrand.New(mrand.NewSource(11)) }
+
+// FuzzUnmarshal checks that Unmarshal never panics on any term, whatever
+// the target, and that what it accepts marshals back to a term that it
+// accepts again with the same result.
+func FuzzUnmarshal(f *testing.F) {
+	f.Add(Format(mustMarshalF(sampleState())))
+	f.Add(`{worker_state,1,2,[],#{},<<>>,undefined,undefined,0.0,true,[<<>>,<<>>],<<1,2,3,4>>,x,y}`)
+	f.Add(`#{workers => 3, spare => <<"x">>, limits => #{cpu => 1}}`)
+	f.Add(`{reading,{celsius,1},[{celsius,2}],undefined}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		x, err := Parse(s)
+		if err != nil {
+			return
+		}
+		var m Marshaler
+		check := func(newV func() any) {
+			v := newV()
+			if err := m.Unmarshal(x, v); err != nil {
+				var ue *UnmarshalError
+				if !errors.As(err, &ue) {
+					t.Fatalf("error is not an *UnmarshalError: %v", err)
+				}
+				return
+			}
+			y, err := m.Marshal(v)
+			if err != nil {
+				return // a value Unmarshal accepts may still hold a NaN, say
+			}
+			w := newV()
+			if err := m.Unmarshal(y, w); err != nil {
+				t.Fatalf("%s unmarshaled, marshaled as %s, which does not unmarshal: %v", s, Format(y), err)
+			}
+			if z, err := m.Marshal(w); err != nil || !Equal(y, z) {
+				t.Fatalf("not stable: %s then %v (%v)", Format(y), z, err)
+			}
+		}
+		check(func() any { return new(WorkerState) })
+		check(func() any { return new(Config) })
+		check(func() any { return new(Reading) })
+		check(func() any { return new(map[string][]int) })
+		check(func() any { return new(any) })
+	})
+}
+
+func mustMarshalF(v any) Term {
+	x, err := Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return x
+}

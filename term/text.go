@@ -1233,6 +1233,11 @@ type bitWriter struct {
 
 // write appends the low n bits of v.
 func (w *bitWriter) write(v uint64, n uint) {
+	if n == 8 && w.nbits%8 == 0 {
+		w.buf = append(w.buf, byte(v))
+		w.nbits += 8
+		return
+	}
 	for i := int(n) - 1; i >= 0; i-- {
 		if w.nbits%8 == 0 {
 			w.buf = append(w.buf, 0)
