@@ -374,3 +374,17 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+func TestLocalFunsAreDistinctMapKeys(t *testing.T) {
+	f1 := &Fun{Module: "m", Arity: 1, Index: 1, OldIndex: Int(1), OldUniq: Int(2), Pid: Pid{Node: "a@b", ID: 1}}
+	f2 := &Fun{Module: "m", Arity: 1, Index: 2, OldIndex: Int(1), OldUniq: Int(2), Pid: Pid{Node: "a@b", ID: 1}}
+	m := MapOf(Pair{f1, Int(1)}, Pair{f2, Int(2)})
+	if m.Len() != 2 || Compare(f1, f2) == 0 {
+		t.Fatalf("two different funs collide: len %d, compare %d", m.Len(), Compare(f1, f2))
+	}
+	r1 := Ref{Node: "a@b", Len: 1, ID: [5]uint32{7, 9}}
+	r2 := Ref{Node: "a@b", Len: 1, ID: [5]uint32{7}}
+	if !Equal(r1, r2) || Hash(r1) != Hash(r2) {
+		t.Fatal("refs differing only in unused words must be equal")
+	}
+}
