@@ -1,8 +1,10 @@
 package term
 
 import (
+	"bytes"
 	"math"
 	"math/big"
+	"slices"
 	"strings"
 )
 
@@ -31,7 +33,7 @@ func Same(a, b Term) bool {
 		return ok && x.v == y.v
 	case Ref:
 		y, ok := b.(Ref)
-		return ok && x == y
+		return ok && Equal(x, y)
 	}
 	return a == b
 }
@@ -56,8 +58,11 @@ func Equal(a, b Term) bool {
 	case BigInt:
 		y, ok := b.(BigInt)
 		return ok && x.v.Cmp(y.v) == 0
-	case Pid, Port, Ref:
+	case Pid, Port:
 		return a == b
+	case Ref:
+		y, ok := b.(Ref)
+		return ok && x.Node == y.Node && x.Creation == y.Creation && slices.Equal(x.Words(), y.Words())
 	case *Binary:
 		y, ok := b.(*Binary)
 		if !ok {
@@ -352,15 +357,25 @@ func compareFuns(x, y *Fun, exact bool) int {
 		}
 		return cmpInt(int(x.Arity), int(y.Arity))
 	}
-	if x.OldIndex != nil && y.OldIndex != nil {
-		if c := compare(x.OldIndex, y.OldIndex, exact); c != 0 {
-			return c
-		}
+	if c := compareOptional(x.OldIndex, y.OldIndex, exact); c != 0 {
+		return c
 	}
-	if x.OldUniq != nil && y.OldUniq != nil {
-		if c := compare(x.OldUniq, y.OldUniq, exact); c != 0 {
-			return c
-		}
+	if c := compareOptional(x.OldUniq, y.OldUniq, exact); c != 0 {
+		return c
+	}
+	// Then what tells two local funs of one module apart, so that funs
+	// which are not Equal never compare as 0 (they would collide as keys).
+	if x.Index != y.Index {
+		return cmpU64(uint64(x.Index), uint64(y.Index))
+	}
+	if c := bytes.Compare(x.Uniq[:], y.Uniq[:]); c != 0 {
+		return c
+	}
+	if x.Arity != y.Arity {
+		return cmpInt(int(x.Arity), int(y.Arity))
+	}
+	if c := compareOptional(x.Pid, y.Pid, exact); c != 0 {
+		return c
 	}
 	if len(x.FreeVars) != len(y.FreeVars) {
 		return cmpInt(len(x.FreeVars), len(y.FreeVars))
@@ -371,6 +386,19 @@ func compareFuns(x, y *Fun, exact bool) int {
 		}
 	}
 	return 0
+}
+
+// compareOptional orders an absent (nil) field before a present one.
+func compareOptional(a, b Term, exact bool) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	return compare(a, b, exact)
 }
 
 // compareNumbers compares integers and floats by value, exactly (no
