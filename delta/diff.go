@@ -181,14 +181,10 @@ func (d *differ) list(x, y *term.List, depth int) (Spec, int) {
 	pos := 0
 	for _, e := range term.ListEdits(x, y) {
 		b.keep(e.OldLo - pos)
-		if e.OldHi-e.OldLo == e.NewHi-e.NewLo {
-			for i := e.OldLo; i < e.OldHi; i++ {
-				s, n := d.diff(x.At(i), y.At(i-e.OldLo+e.NewLo), depth+1)
-				b.editSized(s, n)
-			}
-		} else {
-			d.align(&b, x.At, e.OldLo, e.OldHi, y.At, e.NewLo, e.NewHi, depth)
-		}
+		// Spans of the same length go through the alignment too: a head
+		// dropped and an element appended keep the length but shift
+		// everything in between.
+		d.align(&b, x.At, e.OldLo, e.OldHi, y.At, e.NewLo, e.NewHi, depth)
 		pos = e.OldHi
 	}
 	var tail Spec = Keep{}
@@ -220,11 +216,12 @@ func match(a, b term.Term) bool {
 	return term.Equal(a, b)
 }
 
-// align describes old[a0:a1] → new[b0:b1], spans of different lengths, with
-// a bounded alignment: common ends are trimmed, and in the middle a
-// mismatch is an in-place edit when the elements after it line up again,
-// else an insertion or a deletion of up to Window elements when that makes
-// the sequences line up, else an in-place edit.
+// align describes old[a0:a1] → new[b0:b1] with a bounded alignment: common
+// ends are trimmed, and in the middle a mismatch is an in-place edit when
+// the elements after it line up again, else an insertion or a deletion of
+// up to Window elements when that makes the sequences line up, else an
+// in-place edit. Its cost is about the span's length times a small factor
+// (hashes are cached per element), and the spec's size about the change.
 func (d *differ) align(b *sized, old func(int) term.Term, a0, a1 int, nw func(int) term.Term, b0, b1, depth int) {
 	for a0 < a1 && b0 < b1 && match(old(a0), nw(b0)) {
 		b.keep(1)
@@ -244,8 +241,7 @@ func (d *differ) align(b *sized, old func(int) term.Term, a0, a1 int, nw func(in
 			i, j = i+1, j+1
 			continue
 		}
-		lined := a1-i == b1-j || (i+1 < a1 && j+1 < b1 && match(old(i+1), nw(j+1)))
-		if !lined {
+		if !(i+1 < a1 && j+1 < b1 && match(old(i+1), nw(j+1))) {
 			found := false
 			for k := 1; k <= d.opts.Window && !found; k++ {
 				switch {
