@@ -67,10 +67,12 @@
 // delta is 3,676 bytes in this form, 4,179 with its embedded values in the
 // External Term Format (a version byte and wider integer and tuple headers
 // per value), and 21,232 as the spec written as an Erlang term in ETF
-// ({tuple, [{retain,N}, ...]}: every op is a tuple with an atom). Decode is hardened like a
-// term decoder: every count is checked against the remaining input before
-// anything is allocated, nesting is bounded, errors wrap ErrCorrupt and name
-// the byte offset, and it never panics (fuzzed).
+// ({tuple, [{retain,N}, ...]}: every op is a tuple with an atom).
+//
+// Decode is hardened like a term decoder: every count is checked against
+// the remaining input before anything is allocated, nesting is bounded,
+// errors wrap ErrCorrupt and name the byte offset, and it never panics
+// (fuzzed).
 //
 // # Streams
 //
