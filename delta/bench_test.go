@@ -1,6 +1,7 @@
 package delta
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/enode-dev/enode/internal/workload"
@@ -19,6 +20,23 @@ func benchStates(v workload.Variant) (*term.Tuple, *term.Tuple) {
 	return s0, s1
 }
 
+// loop runs f in b.Loop and reports, besides wall time, the CPU time of
+// the benchmark's thread per op (cpu-ns/op): on a shared machine wall time
+// also counts waiting for a core.
+func loop(b *testing.B, f func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0, ok := threadCPU()
+	n := 0
+	for b.Loop() {
+		f()
+		n++
+	}
+	if t1, ok1 := threadCPU(); ok && ok1 && n > 0 {
+		b.ReportMetric(float64(t1-t0)/float64(n), "cpu-ns/op")
+	}
+}
+
 func benchVariants(b *testing.B, f func(b *testing.B, v workload.Variant)) {
 	for _, v := range []workload.Variant{workload.Small, workload.Reference} {
 		b.Run(v.String(), func(b *testing.B) { f(b, v) })
@@ -29,9 +47,9 @@ func BenchmarkDiff(b *testing.B) {
 	benchVariants(b, func(b *testing.B, v workload.Variant) {
 		s0, s1 := benchStates(v)
 		b.ReportAllocs()
-		for b.Loop() {
+		loop(b, func() {
 			Diff(s0, s1)
-		}
+		})
 	})
 }
 
@@ -42,9 +60,9 @@ func BenchmarkEncode(b *testing.B) {
 		buf, _ := Encode(spec)
 		b.SetBytes(int64(len(buf)))
 		b.ReportAllocs()
-		for b.Loop() {
+		loop(b, func() {
 			buf, _ = AppendEncode(buf[:0], spec)
-		}
+		})
 	})
 }
 
@@ -54,11 +72,11 @@ func BenchmarkDecode(b *testing.B) {
 		buf, _ := Encode(Diff(s0, s1))
 		b.SetBytes(int64(len(buf)))
 		b.ReportAllocs()
-		for b.Loop() {
+		loop(b, func() {
 			if _, err := Decode(buf); err != nil {
 				b.Fatal(err)
 			}
-		}
+		})
 	})
 }
 
@@ -67,11 +85,11 @@ func BenchmarkApply(b *testing.B) {
 		s0, s1 := benchStates(v)
 		spec := Diff(s0, s1)
 		b.ReportAllocs()
-		for b.Loop() {
+		loop(b, func() {
 			if _, err := Apply(s0, spec); err != nil {
 				b.Fatal(err)
 			}
-		}
+		})
 	})
 }
 
@@ -87,12 +105,12 @@ func BenchmarkMerge(b *testing.B) {
 			s = n
 		}
 		b.ReportAllocs()
-		for b.Loop() {
+		loop(b, func() {
 			var m Spec = Keep{}
 			for _, sp := range specs {
 				m = Merge(m, sp)
 			}
-		}
+		})
 	})
 }
 
@@ -104,10 +122,10 @@ func BenchmarkFullEncode(b *testing.B) {
 		buf, _ := encodeState(s1)
 		b.SetBytes(int64(len(buf)))
 		b.ReportAllocs()
-		for b.Loop() {
+		loop(b, func() {
 			if _, err := encodeState(s1); err != nil {
 				b.Fatal(err)
 			}
-		}
+		})
 	})
 }

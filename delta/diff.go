@@ -122,37 +122,79 @@ func (d *differ) whole(a, b term.Term) (Spec, int) {
 	return Replace{Value: b}, 1 + valueSize(b, infinite)
 }
 
-// sized collects ops with the encoded size of what they carry.
-type sized struct {
-	seqBuilder[term.Term]
-	payload int // sizes of inserted values and nested specs
+// opBuilder collects the ops of a tuple or list spec in canonical form (as
+// seqBuilder does for Merge) together with the encoded size of the values
+// and nested specs they carry. Diff builds []Op directly so that a nested
+// spec costs one slice, not two.
+type opBuilder struct {
+	ops     []Op
+	retain  int
+	payload int
 }
 
-func (s *sized) editSized(sp Spec, n int) {
-	if isEmpty(sp) {
-		s.keep(1)
+func (b *opBuilder) keep(n int) {
+	if n > 0 {
+		b.retain += n
+	}
+}
+
+func (b *opBuilder) flush() {
+	if b.retain > 0 {
+		b.ops = append(b.ops, Op{Kind: OpRetain, N: b.retain})
+		b.retain = 0
+	}
+}
+
+func (b *opBuilder) del(n int) {
+	if n <= 0 {
 		return
 	}
-	s.edit(sp)
-	s.payload += n
+	b.flush()
+	last := len(b.ops) - 1
+	switch {
+	case last >= 0 && b.ops[last].Kind == OpDelete:
+		b.ops[last].N += n
+	case last >= 0 && b.ops[last].Kind == OpInsert:
+		if last >= 1 && b.ops[last-1].Kind == OpDelete {
+			b.ops[last-1].N += n
+			return
+		}
+		b.ops = append(b.ops, b.ops[last])
+		b.ops[last] = Op{Kind: OpDelete, N: n}
+	default:
+		b.ops = append(b.ops, Op{Kind: OpDelete, N: n})
+	}
 }
 
-func (s *sized) insSized(vs ...term.Term) {
-	for _, v := range vs {
-		s.payload += valueSize(v, infinite)
+func (b *opBuilder) insSized(v term.Term) {
+	b.payload += valueSize(v, infinite)
+	b.flush()
+	if last := len(b.ops) - 1; last >= 0 && b.ops[last].Kind == OpInsert {
+		b.ops[last].Values = append(b.ops[last].Values, v)
+		return
 	}
-	s.ins(vs)
+	b.ops = append(b.ops, Op{Kind: OpInsert, Values: []term.Term{v}})
+}
+
+func (b *opBuilder) editSized(sp Spec, n int) {
+	if isEmpty(sp) {
+		b.keep(1)
+		return
+	}
+	b.flush()
+	b.ops = append(b.ops, Op{Kind: OpEdit, Spec: sp})
+	b.payload += n
 }
 
 // size returns the encoded size of the collected ops (without a tag).
-func (s *sized) size() int {
-	n := uvarintLen(uint64(len(s.ops))) + s.payload
-	for _, o := range s.ops {
-		switch o.kind {
+func (b *opBuilder) size() int {
+	n := uvarintLen(uint64(len(b.ops))) + b.payload
+	for _, o := range b.ops {
+		switch o.Kind {
 		case OpRetain, OpDelete:
-			n += opHeaderSize(o.n)
+			n += opHeaderSize(o.N)
 		case OpInsert:
-			n += opHeaderSize(len(o.vals))
+			n += opHeaderSize(len(o.Values))
 		default:
 			n += opHeaderSize(0)
 		}
@@ -161,7 +203,8 @@ func (s *sized) size() int {
 }
 
 func (d *differ) tuple(x, y *term.Tuple, depth int) (Spec, int) {
-	var b sized
+	// A tuple spec has at most one op per element (plus an insert).
+	b := opBuilder{ops: make([]Op, 0, min(x.Len(), y.Len())+1)}
 	if x.Len() == y.Len() {
 		for i := range x.Len() {
 			s, n := d.diff(x.At(i), y.At(i), depth+1)
@@ -173,11 +216,11 @@ func (d *differ) tuple(x, y *term.Tuple, depth int) (Spec, int) {
 	if len(b.ops) == 0 {
 		return Keep{}, 1
 	}
-	return Tuple{Ops: fromTermOps(b.ops)}, 1 + b.size()
+	return Tuple{Ops: b.ops}, 1 + b.size()
 }
 
 func (d *differ) list(x, y *term.List, depth int) (Spec, int) {
-	var b sized
+	var b opBuilder
 	pos := 0
 	for _, e := range term.ListEdits(x, y) {
 		b.keep(e.OldLo - pos)
@@ -195,7 +238,7 @@ func (d *differ) list(x, y *term.List, depth int) (Spec, int) {
 	if len(b.ops) == 0 && tail.IsEmpty() {
 		return Keep{}, 1
 	}
-	return List{Ops: fromTermOps(b.ops), Tail: tail}, 1 + b.size() + tailSize
+	return List{Ops: b.ops, Tail: tail}, 1 + b.size() + tailSize
 }
 
 // match reports whether two elements are equal, cheaply when they are
@@ -222,7 +265,7 @@ func match(a, b term.Term) bool {
 // up to Window elements when that makes the sequences line up, else an
 // in-place edit. Its cost is about the span's length times a small factor
 // (hashes are cached per element), and the spec's size about the change.
-func (d *differ) align(b *sized, old func(int) term.Term, a0, a1 int, nw func(int) term.Term, b0, b1, depth int) {
+func (d *differ) align(b *opBuilder, old func(int) term.Term, a0, a1 int, nw func(int) term.Term, b0, b1, depth int) {
 	for a0 < a1 && b0 < b1 && match(old(a0), nw(b0)) {
 		b.keep(1)
 		a0++
