@@ -78,7 +78,22 @@ func DiffWith(old, new term.Term, opts DiffOptions) Spec {
 	return s
 }
 
-type differ struct{ opts DiffOptions }
+type differ struct {
+	opts DiffOptions
+	// arena hands out the op slices of tuple specs, which are small and
+	// many (a record per changed list element), in a few allocations.
+	arena []Op
+}
+
+// tupleOps returns an empty op slice with room for n ops.
+func (d *differ) tupleOps(n int) []Op {
+	if cap(d.arena)-len(d.arena) < n {
+		d.arena = make([]Op, 0, max(512, n))
+	}
+	k := len(d.arena)
+	d.arena = d.arena[:k+n]
+	return d.arena[k:k:k+n]
+}
 
 // diff returns the spec from a to b and its encoded size.
 func (d *differ) diff(a, b term.Term, depth int) (Spec, int) {
@@ -203,8 +218,8 @@ func (b *opBuilder) size() int {
 }
 
 func (d *differ) tuple(x, y *term.Tuple, depth int) (Spec, int) {
-	// A tuple spec has at most one op per element (plus an insert).
-	b := opBuilder{ops: make([]Op, 0, min(x.Len(), y.Len())+1)}
+	// A tuple spec of the same arity has at most one op per element.
+	b := opBuilder{ops: d.tupleOps(min(x.Len(), y.Len()) + 1)}
 	if x.Len() == y.Len() {
 		for i := range x.Len() {
 			s, n := d.diff(x.At(i), y.At(i), depth+1)
@@ -266,6 +281,13 @@ func match(a, b term.Term) bool {
 // in-place edit. Its cost is about the span's length times a small factor
 // (hashes are cached per element), and the spec's size about the change.
 func (d *differ) align(b *opBuilder, old func(int) term.Term, a0, a1 int, nw func(int) term.Term, b0, b1, depth int) {
+	if a1-a0 == 1 && b1-b0 == 1 {
+		// One element changed in place: the common case of a list
+		// whose elements were updated with Set.
+		s, n := d.diff(old(a0), nw(b0), depth+1)
+		b.editSized(s, n)
+		return
+	}
 	for a0 < a1 && b0 < b1 && match(old(a0), nw(b0)) {
 		b.keep(1)
 		a0++
