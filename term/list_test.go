@@ -294,7 +294,7 @@ func TestListSharing(t *testing.T) {
 				{"delete", func(l *List) *List { i := r.IntN(l.Len() - 5); return l.Delete(i, i+3) }, 4, 3},
 			}
 			for _, c := range cases {
-				for range 3000000 / n {
+				for range 1000000 / n {
 					next := c.f(l)
 					require.LessOrEqual(t, newLeaves(l, next), c.leaves, c.name)
 					require.LessOrEqual(t, checkEdits(t, l, next), c.editSize, c.name)
