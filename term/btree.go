@@ -439,7 +439,7 @@ func (d *mapDiffer) leaves(xs, ys []*mnode) {
 			c = 1
 		case j == len(kb):
 			c = -1
-		case Same(ka[i], kb[j]):
+		case ka[i] == kb[j]: // Same, cheaply (see listDiffer.leaves)
 			c = 0
 		default:
 			c = compareKeys(ka[i], kb[j])
@@ -452,7 +452,7 @@ func (d *mapDiffer) leaves(xs, ys []*mnode) {
 			d.call(kb[j], nil, vb[j])
 			j++
 		default:
-			if !Same(va[i], vb[j]) {
+			if va[i] != vb[j] {
 				d.call(kb[j], va[i], vb[j])
 			}
 			i++

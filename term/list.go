@@ -230,7 +230,7 @@ func ListEdits(old, new *List) []ListEdit {
 	if old.root == nil || new.root == nil {
 		return []ListEdit{{0, old.Len(), 0, new.Len()}}
 	}
-	var d listDiffer
+	d := listDiffer{buf: make([]lspan, 0, 256)}
 	d.seq([]lspan{{old.root, 0}}, []lspan{{new.root, 0}}, 0, old.Len(), 0, new.Len())
 	return d.out
 }

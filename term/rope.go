@@ -401,28 +401,37 @@ func (d *listDiffer) seq(xs, ys []lspan, oLo, oHi, nLo, nHi int) {
 		}
 		return
 	}
-	mark := len(d.buf)
-	defer func() { d.buf = d.buf[:mark] }()
-	hx, hy := xs[0].x.h, ys[0].x.h
-	switch {
-	case hx > hy:
-		d.seq(d.expand(xs), ys, oLo, oHi, nLo, nHi)
-		return
-	case hy > hx:
-		d.seq(xs, d.expand(ys), oLo, oHi, nLo, nHi)
+	if hx, hy := xs[0].x.h, ys[0].x.h; hx != hy {
+		mark := len(d.buf)
+		if hx > hy {
+			d.seq(d.expand(xs), ys, oLo, oHi, nLo, nHi)
+		} else {
+			d.seq(xs, d.expand(ys), oLo, oHi, nLo, nHi)
+		}
+		d.buf = d.buf[:mark]
 		return
 	}
 	var idx map[*lnode]int
 	i, j, ri, rj := 0, 0, 0, 0
 	for i < len(xs) && j < len(ys) {
-		if xs[i].x != ys[j].x {
-			var ok bool
-			if i, j, ok = lspanSync(xs, ys, i, j, &idx); !ok {
+		x, y := xs[i], ys[j]
+		switch {
+		case x.x == y.x:
+			// An anchor: what lies between it and the last one differs.
+			d.run(xs[ri:i], ys[rj:j], x.off, y.off)
+		case ri == i && rj == j && x.x.n == y.x.n:
+			// A subtree changed in place, the shape Set leaves: open it
+			// against its counterpart.
+			d.run(xs[i:i+1], ys[j:j+1], x.off+x.x.n, y.off+y.x.n)
+		default:
+			k, l, ok := lspanSync(xs, ys, i, j, &idx)
+			if !ok {
 				i, j = len(xs), len(ys)
-				break
+				continue
 			}
+			i, j = k, l
+			continue
 		}
-		d.run(xs[ri:i], ys[rj:j], spanStart(xs, i, oHi), spanStart(ys, j, nHi))
 		i, j = i+1, j+1
 		ri, rj = i, j
 	}
@@ -449,14 +458,14 @@ func (d *listDiffer) run(xs, ys []lspan, oEnd, nEnd int) {
 		d.emit(ListEdit{oLo, oEnd, nLo, nEnd})
 		return
 	}
-	if xs[0].x.h == 0 {
-		d.leaves(xs, ys, oLo, oEnd, nLo, nEnd)
-		return
-	}
 	if len(xs) > 1 && lspansAligned(xs, ys) {
 		for k := range xs {
 			d.run(xs[k:k+1], ys[k:k+1], xs[k].off+xs[k].x.n, ys[k].off+ys[k].x.n)
 		}
+		return
+	}
+	if xs[0].x.h == 0 {
+		d.leaves(xs, ys, oLo, oEnd, nLo, nEnd)
 		return
 	}
 	mark := len(d.buf)
@@ -512,15 +521,18 @@ func lspanSync(xs, ys []lspan, i, j int, idx *map[*lnode]int) (int, int, bool) {
 
 // leaves diffs two runs of leaves element by element: common ends by
 // identity, then position by position when the middles have one length, or
-// one edit for the middle.
+// one edit for the middle. Identity is tested with == on the interfaces,
+// which is Same for every term type (all are comparable, and Same compares
+// the values of non-composite terms and the pointers of composite ones) and
+// much cheaper than its type switch.
 func (d *listDiffer) leaves(xs, ys []lspan, oLo, oHi, nLo, nHi int) {
 	a, b := d.gather(xs, &d.ea), d.gather(ys, &d.eb)
 	p := 0
-	for p < len(a) && p < len(b) && Same(a[p], b[p]) {
+	for p < len(a) && p < len(b) && a[p] == b[p] {
 		p++
 	}
 	s := 0
-	for s < len(a)-p && s < len(b)-p && Same(a[len(a)-1-s], b[len(b)-1-s]) {
+	for s < len(a)-p && s < len(b)-p && a[len(a)-1-s] == b[len(b)-1-s] {
 		s++
 	}
 	if len(a) != len(b) {
@@ -530,7 +542,7 @@ func (d *listDiffer) leaves(xs, ys []lspan, oLo, oHi, nLo, nHi int) {
 		return
 	}
 	for q := p; q < len(a)-s; q++ {
-		if !Same(a[q], b[q]) {
+		if a[q] != b[q] {
 			d.emit(ListEdit{oLo + q, oLo + q + 1, nLo + q, nLo + q + 1})
 		}
 	}
