@@ -355,33 +355,58 @@ func (d *mapDiffer) seq(xs, ys []*mnode) {
 		d.oneSided(ys, false)
 		return
 	}
-	mark := len(d.buf)
-	defer func() { d.buf = d.buf[:mark] }()
-	hx, hy := xs[0].h, ys[0].h
-	switch {
-	case hx > hy:
-		d.seq(d.expand(xs), ys)
-		return
-	case hy > hx:
-		d.seq(xs, d.expand(ys))
+	if hx, hy := xs[0].h, ys[0].h; hx != hy {
+		mark := len(d.buf)
+		if hx > hy {
+			d.seq(d.expand(xs), ys)
+		} else {
+			d.seq(xs, d.expand(ys))
+		}
+		d.buf = d.buf[:mark]
 		return
 	}
 	var idx map[*mnode]int
 	i, j, ri, rj := 0, 0, 0, 0
 	for i < len(xs) && j < len(ys) && !d.stop {
-		if xs[i] != ys[j] {
-			var ok bool
-			if i, j, ok = mnodeSync(xs, ys, i, j, &idx); !ok {
+		switch {
+		case xs[i] == ys[j]:
+			// An anchor: what lies between it and the last one differs.
+			d.run(xs[ri:i], ys[rj:j])
+		case ri == i && rj == j && sameKeyRange(xs, ys, i, j):
+			// A subtree changed in place, the shape Put of an existing key
+			// leaves: open it against its counterpart.
+			d.run(xs[i:i+1], ys[j:j+1])
+		default:
+			k, l, ok := mnodeSync(xs, ys, i, j, &idx)
+			if !ok {
 				i, j = len(xs), len(ys)
-				break
+				continue
 			}
+			i, j = k, l
+			continue
 		}
-		d.run(xs[ri:i], ys[rj:j])
 		i, j = i+1, j+1
 		ri, rj = i, j
 	}
 	d.run(xs[ri:], ys[rj:])
 }
+
+// sameKeyRange reports whether xs[i] and ys[j] hold the keys of one range:
+// they start at the same bound, and so do the nodes after them (or both are
+// last). Every key before a node is below its bound, so no other node of
+// either sequence has keys in that range.
+func sameKeyRange(xs, ys []*mnode, i, j int) bool {
+	if !keysEqual(xs[i].firstKey(), ys[j].firstKey()) {
+		return false
+	}
+	lastX, lastY := i+1 == len(xs), j+1 == len(ys)
+	if lastX || lastY {
+		return lastX && lastY
+	}
+	return keysEqual(xs[i+1].firstKey(), ys[j+1].firstKey())
+}
+
+func keysEqual(a, b Term) bool { return a == b || compareKeys(a, b) == 0 }
 
 func (d *mapDiffer) run(xs, ys []*mnode) {
 	if d.stop || (len(xs) == 0 && len(ys) == 0) {

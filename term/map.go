@@ -147,7 +147,7 @@ func MapEdits(old, new *Map, fn func(key, oldV, newV Term) bool) {
 	if old.root == new.root {
 		return
 	}
-	d := mapDiffer{fn: fn}
+	d := mapDiffer{fn: fn, buf: make([]*mnode, 0, 256)}
 	var xs, ys []*mnode
 	if old.root != nil {
 		xs = []*mnode{old.root}

@@ -52,6 +52,23 @@ func checkBtree(t testing.TB, x *mnode, root bool) (int, Term, Term) {
 	return n, first, last
 }
 
+// checkBounds verifies that every node's first bound is above every key
+// before the node in map order (MapEdits relies on it) and returns the
+// largest key under x.
+func checkBounds(t testing.TB, x *mnode, prevMax Term) Term {
+	t.Helper()
+	if prevMax != nil {
+		require.Negative(t, compareKeys(prevMax, x.firstKey()), "bound not above the keys before the node")
+	}
+	if x.h == 0 {
+		return x.keys[len(x.keys)-1]
+	}
+	for _, c := range x.kids {
+		prevMax = checkBounds(t, c.node, prevMax)
+	}
+	return prevMax
+}
+
 // mapModel is the reference: pairs sorted by map-key order.
 type mapModel []Pair
 
@@ -83,6 +100,7 @@ func checkMap(t testing.TB, m *Map, model mapModel) {
 		require.Same(t, EmptyMap(), m)
 	} else {
 		checkBtree(t, m.root, true)
+		checkBounds(t, m.root, nil)
 	}
 	i := 0
 	for k, v := range m.All() {
