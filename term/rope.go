@@ -195,8 +195,8 @@ func (x *lnode) polyHash() (poly, pow uint64) {
 	if x.h == 0 {
 		for _, e := range x.elems {
 			acc = polyPush(acc, Hash(e))
-			pow = polyMulMod(pow, polyBase)
 		}
+		pow = polyPow(len(x.elems))
 	} else {
 		for _, c := range x.kids {
 			cp, cw := c.node.polyHash()
