@@ -172,8 +172,10 @@ func (x *mnode) put(k, v Term) []*mnode {
 	}
 	kids := make([]mchild, 0, len(x.kids)+1)
 	kids = append(kids, x.kids[:c]...)
+	// Routing sends k to a later child only when k is not below its bound,
+	// so only the first child's bound can drop.
 	bound := old.key
-	if compareKeys(k, bound) < 0 {
+	if c == 0 && compareKeys(k, bound) < 0 {
 		bound = k
 	}
 	kids = append(kids, mchild{parts[0], bound})
