@@ -422,9 +422,42 @@ func (d *mapDiffer) run(xs, ys []*mnode) {
 		d.leaves(xs, ys)
 		return
 	}
+	if len(xs) == 1 && len(ys) == 1 && d.pair(xs[0], ys[0]) {
+		return
+	}
 	mark := len(d.buf)
 	d.seq(d.expand(xs), d.expand(ys))
 	d.buf = d.buf[:mark]
+}
+
+// pair diffs two inner nodes of one shape (the same children bounds, as Put
+// of existing keys leaves them) child by child, without expanding them; it
+// reports false, having done nothing, when the shapes differ.
+func (d *mapDiffer) pair(x, y *mnode) bool {
+	if x.h != y.h || len(x.kids) != len(y.kids) {
+		return false
+	}
+	for k := range x.kids {
+		if x.kids[k].key != y.kids[k].key { // Same, cheaply
+			return false
+		}
+	}
+	for k, c := range x.kids {
+		if d.stop {
+			break
+		}
+		if c.node == y.kids[k].node {
+			continue
+		}
+		cx, cy := c.node, y.kids[k].node
+		switch {
+		case cx.h == 0 && cy.h == 0:
+			d.leaves([]*mnode{cx}, []*mnode{cy})
+		case !d.pair(cx, cy):
+			d.run([]*mnode{cx}, []*mnode{cy})
+		}
+	}
+	return true
 }
 
 // mnodeSync finds the next pair of identical subtrees at or after xs[i],

@@ -458,6 +458,9 @@ func (d *listDiffer) run(xs, ys []lspan, oEnd, nEnd int) {
 		d.emit(ListEdit{oLo, oEnd, nLo, nEnd})
 		return
 	}
+	if len(xs) == 1 && len(ys) == 1 && d.pair(xs[0], ys[0]) {
+		return
+	}
 	if len(xs) > 1 && lspansAligned(xs, ys) {
 		for k := range xs {
 			d.run(xs[k:k+1], ys[k:k+1], xs[k].off+xs[k].x.n, ys[k].off+ys[k].x.n)
@@ -471,6 +474,34 @@ func (d *listDiffer) run(xs, ys []lspan, oEnd, nEnd int) {
 	mark := len(d.buf)
 	d.seq(d.expand(xs), d.expand(ys), oLo, oEnd, nLo, nEnd)
 	d.buf = d.buf[:mark]
+}
+
+// pair diffs two inner nodes of one shape (the same running counts, as Set
+// leaves them) child by child, without expanding them; it reports false,
+// having done nothing, when the shapes differ.
+func (d *listDiffer) pair(x, y lspan) bool {
+	a, b := x.x, y.x
+	if a.h == 0 || a.h != b.h || len(a.kids) != len(b.kids) {
+		return false
+	}
+	for k := range a.kids {
+		if a.kids[k].end != b.kids[k].end {
+			return false
+		}
+	}
+	for k, c := range a.kids {
+		if c.node == b.kids[k].node {
+			continue
+		}
+		s := a.start(k)
+		cx, cy := lspan{c.node, x.off + s}, lspan{b.kids[k].node, y.off + s}
+		if c.node.h == 0 {
+			d.leaves([]lspan{cx}, []lspan{cy}, cx.off, cx.off+c.node.n, cy.off, cy.off+c.node.n)
+		} else if !d.pair(cx, cy) {
+			d.run([]lspan{cx}, []lspan{cy}, cx.off+c.node.n, cy.off+c.node.n)
+		}
+	}
+	return true
 }
 
 func lspansAligned(xs, ys []lspan) bool {
