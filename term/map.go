@@ -1,6 +1,9 @@
 package term
 
-import "iter"
+import (
+	"iter"
+	"slices"
+)
 
 // Map is an Erlang map. Keys are distinct by exact equality (1 and 1.0 are
 // two keys) and kept in Erlang's map-key order (term order, with an integer
@@ -25,12 +28,29 @@ func EmptyMap() *Map { return emptyMap }
 
 // MapOf returns the map of pairs; a later pair wins over an earlier one with
 // the same key, as in #{k => 1, k => 2}.
+//
+// It sorts a copy of the pairs and builds the tree in one pass, so building
+// a large map costs O(n log n) comparisons and O(n) memory.
 func MapOf(pairs ...Pair) *Map {
-	m := emptyMap
 	for _, p := range pairs {
-		m = m.Put(p.Key, p.Value)
+		if p.Key == nil || p.Value == nil {
+			panic("term: nil Term in MapOf")
+		}
 	}
-	return m
+	sorted := slices.Clone(pairs)
+	slices.SortStableFunc(sorted, func(a, b Pair) int { return compareKeys(a.Key, b.Key) })
+	keys := make([]Term, 0, len(sorted))
+	vals := make([]Term, 0, len(sorted))
+	for i := 0; i < len(sorted); {
+		// The first key object stays, as with Put; the last value wins.
+		j := i + 1
+		for j < len(sorted) && compareKeys(sorted[i].Key, sorted[j].Key) == 0 {
+			j++
+		}
+		keys, vals = append(keys, sorted[i].Key), append(vals, sorted[j-1].Value)
+		i = j
+	}
+	return mapFromSorted(keys, vals)
 }
 
 // mapFromSorted takes ownership of keys and vals, which must be sorted by

@@ -248,6 +248,23 @@ func TestMapBasics(t *testing.T) {
 	require.Panics(t, func() { m.Put(nil, Int(1)) })
 	require.Panics(t, func() { m.Put(Int(1), nil) })
 	require.Same(t, EmptyMap(), mapFromSorted(nil, nil))
+	require.Same(t, EmptyMap(), MapOf())
+	require.Panics(t, func() { MapOf(Pair{Int(1), nil}) })
+}
+
+// TestMapOf checks MapOf against Put one pair at a time, with many
+// repeated keys (the later pair wins).
+func TestMapOf(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, n := range []int{1, 10, 500, 5000} {
+		pairs := make([]Pair, n)
+		model := mapModel(nil)
+		for i := range pairs {
+			pairs[i] = Pair{mapKey(r, n/2+1), Int(i)}
+			model = model.put(pairs[i].Key, pairs[i].Value)
+		}
+		checkMap(t, MapOf(pairs...), model)
+	}
 }
 
 // TestMapSharing checks that Put and Remove copy one path and that MapEdits
