@@ -504,6 +504,8 @@ func (d *listDiffer) pair(x, y lspan) bool {
 	return true
 }
 
+// lspansAligned reports whether two runs have as many subtrees of the same
+// sizes, so that their positions correspond subtree by subtree.
 func lspansAligned(xs, ys []lspan) bool {
 	if len(xs) != len(ys) {
 		return false
