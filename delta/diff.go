@@ -92,7 +92,7 @@ func (d *differ) tupleOps(n int) []Op {
 	}
 	k := len(d.arena)
 	d.arena = d.arena[:k+n]
-	return d.arena[k:k:k+n]
+	return d.arena[k : k : k+n]
 }
 
 // diff returns the spec from a to b and its encoded size.
