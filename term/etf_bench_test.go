@@ -1,11 +1,38 @@
+//go:build unix
+
 package term_test
 
 import (
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/enode-dev/enode/internal/workload"
 	"github.com/enode-dev/enode/term"
 )
+
+// cpuClock reports the CPU time (user and system, all threads, so the
+// garbage collector's work is counted) the benchmark has used: on a shared
+// machine wall time per op swings with the load, CPU time much less. It is
+// reported as cpu-ns/op next to ns/op.
+type cpuClock struct {
+	b     *testing.B
+	start time.Duration
+}
+
+func startCPU(b *testing.B) *cpuClock { return &cpuClock{b, processCPU()} }
+
+func (c *cpuClock) report() {
+	c.b.ReportMetric(float64(processCPU()-c.start)/float64(c.b.N), "cpu-ns/op")
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // The reference workload state (shared/workload.md): about 4 MB as ETF.
 // OTP 25 on the development machine encodes it in about 3.5 ms and decodes
@@ -19,6 +46,8 @@ func BenchmarkEncodeReference(b *testing.B) {
 	}
 	b.SetBytes(int64(len(enc)))
 	b.ReportAllocs()
+	cpu := startCPU(b)
+	defer cpu.report()
 	for b.Loop() {
 		if _, err := term.Encode(s); err != nil {
 			b.Fatal(err)
@@ -34,6 +63,8 @@ func BenchmarkAppendEncodeReference(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()
+	cpu := startCPU(b)
+	defer cpu.report()
 	for b.Loop() {
 		if buf, err = term.AppendEncode(buf[:0], s); err != nil {
 			b.Fatal(err)
@@ -49,6 +80,8 @@ func BenchmarkEncodedSizeReference(b *testing.B) {
 	}
 	b.SetBytes(int64(n))
 	b.ReportAllocs()
+	cpu := startCPU(b)
+	defer cpu.report()
 	for b.Loop() {
 		if _, err := term.EncodedSize(s); err != nil {
 			b.Fatal(err)
@@ -63,6 +96,8 @@ func BenchmarkDecodeReference(b *testing.B) {
 	}
 	b.SetBytes(int64(len(enc)))
 	b.ReportAllocs()
+	cpu := startCPU(b)
+	defer cpu.report()
 	for b.Loop() {
 		if _, err := term.Decode(enc); err != nil {
 			b.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Decode reads the one term that b encodes, as binary_to_term/1 does, with
@@ -179,6 +180,7 @@ type decoder struct {
 	inflated bool
 
 	atoms  *[atomCacheSize]atomSlot
+	ints   []Int
 	terms  []Term
 	tuples []Tuple
 	bytes  []byte
@@ -263,6 +265,43 @@ func (d *decoder) binaryBytes(p []byte) []byte {
 	return c
 }
 
+// maxIntSlab is the most Ints boxed from one slab allocation.
+const maxIntSlab = 1024
+
+// boxInt returns v as a Term without a heap allocation of its own: the
+// value is stored in a per-call slab and the interface points at it.
+//
+// Converting an Int to a Term copies the value to a new 8-byte heap object
+// (for values over 255) and stores a pointer to it in the interface's data
+// word; that allocation per integer is most of the garbage a decode makes.
+// Here the interface is built by hand with its data word pointing into the
+// slab instead, which is the same representation: the data word of an
+// interface holding a non-pointer type is always a pointer to the value,
+// the garbage collector treats it as one (keeping the slab alive), and the
+// value is never written again. TestBoxedInt checks the result behaves as
+// an ordinary Int.
+func (d *decoder) boxInt(v Int) Term {
+	if uint64(v) < 256 {
+		return v // the runtime boxes these without allocating
+	}
+	if len(d.ints) == 0 {
+		d.ints = make([]Int, max(1, min(maxIntSlab, d.rest()/5)))
+	}
+	p := &d.ints[0]
+	d.ints = d.ints[1:]
+	*p = v
+	var t Term = Int(0)
+	(*eface)(unsafe.Pointer(&t)).data = unsafe.Pointer(p)
+	return t
+}
+
+// eface is the layout of an interface value: a type (or itab) word and a
+// data word.
+type eface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
 // term reads one term at d.pos; depth is the number of composites around
 // it.
 func (d *decoder) term(depth int) (Term, error) {
@@ -284,7 +323,7 @@ func (d *decoder) term(depth int) (Term, error) {
 			return nil, d.truncated(p, tag, "integer")
 		}
 		d.pos = p + 5
-		return Int(int32(binary.BigEndian.Uint32(b[p+1:]))), nil
+		return d.boxInt(Int(int32(binary.BigEndian.Uint32(b[p+1:])))), nil
 	case extAtom, extSmallAtom, extAtomUTF8, extSmallAtom8:
 		return d.atom()
 	case extSmallTuple, extLargeTuple:
@@ -490,7 +529,7 @@ func (d *decoder) tupleTerm(depth int) (Term, error) {
 				}
 			case extInt:
 				if q+5 <= len(b) {
-					e[i] = Int(int32(binary.BigEndian.Uint32(b[q+1:])))
+					e[i] = d.boxInt(Int(int32(binary.BigEndian.Uint32(b[q+1:]))))
 					d.pos = q + 5
 					continue
 				}

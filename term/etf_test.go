@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -754,4 +755,40 @@ func TestDecodedErrorIsDecodeError(t *testing.T) {
 	var de *term.DecodeError
 	require.True(t, errors.As(err, &de))
 	require.False(t, de.Inflated)
+}
+
+// Integers decoded from INTEGER_EXT and the big forms are boxed into a
+// per-call slab (see boxInt): they must behave as ordinary Ints everywhere.
+func TestBoxedInt(t *testing.T) {
+	vals := []int64{256, -1, math.MaxInt32, math.MinInt32, math.MaxInt64, math.MinInt64, 1 << 40, 70000}
+	var elems []term.Term
+	for _, v := range vals {
+		elems = append(elems, term.Int(v))
+	}
+	enc, err := term.Encode(term.NewTuple(elems...))
+	require.NoError(t, err)
+	got, err := term.Decode(enc)
+	require.NoError(t, err)
+	tup := got.(*term.Tuple)
+	for i, v := range vals {
+		e := tup.At(i)
+		iv, ok := e.(term.Int)
+		require.True(t, ok)
+		require.Equal(t, term.Int(v), iv)
+		require.True(t, e == term.Term(term.Int(v)), "interface equality")
+		require.True(t, term.Equal(e, term.Int(v)))
+		require.True(t, term.Same(e, term.Int(v)))
+		require.Equal(t, term.Hash(term.Int(v)), term.Hash(e))
+		require.Equal(t, 0, term.Compare(e, term.Int(v)))
+		require.Equal(t, term.KindInt, e.Kind())
+		m := map[term.Term]int{term.Int(v): 1}
+		require.Equal(t, 1, m[e], "usable as a Go map key")
+	}
+	// The values stay intact after the decoder and its slab are gone.
+	for range 3 {
+		runtime.GC()
+	}
+	for i, v := range vals {
+		require.Equal(t, term.Int(v), tup.At(i).(term.Int))
+	}
 }
