@@ -220,9 +220,10 @@ const (
 	// run however its cons cells were written), so long and improper lists
 	// decode at any length; only terms like [[[[...]]]] or {{{...}}} nested
 	// this deep are refused. Encode applies the same bound, so whatever
-	// enode encodes it decodes with the defaults. Decoding recurses once per
-	// level, so the bound also caps the goroutine stack a hostile input can
-	// make the decoder grow (about 30 MB at this default).
+	// enode encodes it decodes with the defaults. Decoding and encoding
+	// recurse once per level, so the bound also caps the goroutine stack a
+	// hostile input can make them grow: up to 64 MB at this default (measured
+	// on amd64), released as the runtime shrinks stacks.
 	DefaultMaxDepth = 100_000
 	// DefaultMaxSize is the default bound, in bytes, on the inflated size of
 	// a compressed term (tag 80): 256 MiB. It bounds the memory a small

@@ -3,6 +3,7 @@
 package term_test
 
 import (
+	"math/rand/v2"
 	"syscall"
 	"testing"
 	"time"
@@ -98,6 +99,111 @@ func BenchmarkDecodeReference(b *testing.B) {
 	b.ReportAllocs()
 	cpu := startCPU(b)
 	defer cpu.report()
+	for b.Loop() {
+		if _, err := term.Decode(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Small terms: one session record of the workload, and the small variant of
+// the state (about 40 KB).
+
+func BenchmarkAppendEncodeSession(b *testing.B) {
+	s := workload.Session(12345)
+	buf, err := term.AppendEncode(nil, s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if buf, err = term.AppendEncode(buf[:0], s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeSession(b *testing.B) {
+	s := workload.Session(12345)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := term.Encode(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeSession(b *testing.B) {
+	enc, err := term.Encode(workload.Session(12345))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(enc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := term.Decode(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendEncodeSmall(b *testing.B) {
+	s := workload.State(workload.Small, 1)
+	buf, err := term.AppendEncode(nil, s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if buf, err = term.AppendEncode(buf[:0], s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeSmall(b *testing.B) {
+	enc, err := term.Encode(workload.State(workload.Small, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(enc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := term.Decode(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeCompressedSmall(b *testing.B) {
+	enc, err := term.EncodeCompressed(workload.State(workload.Small, 1), 6)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(enc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := term.Decode(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeUnsortedMap decodes a map of 10,000 binary keys written in
+// a shuffled order, as OTP writes maps of more than 32 keys (hash order):
+// the decoder sorts them.
+func BenchmarkDecodeUnsortedMap(b *testing.B) {
+	pairs := make([]term.Pair, 10_000)
+	for i := range pairs {
+		pairs[i] = term.Pair{Key: term.BinaryString("ctr-" + itoa(i+1)), Value: term.Int(i + 1)}
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	r.Shuffle(len(pairs), func(i, j int) { pairs[i], pairs[j] = pairs[j], pairs[i] })
+	enc := encodeMapInOrder(b, pairs)
+	b.SetBytes(int64(len(enc)))
+	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := term.Decode(enc); err != nil {
 			b.Fatal(err)

@@ -159,9 +159,12 @@ func (o DecodeOptions) decodeCompressed(b []byte) (Term, int, error) {
 // forms carry: two significant bits, as binary_to_term checks.
 const maxOldCreation = 3
 
-// atomCacheSize is the number of slots of the per-call atom cache (a power
-// of two).
-const atomCacheSize = 128
+// The number of slots of the per-call atom cache (a power of two): small
+// for small inputs, so that decoding a small term stays cheap.
+const (
+	atomCacheSmall = 8
+	atomCacheLarge = 256
+)
 
 type atomSlot struct {
 	raw  string // the atom's bytes as encoded
@@ -179,11 +182,12 @@ type decoder struct {
 	maxDepth int
 	inflated bool
 
-	atoms  *[atomCacheSize]atomSlot
-	ints   []Int
-	terms  []Term
-	tuples []Tuple
-	bytes  []byte
+	atoms     []atomSlot
+	atomBoxes []Atom
+	ints      []Int
+	terms     []Term
+	tuples    []Tuple
+	bytes     []byte
 	// keyRaw holds, while maps are being read, the content bytes of their
 	// binary keys (nil for other keys): a stack shared by nested maps.
 	keyRaw [][]byte
@@ -230,7 +234,7 @@ func (d *decoder) elems(n int) []Term {
 		return make([]Term, n)
 	}
 	if len(d.terms) < n {
-		d.terms = make([]Term, max(n, min(maxTermSlab, d.rest())))
+		d.terms = make([]Term, max(n, min(maxTermSlab, d.rest()/4)))
 	}
 	e := d.terms[:n:n]
 	d.terms = d.terms[n:]
@@ -239,7 +243,7 @@ func (d *decoder) elems(n int) []Term {
 
 func (d *decoder) tuple(e []Term) *Tuple {
 	if len(d.tuples) == 0 {
-		d.tuples = make([]Tuple, max(1, min(maxTupleSlab, d.rest()/8)))
+		d.tuples = make([]Tuple, max(1, min(maxTupleSlab, d.rest()/12)))
 	}
 	t := &d.tuples[0]
 	d.tuples = d.tuples[1:]
@@ -424,14 +428,18 @@ func (d *decoder) atom() (Term, error) {
 		return nil, err
 	}
 	if d.atoms == nil {
-		d.atoms = new([atomCacheSize]atomSlot)
+		n := atomCacheSmall
+		if len(d.b) >= 16<<10 {
+			n = atomCacheLarge
+		}
+		d.atoms = make([]atomSlot, n)
 	}
 	h := uint(len(raw)) * 0x9E3779B1
 	if len(raw) > 0 {
 		h ^= uint(raw[0])<<3 ^ uint(raw[len(raw)-1])<<9 ^ uint(raw[len(raw)/2])<<14
 	}
 	h ^= h >> 15
-	slot := &d.atoms[h&(atomCacheSize-1)]
+	slot := &d.atoms[h&uint(len(d.atoms)-1)]
 	if slot.atom != nil && slot.utf8 == isUTF8 && slot.raw == string(raw) {
 		return slot.atom, nil
 	}
@@ -439,9 +447,36 @@ func (d *decoder) atom() (Term, error) {
 	if err != nil {
 		return nil, err
 	}
-	var t Term = a
-	*slot = atomSlot{raw: string(raw), utf8: isUTF8, atom: t}
+	key := string(a)
+	if len(key) != len(raw) {
+		key = string(raw) // a Latin-1 atom, re-encoded as UTF-8
+	}
+	t := d.boxAtom(a)
+	*slot = atomSlot{raw: key, utf8: isUTF8, atom: t}
 	return t, nil
+}
+
+// boxAtom returns a as a Term, boxed in a per-call slab as boxInt does.
+func (d *decoder) boxAtom(a Atom) Term {
+	if len(d.atomBoxes) == 0 {
+		d.atomBoxes = make([]Atom, max(1, min(len(d.atoms), d.rest()/3)))
+	}
+	p := &d.atomBoxes[0]
+	d.atomBoxes = d.atomBoxes[1:]
+	*p = a
+	var t Term = Atom("")
+	(*eface)(unsafe.Pointer(&t)).data = unsafe.Pointer(p)
+	return t
+}
+
+// arenaString returns a string holding a copy of p, carved out of the byte
+// slab (whose bytes are never written again once handed out).
+func (d *decoder) arenaString(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	c := d.binaryBytes(p)
+	return unsafe.String(&c[0], len(c))
 }
 
 // atomValue reads an atom where the format requires one (a node name, a
@@ -466,7 +501,7 @@ func (d *decoder) makeAtom(p int, raw []byte, isUTF8 bool) (Atom, error) {
 		if len(raw) > maxAtomChars {
 			return "", d.invalid(p, d.b[p], "atom of %d characters, over %d", len(raw), maxAtomChars)
 		}
-		return Atom(raw), nil
+		return Atom(d.arenaString(raw)), nil
 	}
 	if !isUTF8 {
 		var sb strings.Builder
@@ -482,7 +517,7 @@ func (d *decoder) makeAtom(p int, raw []byte, isUTF8 bool) (Atom, error) {
 	if n := utf8.RuneCount(raw); n > maxAtomChars {
 		return "", d.invalid(p, d.b[p], "atom of %d characters, over %d", n, maxAtomChars)
 	}
-	return Atom(raw), nil
+	return Atom(d.arenaString(raw)), nil
 }
 
 func (d *decoder) tupleTerm(depth int) (Term, error) {
@@ -714,7 +749,8 @@ func (d *decoder) mapTerm(depth int) (Term, error) {
 		}
 	}
 	if !sorted {
-		if err := sortMapPairs(keys, vals, raws); err != nil {
+		var err error
+		if keys, vals, err = sortMapPairs(keys, vals, raws); err != nil {
 			return nil, d.invalid(p, tag, "%v", err)
 		}
 	}
@@ -743,24 +779,69 @@ func keyOrder(a, b Term, rawA, rawB []byte) int {
 var errDuplicateKey = errors.New("duplicate map key")
 
 // sortMapPairs sorts keys (and vals with them) by map-key order, and fails
-// on a duplicate key.
-func sortMapPairs(keys, vals []Term, raws [][]byte) error {
-	type pair struct {
-		k, v Term
-		raw  []byte
-	}
-	ps := make([]pair, len(keys))
-	for i := range keys {
-		ps[i] = pair{keys[i], vals[i], raws[i]}
-	}
-	slices.SortFunc(ps, func(x, y pair) int { return keyOrder(x.k, y.k, x.raw, y.raw) })
-	for i := range ps {
-		if i > 0 && keyOrder(ps[i-1].k, ps[i].k, ps[i-1].raw, ps[i].raw) == 0 {
-			return errDuplicateKey
+// on a duplicate key. It sorts a permutation of indexes, which moves no
+// pointers (no write barriers) until the final placement.
+func sortMapPairs(keys, vals []Term, raws [][]byte) ([]Term, []Term, error) {
+	var idx []int32
+	if allBinaries(raws) {
+		idx = sortBinaryKeys(raws)
+	} else {
+		idx = make([]int32, len(keys))
+		for i := range idx {
+			idx[i] = int32(i)
 		}
-		keys[i], vals[i] = ps[i].k, ps[i].v
+		slices.SortFunc(idx, func(i, j int32) int { return keyOrder(keys[i], keys[j], raws[i], raws[j]) })
 	}
-	return nil
+	for n := 1; n < len(idx); n++ {
+		i, j := idx[n-1], idx[n]
+		if keyOrder(keys[i], keys[j], raws[i], raws[j]) == 0 {
+			return nil, nil, errDuplicateKey
+		}
+	}
+	sk, sv := make([]Term, len(keys)), make([]Term, len(vals))
+	for n, i := range idx {
+		sk[n], sv[n] = keys[i], vals[i]
+	}
+	return sk, sv, nil
+}
+
+func allBinaries(raws [][]byte) bool {
+	for _, r := range raws {
+		if r == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// sortBinaryKeys returns the permutation that sorts binary keys by their
+// bytes. Each key's first 8 bytes, big-endian in an integer, decide most
+// comparisons without touching the bytes.
+func sortBinaryKeys(raws [][]byte) []int32 {
+	type entry struct {
+		prefix uint64
+		i      int32
+	}
+	es := make([]entry, len(raws))
+	for i, r := range raws {
+		var p [8]byte
+		copy(p[:], r)
+		es[i] = entry{binary.BigEndian.Uint64(p[:]), int32(i)}
+	}
+	slices.SortFunc(es, func(x, y entry) int {
+		if x.prefix != y.prefix {
+			if x.prefix < y.prefix {
+				return -1
+			}
+			return 1
+		}
+		return bytes.Compare(raws[x.i], raws[y.i])
+	})
+	idx := make([]int32, len(es))
+	for n, e := range es {
+		idx[n] = e.i
+	}
+	return idx
 }
 
 // oldFloat reads FLOAT_EXT: a float printed with "%.20e" in 31 bytes,

@@ -509,7 +509,7 @@ func TestDecodeMapOrders(t *testing.T) {
 func itoa(i int) string { return big.NewInt(int64(i)).String() }
 
 // encodeMapInOrder writes MAP_EXT with the pairs in the given order.
-func encodeMapInOrder(t *testing.T, pairs []term.Pair) []byte {
+func encodeMapInOrder(t testing.TB, pairs []term.Pair) []byte {
 	out := []byte{131, 116}
 	out = binary.BigEndian.AppendUint32(out, uint32(len(pairs)))
 	for _, p := range pairs {
