@@ -125,6 +125,8 @@ func tagName(tag byte) string {
 }
 
 // Errors returned by Decode, always inside a *DecodeError that says where.
+// Decode also returns ErrTooDeep (shared with Parse) when terms nest deeper
+// than DecodeOptions.MaxDepth.
 var (
 	// ErrTruncated: the input ends before the term does, or a length or
 	// count in the input claims more than the bytes that are left.
@@ -139,8 +141,6 @@ var (
 	ErrDistribution = fmt.Errorf("%w: distribution-only encoding", ErrUnknownTag)
 	// ErrVersion: the input does not start with the version byte 131.
 	ErrVersion = errors.New("not external term format version 131")
-	// ErrTooDeep: terms nest deeper than DecodeOptions.MaxDepth.
-	ErrTooDeep = errors.New("term nested too deeply")
 	// ErrTooLarge: a compressed term claims an inflated size over
 	// DecodeOptions.MaxSize.
 	ErrTooLarge = errors.New("term too large")

@@ -21,7 +21,7 @@ func Encode(t Term) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := appendTerm(make([]byte, 1, n), t, 0)
+	b, err := etfAppendTerm(make([]byte, 1, n), t, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func Encode(t Term) ([]byte, error) {
 // reuses its buffer (dst[:0]) encodes without garbage. On error it returns
 // dst unchanged and an *EncodeError.
 func AppendEncode(dst []byte, t Term) ([]byte, error) {
-	b, err := appendTerm(append(dst, etfVersion), t, 0)
+	b, err := etfAppendTerm(append(dst, etfVersion), t, 0)
 	if err != nil {
 		return dst, err
 	}
@@ -45,7 +45,7 @@ func AppendEncode(dst []byte, t Term) ([]byte, error) {
 // EncodedSize returns len(Encode(t)) without encoding: a walk over t that
 // copies nothing, for sizing buffers. It fails as Encode does.
 func EncodedSize(t Term) (int, error) {
-	n, err := sizeTerm(t, 0)
+	n, err := etfSizeTerm(t, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -96,79 +96,79 @@ func EncodeCompressed(t Term, level int) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-func encodeErr(t Term, format string, args ...any) error {
+func etfEncodeErr(t Term, format string, args ...any) error {
 	return &EncodeError{Term: t, Reason: fmt.Sprintf(format, args...)}
 }
 
-func tooDeep(t Term) error {
-	return encodeErr(t, "nested deeper than %d levels", DefaultMaxDepth)
+func etfTooDeep(t Term) error {
+	return etfEncodeErr(t, "nested deeper than %d levels", DefaultMaxDepth)
 }
 
-// appendTerm appends the encoding of t (without version byte); depth is
+// etfAppendTerm appends the encoding of t (without version byte); depth is
 // the number of composites around t.
-func appendTerm(b []byte, t Term, depth int) ([]byte, error) {
+func etfAppendTerm(b []byte, t Term, depth int) ([]byte, error) {
 	switch x := t.(type) {
 	case Atom:
-		return appendAtom(b, x)
+		return etfAppendAtom(b, x)
 	case Int:
-		return appendInt(b, int64(x)), nil
+		return etfAppendInt(b, int64(x)), nil
 	case *Tuple:
-		return appendTuple(b, x, depth)
+		return etfAppendTuple(b, x, depth)
 	case *Binary:
-		return appendBinary(b, x)
+		return etfAppendBinary(b, x)
 	case *List:
-		return appendList(b, x, depth)
+		return etfAppendList(b, x, depth)
 	case *Map:
-		return appendMap(b, x, depth)
+		return etfAppendMap(b, x, depth)
 	case Float:
 		f := float64(x)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return b, encodeErr(t, "%v has no Erlang representation", f)
+			return b, etfEncodeErr(t, "%v has no Erlang representation", f)
 		}
 		b = append(b, extNewFloat)
 		return binary.BigEndian.AppendUint64(b, math.Float64bits(f)), nil
 	case BigInt:
-		return appendBig(b, x)
+		return etfAppendBig(b, x)
 	case Pid:
-		return appendPid(b, x)
+		return etfAppendPid(b, x)
 	case Port:
-		return appendPort(b, x)
+		return etfAppendPort(b, x)
 	case Ref:
-		return appendRef(b, x)
+		return etfAppendRef(b, x)
 	case *Fun:
-		return appendFun(b, x, depth)
+		return etfAppendFun(b, x, depth)
 	case nil:
-		return b, encodeErr(nil, "nil Term")
+		return b, etfEncodeErr(nil, "nil Term")
 	}
-	return b, encodeErr(t, "unknown term type %T", t)
+	return b, etfEncodeErr(t, "unknown term type %T", t)
 }
 
-func appendTuple(b []byte, x *Tuple, depth int) ([]byte, error) {
+func etfAppendTuple(b []byte, x *Tuple, depth int) ([]byte, error) {
 	n := len(x.elems)
 	if n < 256 {
 		b = append(b, extSmallTuple, byte(n))
 	} else {
 		if uint64(n) > math.MaxUint32 {
-			return b, encodeErr(x, "arity %d over the format's 32-bit limit", n)
+			return b, etfEncodeErr(x, "arity %d over the format's 32-bit limit", n)
 		}
 		b = append(b, extLargeTuple)
 		b = binary.BigEndian.AppendUint32(b, uint32(n))
 	}
 	if n > 0 && depth >= DefaultMaxDepth {
-		return b, tooDeep(x)
+		return b, etfTooDeep(x)
 	}
 	var err error
 	for _, e := range x.elems {
 		// The common small elements are written here, saving a call.
 		switch v := e.(type) {
 		case Atom:
-			if b, err = appendAtom(b, v); err != nil {
+			if b, err = etfAppendAtom(b, v); err != nil {
 				return b, err
 			}
 		case Int:
-			b = appendInt(b, int64(v))
+			b = etfAppendInt(b, int64(v))
 		default:
-			if b, err = appendTerm(b, e, depth+1); err != nil {
+			if b, err = etfAppendTerm(b, e, depth+1); err != nil {
 				return b, err
 			}
 		}
@@ -176,9 +176,9 @@ func appendTuple(b []byte, x *Tuple, depth int) ([]byte, error) {
 	return b, nil
 }
 
-// appendAtom writes a as OTP 25 does: ATOM_EXT with Latin-1 bytes when
+// etfAppendAtom writes a as OTP 25 does: ATOM_EXT with Latin-1 bytes when
 // every character is in Latin-1, else the UTF-8 forms.
-func appendAtom(b []byte, a Atom) ([]byte, error) {
+func etfAppendAtom(b []byte, a Atom) ([]byte, error) {
 	s := string(a)
 	if len(s) <= maxAtomChars {
 		ascii := true
@@ -193,13 +193,13 @@ func appendAtom(b []byte, a Atom) ([]byte, error) {
 			return append(b, s...), nil
 		}
 	}
-	return appendAtomSlow(b, a)
+	return etfAppendAtomSlow(b, a)
 }
 
-func appendAtomSlow(b []byte, a Atom) ([]byte, error) {
+func etfAppendAtomSlow(b []byte, a Atom) ([]byte, error) {
 	s := string(a)
 	if !utf8.ValidString(s) {
-		return b, encodeErr(a, "atom %q is not valid UTF-8", s)
+		return b, etfEncodeErr(a, "atom %q is not valid UTF-8", s)
 	}
 	n, latin1 := 0, true
 	for _, r := range s {
@@ -209,7 +209,7 @@ func appendAtomSlow(b []byte, a Atom) ([]byte, error) {
 		}
 	}
 	if n > maxAtomChars {
-		return b, encodeErr(a, "atom of %d characters is over Erlang's limit of %d", n, maxAtomChars)
+		return b, etfEncodeErr(a, "atom of %d characters is over Erlang's limit of %d", n, maxAtomChars)
 	}
 	if latin1 {
 		b = append(b, extAtom, 0, byte(n))
@@ -227,8 +227,8 @@ func appendAtomSlow(b []byte, a Atom) ([]byte, error) {
 	return append(b, s...), nil
 }
 
-// atomSize is the encoded size of a, or an error as appendAtom gives.
-func atomSize(a Atom) (int, error) {
+// etfAtomSize is the encoded size of a, or an error as etfAppendAtom gives.
+func etfAtomSize(a Atom) (int, error) {
 	s := string(a)
 	if len(s) <= maxAtomChars {
 		ascii := true
@@ -243,7 +243,7 @@ func atomSize(a Atom) (int, error) {
 		}
 	}
 	if !utf8.ValidString(s) {
-		return 0, encodeErr(a, "atom %q is not valid UTF-8", s)
+		return 0, etfEncodeErr(a, "atom %q is not valid UTF-8", s)
 	}
 	n, latin1 := 0, true
 	for _, r := range s {
@@ -254,7 +254,7 @@ func atomSize(a Atom) (int, error) {
 	}
 	switch {
 	case n > maxAtomChars:
-		return 0, encodeErr(a, "atom of %d characters is over Erlang's limit of %d", n, maxAtomChars)
+		return 0, etfEncodeErr(a, "atom of %d characters is over Erlang's limit of %d", n, maxAtomChars)
 	case latin1:
 		return 3 + n, nil
 	case len(s) <= 255:
@@ -263,7 +263,7 @@ func atomSize(a Atom) (int, error) {
 	return 3 + len(s), nil
 }
 
-func appendInt(b []byte, v int64) []byte {
+func etfAppendInt(b []byte, v int64) []byte {
 	if uint64(v) <= 255 {
 		return append(b, extSmallInt, byte(v))
 	}
@@ -283,7 +283,7 @@ func appendInt(b []byte, v int64) []byte {
 	return b
 }
 
-func intSize(v int64) int {
+func etfIntSize(v int64) int {
 	if uint64(v) <= 255 {
 		return 2
 	}
@@ -297,17 +297,17 @@ func intSize(v int64) int {
 	return 3 + (bits.Len64(mag)+7)/8
 }
 
-func appendBig(b []byte, x BigInt) ([]byte, error) {
+func etfAppendBig(b []byte, x BigInt) ([]byte, error) {
 	v := x.v
 	if v == nil {
-		return b, encodeErr(x, "zero BigInt value (make one with Integer)")
+		return b, etfEncodeErr(x, "zero BigInt value (make one with Integer)")
 	}
 	if v.IsInt64() {
-		return appendInt(b, v.Int64()), nil
+		return etfAppendInt(b, v.Int64()), nil
 	}
 	n := (v.BitLen() + 7) / 8
 	if uint64(n) > math.MaxUint32 {
-		return b, encodeErr(x, "integer of %d bytes over the format's limit", n)
+		return b, etfEncodeErr(x, "integer of %d bytes over the format's limit", n)
 	}
 	sign := byte(0)
 	if v.Sign() < 0 {
@@ -331,17 +331,17 @@ func appendBig(b []byte, x BigInt) ([]byte, error) {
 	return b, nil
 }
 
-func bigSize(x BigInt) (int, error) {
+func etfBigSize(x BigInt) (int, error) {
 	v := x.v
 	if v == nil {
-		return 0, encodeErr(x, "zero BigInt value (make one with Integer)")
+		return 0, etfEncodeErr(x, "zero BigInt value (make one with Integer)")
 	}
 	if v.IsInt64() {
-		return intSize(v.Int64()), nil
+		return etfIntSize(v.Int64()), nil
 	}
 	n := (v.BitLen() + 7) / 8
 	if uint64(n) > math.MaxUint32 {
-		return 0, encodeErr(x, "integer of %d bytes over the format's limit", n)
+		return 0, etfEncodeErr(x, "integer of %d bytes over the format's limit", n)
 	}
 	if n <= 255 {
 		return 3 + n, nil
@@ -349,10 +349,10 @@ func bigSize(x BigInt) (int, error) {
 	return 6 + n, nil
 }
 
-func appendBinary(b []byte, x *Binary) ([]byte, error) {
+func etfAppendBinary(b []byte, x *Binary) ([]byte, error) {
 	n := x.Len()
 	if uint64(n) > math.MaxUint32 {
-		return b, encodeErr(x, "binary of %d bytes over the format's 32-bit limit", n)
+		return b, etfEncodeErr(x, "binary of %d bytes over the format's 32-bit limit", n)
 	}
 	if tb := x.TailBits(); tb == 8 {
 		b = append(b, extBinary)
@@ -368,9 +368,9 @@ func appendBinary(b []byte, x *Binary) ([]byte, error) {
 	return b, nil
 }
 
-// isByteString reports whether l is written as STRING_EXT: a proper list of
+// etfIsByteString reports whether l is written as STRING_EXT: a proper list of
 // 1 to 65535 integers, all in 0..255.
-func isByteString(l *List) bool {
+func etfIsByteString(l *List) bool {
 	n := l.Len()
 	if n == 0 || n > math.MaxUint16 || !l.IsProper() {
 		return false
@@ -383,10 +383,10 @@ func isByteString(l *List) bool {
 	return true
 }
 
-func appendList(b []byte, x *List, depth int) ([]byte, error) {
+func etfAppendList(b []byte, x *List, depth int) ([]byte, error) {
 	n := x.Len()
 	if depth >= DefaultMaxDepth && (n > 0 || !x.IsProper()) {
-		return b, tooDeep(x)
+		return b, etfTooDeep(x)
 	}
 	if n == 0 {
 		if x.IsProper() {
@@ -394,9 +394,9 @@ func appendList(b []byte, x *List, depth int) ([]byte, error) {
 		}
 		// [ | T] is T itself, as binary_to_term reads a LIST_EXT of no
 		// elements.
-		return appendTerm(b, x.Tail(), depth+1)
+		return etfAppendTerm(b, x.Tail(), depth+1)
 	}
-	if isByteString(x) {
+	if etfIsByteString(x) {
 		b = append(b, extString)
 		b = binary.BigEndian.AppendUint16(b, uint16(n))
 		for _, e := range x.All() {
@@ -405,7 +405,7 @@ func appendList(b []byte, x *List, depth int) ([]byte, error) {
 		return b, nil
 	}
 	if uint64(n) > math.MaxUint32 {
-		return b, encodeErr(x, "list of %d elements over the format's 32-bit limit", n)
+		return b, etfEncodeErr(x, "list of %d elements over the format's 32-bit limit", n)
 	}
 	b = append(b, extList)
 	b = binary.BigEndian.AppendUint32(b, uint32(n))
@@ -413,11 +413,11 @@ func appendList(b []byte, x *List, depth int) ([]byte, error) {
 	for _, e := range x.All() {
 		switch v := e.(type) {
 		case Atom:
-			b, err = appendAtom(b, v)
+			b, err = etfAppendAtom(b, v)
 		case Int:
-			b = appendInt(b, int64(v))
+			b = etfAppendInt(b, int64(v))
 		default:
-			b, err = appendTerm(b, e, depth+1)
+			b, err = etfAppendTerm(b, e, depth+1)
 		}
 		if err != nil {
 			return b, err
@@ -426,34 +426,34 @@ func appendList(b []byte, x *List, depth int) ([]byte, error) {
 	if x.IsProper() {
 		return append(b, extNil), nil
 	}
-	return appendTerm(b, x.Tail(), depth+1)
+	return etfAppendTerm(b, x.Tail(), depth+1)
 }
 
-func appendMap(b []byte, x *Map, depth int) ([]byte, error) {
+func etfAppendMap(b []byte, x *Map, depth int) ([]byte, error) {
 	n := x.Len()
 	if uint64(n) > math.MaxUint32 {
-		return b, encodeErr(x, "map of %d keys over the format's 32-bit limit", n)
+		return b, etfEncodeErr(x, "map of %d keys over the format's 32-bit limit", n)
 	}
 	if n > 0 && depth >= DefaultMaxDepth {
-		return b, tooDeep(x)
+		return b, etfTooDeep(x)
 	}
 	b = append(b, extMap)
 	b = binary.BigEndian.AppendUint32(b, uint32(n))
 	var err error
 	for k, v := range x.All() {
-		if b, err = appendTerm(b, k, depth+1); err != nil {
+		if b, err = etfAppendTerm(b, k, depth+1); err != nil {
 			return b, err
 		}
-		if b, err = appendTerm(b, v, depth+1); err != nil {
+		if b, err = etfAppendTerm(b, v, depth+1); err != nil {
 			return b, err
 		}
 	}
 	return b, nil
 }
 
-func appendPid(b []byte, x Pid) ([]byte, error) {
+func etfAppendPid(b []byte, x Pid) ([]byte, error) {
 	b = append(b, extNewPid)
-	b, err := appendAtom(b, x.Node)
+	b, err := etfAppendAtom(b, x.Node)
 	if err != nil {
 		return b, err
 	}
@@ -462,13 +462,13 @@ func appendPid(b []byte, x Pid) ([]byte, error) {
 	return binary.BigEndian.AppendUint32(b, x.Creation), nil
 }
 
-func appendPort(b []byte, x Port) ([]byte, error) {
+func etfAppendPort(b []byte, x Port) ([]byte, error) {
 	tag := byte(extNewPort)
 	if x.ID > math.MaxUint32 {
 		tag = extV4Port
 	}
 	b = append(b, tag)
-	b, err := appendAtom(b, x.Node)
+	b, err := etfAppendAtom(b, x.Node)
 	if err != nil {
 		return b, err
 	}
@@ -480,13 +480,13 @@ func appendPort(b []byte, x Port) ([]byte, error) {
 	return binary.BigEndian.AppendUint32(b, x.Creation), nil
 }
 
-func appendRef(b []byte, x Ref) ([]byte, error) {
+func etfAppendRef(b []byte, x Ref) ([]byte, error) {
 	if x.Len < 1 || int(x.Len) > len(x.ID) {
-		return b, encodeErr(x, "reference of %d ID words (want 1 to %d)", x.Len, len(x.ID))
+		return b, etfEncodeErr(x, "reference of %d ID words (want 1 to %d)", x.Len, len(x.ID))
 	}
 	b = append(b, extNewerRef)
 	b = binary.BigEndian.AppendUint16(b, uint16(x.Len))
-	b, err := appendAtom(b, x.Node)
+	b, err := etfAppendAtom(b, x.Node)
 	if err != nil {
 		return b, err
 	}
@@ -497,40 +497,40 @@ func appendRef(b []byte, x Ref) ([]byte, error) {
 	return b, nil
 }
 
-// checkFun reports what makes f unencodable, if anything.
-func checkFun(f *Fun) error {
+// etfCheckFun reports what makes f unencodable, if anything.
+func etfCheckFun(f *Fun) error {
 	if f.Exported {
 		return nil
 	}
 	if _, ok := f.OldIndex.(Int); !ok {
-		return encodeErr(f, "local fun needs an Int OldIndex, has %T", f.OldIndex)
+		return etfEncodeErr(f, "local fun needs an Int OldIndex, has %T", f.OldIndex)
 	}
 	if _, ok := f.OldUniq.(Int); !ok {
-		return encodeErr(f, "local fun needs an Int OldUniq, has %T", f.OldUniq)
+		return etfEncodeErr(f, "local fun needs an Int OldUniq, has %T", f.OldUniq)
 	}
 	if _, ok := f.Pid.(Pid); !ok {
-		return encodeErr(f, "local fun needs a Pid, has %T", f.Pid)
+		return etfEncodeErr(f, "local fun needs a Pid, has %T", f.Pid)
 	}
 	if uint64(len(f.FreeVars)) > math.MaxUint32 {
-		return encodeErr(f, "%d free variables over the format's 32-bit limit", len(f.FreeVars))
+		return etfEncodeErr(f, "%d free variables over the format's 32-bit limit", len(f.FreeVars))
 	}
 	return nil
 }
 
-func appendFun(b []byte, f *Fun, depth int) ([]byte, error) {
-	if err := checkFun(f); err != nil {
+func etfAppendFun(b []byte, f *Fun, depth int) ([]byte, error) {
+	if err := etfCheckFun(f); err != nil {
 		return b, err
 	}
 	if !f.Exported && depth >= DefaultMaxDepth {
-		return b, tooDeep(f)
+		return b, etfTooDeep(f)
 	}
 	var err error
 	if f.Exported {
 		b = append(b, extExport)
-		if b, err = appendAtom(b, f.Module); err != nil {
+		if b, err = etfAppendAtom(b, f.Module); err != nil {
 			return b, err
 		}
-		if b, err = appendAtom(b, f.Function); err != nil {
+		if b, err = etfAppendAtom(b, f.Function); err != nil {
 			return b, err
 		}
 		return append(b, extSmallInt, f.Arity), nil
@@ -541,43 +541,43 @@ func appendFun(b []byte, f *Fun, depth int) ([]byte, error) {
 	b = append(b, f.Uniq[:]...)
 	b = binary.BigEndian.AppendUint32(b, f.Index)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(f.FreeVars)))
-	if b, err = appendAtom(b, f.Module); err != nil {
+	if b, err = etfAppendAtom(b, f.Module); err != nil {
 		return b, err
 	}
 	for _, t := range [...]Term{f.OldIndex, f.OldUniq, f.Pid} {
-		if b, err = appendTerm(b, t, depth+1); err != nil {
+		if b, err = etfAppendTerm(b, t, depth+1); err != nil {
 			return b, err
 		}
 	}
 	for _, v := range f.FreeVars {
-		if b, err = appendTerm(b, v, depth+1); err != nil {
+		if b, err = etfAppendTerm(b, v, depth+1); err != nil {
 			return b, err
 		}
 	}
 	size := len(b) - start
 	if uint64(size) > math.MaxUint32 {
-		return b, encodeErr(f, "fun of %d bytes over the format's 32-bit limit", size)
+		return b, etfEncodeErr(f, "fun of %d bytes over the format's 32-bit limit", size)
 	}
 	binary.BigEndian.PutUint32(b[start:], uint32(size))
 	return b, nil
 }
 
-// sizeTerm returns the encoded size of t (without version byte), with the
-// same checks as appendTerm.
-func sizeTerm(t Term, depth int) (int, error) {
+// etfSizeTerm returns the encoded size of t (without version byte), with the
+// same checks as etfAppendTerm.
+func etfSizeTerm(t Term, depth int) (int, error) {
 	switch x := t.(type) {
 	case Atom:
-		return atomSize(x)
+		return etfAtomSize(x)
 	case Int:
-		return intSize(int64(x)), nil
+		return etfIntSize(int64(x)), nil
 	case *Tuple:
 		if len(x.elems) > 0 && depth >= DefaultMaxDepth {
-			return 0, tooDeep(x)
+			return 0, etfTooDeep(x)
 		}
 		n := 2
 		if len(x.elems) >= 256 {
 			if uint64(len(x.elems)) > math.MaxUint32 {
-				return 0, encodeErr(x, "arity %d over the format's 32-bit limit", len(x.elems))
+				return 0, etfEncodeErr(x, "arity %d over the format's 32-bit limit", len(x.elems))
 			}
 			n = 5
 		}
@@ -586,11 +586,11 @@ func sizeTerm(t Term, depth int) (int, error) {
 			var err error
 			switch v := e.(type) {
 			case Atom:
-				s, err = atomSize(v)
+				s, err = etfAtomSize(v)
 			case Int:
-				s = intSize(int64(v))
+				s = etfIntSize(int64(v))
 			default:
-				s, err = sizeTerm(e, depth+1)
+				s, err = etfSizeTerm(e, depth+1)
 			}
 			if err != nil {
 				return 0, err
@@ -600,28 +600,28 @@ func sizeTerm(t Term, depth int) (int, error) {
 		return n, nil
 	case *Binary:
 		if uint64(x.Len()) > math.MaxUint32 {
-			return 0, encodeErr(x, "binary of %d bytes over the format's 32-bit limit", x.Len())
+			return 0, etfEncodeErr(x, "binary of %d bytes over the format's 32-bit limit", x.Len())
 		}
 		if x.TailBits() == 8 {
 			return 5 + x.Len(), nil
 		}
 		return 6 + x.Len(), nil
 	case *List:
-		return listSize(x, depth)
+		return etfListSize(x, depth)
 	case *Map:
 		if uint64(x.Len()) > math.MaxUint32 {
-			return 0, encodeErr(x, "map of %d keys over the format's 32-bit limit", x.Len())
+			return 0, etfEncodeErr(x, "map of %d keys over the format's 32-bit limit", x.Len())
 		}
 		if x.Len() > 0 && depth >= DefaultMaxDepth {
-			return 0, tooDeep(x)
+			return 0, etfTooDeep(x)
 		}
 		n := 5
 		for k, v := range x.All() {
-			ks, err := sizeTerm(k, depth+1)
+			ks, err := etfSizeTerm(k, depth+1)
 			if err != nil {
 				return 0, err
 			}
-			vs, err := sizeTerm(v, depth+1)
+			vs, err := etfSizeTerm(v, depth+1)
 			if err != nil {
 				return 0, err
 			}
@@ -631,50 +631,50 @@ func sizeTerm(t Term, depth int) (int, error) {
 	case Float:
 		f := float64(x)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return 0, encodeErr(t, "%v has no Erlang representation", f)
+			return 0, etfEncodeErr(t, "%v has no Erlang representation", f)
 		}
 		return 9, nil
 	case BigInt:
-		return bigSize(x)
+		return etfBigSize(x)
 	case Pid:
-		n, err := atomSize(x.Node)
+		n, err := etfAtomSize(x.Node)
 		return 13 + n, err
 	case Port:
-		n, err := atomSize(x.Node)
+		n, err := etfAtomSize(x.Node)
 		if x.ID > math.MaxUint32 {
 			return 13 + n, err
 		}
 		return 9 + n, err
 	case Ref:
 		if x.Len < 1 || int(x.Len) > len(x.ID) {
-			return 0, encodeErr(x, "reference of %d ID words (want 1 to %d)", x.Len, len(x.ID))
+			return 0, etfEncodeErr(x, "reference of %d ID words (want 1 to %d)", x.Len, len(x.ID))
 		}
-		n, err := atomSize(x.Node)
+		n, err := etfAtomSize(x.Node)
 		return 7 + n + 4*int(x.Len), err
 	case *Fun:
-		return funSize(x, depth)
+		return etfFunSize(x, depth)
 	case nil:
-		return 0, encodeErr(nil, "nil Term")
+		return 0, etfEncodeErr(nil, "nil Term")
 	}
-	return 0, encodeErr(t, "unknown term type %T", t)
+	return 0, etfEncodeErr(t, "unknown term type %T", t)
 }
 
-func listSize(x *List, depth int) (int, error) {
+func etfListSize(x *List, depth int) (int, error) {
 	n := x.Len()
 	if depth >= DefaultMaxDepth && (n > 0 || !x.IsProper()) {
-		return 0, tooDeep(x)
+		return 0, etfTooDeep(x)
 	}
 	if n == 0 {
 		if x.IsProper() {
 			return 1, nil
 		}
-		return sizeTerm(x.Tail(), depth+1)
+		return etfSizeTerm(x.Tail(), depth+1)
 	}
-	if isByteString(x) {
+	if etfIsByteString(x) {
 		return 3 + n, nil
 	}
 	if uint64(n) > math.MaxUint32 {
-		return 0, encodeErr(x, "list of %d elements over the format's 32-bit limit", n)
+		return 0, etfEncodeErr(x, "list of %d elements over the format's 32-bit limit", n)
 	}
 	size := 5
 	for _, e := range x.All() {
@@ -682,11 +682,11 @@ func listSize(x *List, depth int) (int, error) {
 		var err error
 		switch v := e.(type) {
 		case Atom:
-			s, err = atomSize(v)
+			s, err = etfAtomSize(v)
 		case Int:
-			s = intSize(int64(v))
+			s = etfIntSize(int64(v))
 		default:
-			s, err = sizeTerm(e, depth+1)
+			s, err = etfSizeTerm(e, depth+1)
 		}
 		if err != nil {
 			return 0, err
@@ -696,40 +696,40 @@ func listSize(x *List, depth int) (int, error) {
 	if x.IsProper() {
 		return size + 1, nil
 	}
-	s, err := sizeTerm(x.Tail(), depth+1)
+	s, err := etfSizeTerm(x.Tail(), depth+1)
 	return size + s, err
 }
 
-func funSize(f *Fun, depth int) (int, error) {
-	if err := checkFun(f); err != nil {
+func etfFunSize(f *Fun, depth int) (int, error) {
+	if err := etfCheckFun(f); err != nil {
 		return 0, err
 	}
 	if !f.Exported && depth >= DefaultMaxDepth {
-		return 0, tooDeep(f)
+		return 0, etfTooDeep(f)
 	}
 	if f.Exported {
-		m, err := atomSize(f.Module)
+		m, err := etfAtomSize(f.Module)
 		if err != nil {
 			return 0, err
 		}
-		fn, err := atomSize(f.Function)
+		fn, err := etfAtomSize(f.Function)
 		return 1 + m + fn + 2, err
 	}
 	n := 1 + 4 + 1 + 16 + 4 + 4
-	m, err := atomSize(f.Module)
+	m, err := etfAtomSize(f.Module)
 	if err != nil {
 		return 0, err
 	}
 	n += m
 	for _, t := range [...]Term{f.OldIndex, f.OldUniq, f.Pid} {
-		s, err := sizeTerm(t, depth+1)
+		s, err := etfSizeTerm(t, depth+1)
 		if err != nil {
 			return 0, err
 		}
 		n += s
 	}
 	for _, v := range f.FreeVars {
-		s, err := sizeTerm(v, depth+1)
+		s, err := etfSizeTerm(v, depth+1)
 		if err != nil {
 			return 0, err
 		}
