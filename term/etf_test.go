@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -791,4 +792,63 @@ func TestBoxedInt(t *testing.T) {
 	for i, v := range vals {
 		require.Equal(t, term.Int(v), tup.At(i).(term.Int))
 	}
+}
+
+func ExampleEncode() {
+	t := term.NewTuple(term.Atom("user_info"), term.Int(42), term.BinaryString("x"))
+	b, err := term.Encode(t)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(b)
+	// Output: [131 104 3 100 0 9 117 115 101 114 95 105 110 102 111 97 42 109 0 0 0 1 120]
+}
+
+func ExampleAppendEncode() {
+	// Reuse one buffer across encodes: once it is large enough, encoding
+	// allocates nothing.
+	var buf []byte
+	for _, t := range []term.Term{term.OK, term.Int(1000), term.Nil()} {
+		var err error
+		buf, err = term.AppendEncode(buf[:0], t)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(buf)
+	}
+	// Output:
+	// [131 100 0 2 111 107]
+	// [131 98 0 0 3 232]
+	// [131 106]
+}
+
+func ExampleDecode() {
+	// term_to_binary({ok, [1,2,3]}) in Erlang.
+	t, err := term.Decode([]byte{131, 104, 2, 100, 0, 2, 111, 107, 107, 0, 3, 1, 2, 3})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(term.Format(t))
+
+	_, err = term.Decode([]byte{131, 108, 255, 255, 255, 255, 97, 1})
+	fmt.Println(errors.Is(err, term.ErrTruncated), err)
+	// Output:
+	// {ok,[1,2,3]}
+	// true term: decode LIST_EXT at offset 1: truncated input: list of 4294967295 elements
+}
+
+func ExampleDecodePrefix() {
+	// Two terms back to back, as on a stream.
+	stream := []byte{131, 97, 1, 131, 100, 0, 2, 111, 107}
+	for len(stream) > 0 {
+		t, n, err := term.DecodePrefix(stream)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(term.Format(t), n)
+		stream = stream[n:]
+	}
+	// Output:
+	// 1 3
+	// ok 6
 }
