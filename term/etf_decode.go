@@ -434,12 +434,7 @@ func (d *decoder) atom() (Term, error) {
 		}
 		d.atoms = make([]atomSlot, n)
 	}
-	h := uint(len(raw)) * 0x9E3779B1
-	if len(raw) > 0 {
-		h ^= uint(raw[0])<<3 ^ uint(raw[len(raw)-1])<<9 ^ uint(raw[len(raw)/2])<<14
-	}
-	h ^= h >> 15
-	slot := &d.atoms[h&uint(len(d.atoms)-1)]
+	slot := &d.atoms[atomHash(raw)&uint(len(d.atoms)-1)]
 	if slot.atom != nil && slot.utf8 == isUTF8 && slot.raw == string(raw) {
 		return slot.atom, nil
 	}
@@ -454,6 +449,38 @@ func (d *decoder) atom() (Term, error) {
 	t := d.boxAtom(a)
 	*slot = atomSlot{raw: key, utf8: isUTF8, atom: t}
 	return t, nil
+}
+
+// atomHash picks an atom's cache slot from its length and three of its
+// bytes.
+func atomHash(raw []byte) uint {
+	h := uint(len(raw)) * 0x9E3779B1
+	if len(raw) > 0 {
+		h ^= uint(raw[0])<<3 ^ uint(raw[len(raw)-1])<<9 ^ uint(raw[len(raw)/2])<<14
+	}
+	return h ^ h>>15
+}
+
+// cachedAtom returns the atom an ATOM_EXT at d.pos encodes when it is in
+// the cache, advancing past it; otherwise it returns nil and leaves d.pos.
+// It is the hot path for the record tags that make up most atoms of a
+// state.
+func (d *decoder) cachedAtom() Term {
+	b, q := d.b, d.pos
+	if d.atoms == nil || q+3 > len(b) {
+		return nil
+	}
+	n := int(b[q+1])<<8 | int(b[q+2])
+	if n > len(b)-q-3 {
+		return nil
+	}
+	raw := b[q+3 : q+3+n]
+	slot := &d.atoms[atomHash(raw)&uint(len(d.atoms)-1)]
+	if slot.atom == nil || slot.utf8 || slot.raw != string(raw) {
+		return nil
+	}
+	d.pos = q + 3 + n
+	return slot.atom
 }
 
 // boxAtom returns a as a Term, boxed in a per-call slab as boxInt does.
@@ -569,9 +596,12 @@ func (d *decoder) tupleTerm(depth int) (Term, error) {
 					continue
 				}
 			case extAtom:
-				t, err := d.atom()
-				if err != nil {
-					return nil, err
+				t := d.cachedAtom()
+				if t == nil {
+					var err error
+					if t, err = d.atom(); err != nil {
+						return nil, err
+					}
 				}
 				e[i] = t
 				continue
