@@ -21,6 +21,11 @@ import (
 // (ErrTrailingBytes); use DecodePrefix to read a term from the front of a
 // longer buffer. Every failure is a *DecodeError. The term shares no memory
 // with b.
+//
+// For speed the decoder allocates the parts of the term in batches (tuple
+// headers, element slices, small binaries' bytes, integers and atoms), so
+// keeping one small part of a decoded term alive keeps its batch alive too,
+// at most some tens of kilobytes per batch.
 func Decode(b []byte) (Term, error) { return DecodeOptions{}.Decode(b) }
 
 // DecodePrefix reads the term at the front of b and returns it with the

@@ -16,6 +16,10 @@ import (
 // internal hash order (binary_to_term/1 reads both). It fails with an
 // *EncodeError (wrapping ErrUnencodable) when t holds something the format
 // cannot carry.
+//
+// Encode walks t twice, once to size the result and once to write it into
+// one allocation of exactly that size. On a hot path, AppendEncode into a
+// reused buffer walks once and allocates nothing.
 func Encode(t Term) ([]byte, error) {
 	n, err := EncodedSize(t)
 	if err != nil {
