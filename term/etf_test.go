@@ -92,6 +92,9 @@ var etfGolden = []struct {
 		term.Pair{Key: term.Atom("b"), Value: term.Int(1)}, term.Pair{Key: term.Atom("a"), Value: term.Int(2)},
 		term.Pair{Key: term.Int(1), Value: term.Atom("x")}, term.Pair{Key: term.Float(1), Value: term.Atom("y")}),
 		"837400000004610164000178463FF000000000000064000179640001616102640001626101"},
+	{`#{2 => a, 1.5 => b}`, term.MapOf(
+		term.Pair{Key: term.Int(2), Value: term.Atom("a")}, term.Pair{Key: term.Float(1.5), Value: term.Atom("b")}),
+		"837400000002610264000161463FF800000000000064000162"},
 	{`#{k => #{}, <<"b">> => [1]}`, term.MapOf(
 		term.Pair{Key: term.Atom("k"), Value: term.EmptyMap()},
 		term.Pair{Key: term.BinaryString("b"), Value: term.NewList(term.Int(1))}),
