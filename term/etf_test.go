@@ -2,6 +2,7 @@ package term_test
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -854,4 +855,42 @@ func ExampleDecodePrefix() {
 	// Output:
 	// 1 3
 	// ok 6
+}
+
+// A problem inside the inflated bytes of a compressed term is reported with
+// its offset in those bytes.
+func TestCompressedInnerError(t *testing.T) {
+	compress := func(raw []byte) []byte {
+		var z bytes.Buffer
+		w := zlib.NewWriter(&z)
+		_, err := w.Write(raw)
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		out := binary.BigEndian.AppendUint32([]byte{131, 80}, uint32(len(raw)))
+		return append(out, z.Bytes()...)
+	}
+	_, err := term.Decode(compress([]byte{104, 2, 97, 1, 100, 0, 9, 'x'}))
+	var de *term.DecodeError
+	require.ErrorAs(t, err, &de)
+	require.ErrorIs(t, err, term.ErrTruncated)
+	require.True(t, de.Inflated)
+	require.Equal(t, 4, de.Offset)
+	require.Equal(t, byte(100), de.Tag)
+	require.Contains(t, err.Error(), "inflated offset 4")
+
+	_, err = term.Decode(compress([]byte{97, 1, 97, 2}))
+	require.ErrorAs(t, err, &de)
+	require.ErrorIs(t, err, term.ErrTrailingBytes)
+	require.True(t, de.Inflated)
+	require.Equal(t, 2, de.Offset)
+
+	_, err = term.Decode(compress([]byte{80, 0, 0, 0, 0}))
+	require.ErrorIs(t, err, term.ErrInvalid, "compressed inside compressed")
+
+	got, n, err := term.DecodePrefix(append(compress([]byte{97, 7}), 131, 97, 8))
+	require.NoError(t, err)
+	require.Equal(t, term.Int(7), got)
+	rest, err := term.Decode(append(compress([]byte{97, 7}), 131, 97, 8)[n:])
+	require.NoError(t, err)
+	require.Equal(t, term.Int(8), rest)
 }
