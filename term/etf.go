@@ -235,10 +235,10 @@ const (
 // defaults; Decode and DecodePrefix use the zero value.
 type DecodeOptions struct {
 	// MaxDepth is the deepest a term may lie inside tuples, lists, maps and
-	// funs (see DefaultMaxDepth). Zero means DefaultMaxDepth.
+	// funs (see DefaultMaxDepth). Zero or less means DefaultMaxDepth.
 	MaxDepth int
 	// MaxSize bounds the inflated size in bytes that a compressed term may
-	// claim. Zero means DefaultMaxSize.
+	// claim. Zero or less means DefaultMaxSize.
 	MaxSize int
 }
 

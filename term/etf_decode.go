@@ -178,9 +178,9 @@ type atomSlot struct {
 }
 
 // decoder is the state of one decode call. Decoded terms are carved out of
-// per-call slabs (tuple structs, element slices, small binaries' bytes) and
-// repeated atoms are boxed once, which is most of the speed; a slab lives as
-// long as any term carved from it.
+// per-call slabs (tuple structs, element slices, small binaries' bytes,
+// boxed integers and atoms) and repeated atoms are made once, which is most
+// of the speed; a slab lives as long as any term carved from it.
 type decoder struct {
 	b        []byte
 	pos      int
