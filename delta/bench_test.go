@@ -114,8 +114,8 @@ func BenchmarkMerge(b *testing.B) {
 	})
 }
 
-// BenchmarkFullEncode is the keyframe payload of the same state, for
-// comparison with Diff + Encode.
+// BenchmarkFullEncode and BenchmarkFullDecode are the keyframe payload of
+// the same state, for comparison with Diff + Encode and Decode + Apply.
 func BenchmarkFullEncode(b *testing.B) {
 	benchVariants(b, func(b *testing.B, v workload.Variant) {
 		_, s1 := benchStates(v)
@@ -124,6 +124,23 @@ func BenchmarkFullEncode(b *testing.B) {
 		b.ReportAllocs()
 		loop(b, func() {
 			if _, err := encodeState(s1); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+}
+
+func BenchmarkFullDecode(b *testing.B) {
+	benchVariants(b, func(b *testing.B, v workload.Variant) {
+		_, s1 := benchStates(v)
+		buf, err := encodeState(s1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(buf)))
+		b.ReportAllocs()
+		loop(b, func() {
+			if _, err := decodeState(buf); err != nil {
 				b.Fatal(err)
 			}
 		})

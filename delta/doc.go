@@ -63,11 +63,13 @@
 // ops as one varint holding kind and count (n<<2 | kind), embedded values in
 // a compact tagged form (varint integers, length-prefixed atoms and
 // binaries). The choice was measured on the reference workload
-// (BenchmarkWireForms, mean of 20 steps of 100 sessions and 50 counters): a
-// delta is 3,676 bytes in this form, 4,179 with its embedded values in the
-// External Term Format (a version byte and wider integer and tuple headers
-// per value), and 21,232 as the spec written as an Erlang term in ETF
-// ({tuple, [{retain,N}, ...]}: every op is a tuple with an atom).
+// (BenchmarkWireForms, mean of 20 steps of 100 sessions and 50 counters,
+// ETF sizes from term.EncodedSize): a delta is 3,676 bytes in this form,
+// 4,180 (+14%) with its embedded values in the External Term Format (a
+// version byte and wider integer and tuple headers per value), and 22,995
+// (6.3 times) as the spec written as an Erlang term in ETF ({tuple,
+// [{retain,N}, ...]}: every op a tuple with an atom). A keyframe, the whole
+// state, is the state's ETF (term.Encode), which Erlang reads as it is.
 //
 // Decode is hardened like a term decoder: every count is checked against
 // the remaining input before anything is allocated, nesting is bounded,

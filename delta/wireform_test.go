@@ -67,7 +67,11 @@ func specTerm(s Spec) term.Term {
 func embeddedSizes(s Spec) (compact, etf int) {
 	add := func(v term.Term) {
 		compact += valueSize(v, infinite)
-		etf += 1 + etfSize(v, infinite)
+		n, err := term.EncodedSize(v)
+		if err != nil {
+			panic(err)
+		}
+		etf += n
 	}
 	var walk func(Spec)
 	walkOps := func(ops []Op) {
@@ -120,10 +124,17 @@ func BenchmarkWireForms(b *testing.B) {
 		c, e := embeddedSizes(spec)
 		compact += len(enc)
 		withETF += len(enc) - c + e
-		asTerm += 1 + etfSize(specTerm(spec), infinite)
+		size, err := term.EncodedSize(specTerm(spec))
+		if err != nil {
+			b.Fatal(err)
+		}
+		asTerm += size
 		s = n
 	}
 	for b.Loop() {
+		if _, err := Encode(Keep{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ReportMetric(float64(compact)/steps, "compact-B/delta")
 	b.ReportMetric(float64(withETF)/steps, "etf-values-B/delta")

@@ -240,20 +240,11 @@ func best(clock cpuClock, n int, f func() error) time.Duration {
 	return b
 }
 
-// fullEncode and fullDecode are a keyframe's payload: the whole state.
-func fullEncode(s term.Term) ([]byte, error) { return delta.Encode(delta.Replace{Value: s}) }
+// fullEncode and fullDecode are a keyframe's payload: the whole state in
+// the External Term Format.
+func fullEncode(s term.Term) ([]byte, error) { return term.Encode(s) }
 
-func fullDecode(b []byte) (term.Term, error) {
-	s, err := delta.Decode(b)
-	if err != nil {
-		return nil, err
-	}
-	r, ok := s.(delta.Replace)
-	if !ok {
-		return nil, fmt.Errorf("keyframe payload is a %T", s)
-	}
-	return r.Value, nil
-}
+func fullDecode(b []byte) (term.Term, error) { return term.Decode(b) }
 
 func print(w io.Writer, rows []row, steps int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
