@@ -68,10 +68,19 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 	if cfg.Policy == nil {
 		cfg.Policy = DefaultPolicy()
 	}
-	if a, ok := cfg.Policy.(Adaptive); ok {
-		if err := a.Validate(); err != nil {
-			return nil, fmt.Errorf("%w: EncoderConfig.Policy: %w", ErrConfig, err)
+	var err error
+	switch p := cfg.Policy.(type) {
+	case Adaptive:
+		err = p.Validate()
+	case *Adaptive:
+		if p == nil {
+			err = fmt.Errorf("%w: nil *Adaptive", ErrPolicy)
+		} else {
+			err = p.Validate()
 		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: EncoderConfig.Policy: %w", ErrConfig, err)
 	}
 	return &Encoder{cfg: cfg}, nil
 }

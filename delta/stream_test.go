@@ -93,6 +93,10 @@ func TestPolicies(t *testing.T) {
 	}
 	_, err := NewEncoder(EncoderConfig{Worker: "w", Policy: Adaptive{}})
 	require.ErrorIs(t, err, ErrConfig)
+	_, err = NewEncoder(EncoderConfig{Worker: "w", Policy: &Adaptive{MaxInterval: 5, Start: 1, End: 2}})
+	require.ErrorIs(t, err, ErrPolicy)
+	_, err = NewEncoder(EncoderConfig{Worker: "w", Policy: (*Adaptive)(nil)})
+	require.ErrorIs(t, err, ErrConfig)
 	_, err = NewEncoder(EncoderConfig{})
 	require.ErrorIs(t, err, ErrConfig)
 }
