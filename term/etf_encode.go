@@ -467,8 +467,10 @@ func etfAppendPid(b []byte, x Pid) ([]byte, error) {
 }
 
 func etfAppendPort(b []byte, x Port) ([]byte, error) {
+	// OTP 25 writes NEW_PORT_EXT only while the port number fits in 28
+	// bits (the size of a local port number), V4_PORT_EXT beyond.
 	tag := byte(extNewPort)
-	if x.ID > math.MaxUint32 {
+	if x.ID >= 1<<28 {
 		tag = extV4Port
 	}
 	b = append(b, tag)
@@ -645,7 +647,7 @@ func etfSizeTerm(t Term, depth int) (int, error) {
 		return 13 + n, err
 	case Port:
 		n, err := etfAtomSize(x.Node)
-		if x.ID > math.MaxUint32 {
+		if x.ID >= 1<<28 {
 			return 13 + n, err
 		}
 		return 9 + n, err
