@@ -166,12 +166,12 @@ func DefaultConfig(name string) Config {
 		GossipAddr:      "0.0.0.0:0",
 		RemoteAddr:      "0.0.0.0:0",
 		Failure:         LANFailureDetection(),
-		MaxMessageSize:  1 << 20,          // 1 MiB: the replication layer sends 64 KiB chunks
-		WriterBatchSize: 64,               // 64 * 1 MiB: gRPC receive limit ~64 MiB
-		EventBuffer:     256,              // node events are rare; 256 absorbs a cluster-wide restart
-		LeaveTimeout:    time.Second,      // the leave broadcast needs one gossip round or two
-		CallTimeout:     5 * time.Second,  // gen_server:call's default
-		CertLifetime:    24 * time.Hour,   // renewed at 12 h
+		MaxMessageSize:  1 << 20,         // 1 MiB: the replication layer sends 64 KiB chunks
+		WriterBatchSize: 64,              // 64 * 1 MiB: gRPC receive limit ~64 MiB
+		EventBuffer:     256,             // node events are rare; 256 absorbs a cluster-wide restart
+		LeaveTimeout:    time.Second,     // the leave broadcast needs one gossip round or two
+		CallTimeout:     5 * time.Second, // gen_server:call's default
+		CertLifetime:    24 * time.Hour,  // renewed at 12 h
 	}
 }
 

@@ -25,8 +25,10 @@ func (d demoteHandler) Handle(ctx context.Context, r slog.Record) error {
 	return d.h.Handle(ctx, r2)
 }
 
-func (d demoteHandler) WithAttrs(as []slog.Attr) slog.Handler { return demoteHandler{d.h.WithAttrs(as)} }
-func (d demoteHandler) WithGroup(g string) slog.Handler       { return demoteHandler{d.h.WithGroup(g)} }
+func (d demoteHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return demoteHandler{d.h.WithAttrs(as)}
+}
+func (d demoteHandler) WithGroup(g string) slog.Handler { return demoteHandler{d.h.WithGroup(g)} }
 
 func demote(l slog.Level) slog.Level {
 	if l < slog.LevelWarn {

@@ -85,12 +85,12 @@ func (w *NodeWatch) Cancel() {
 // members is the node's table of live peers (from memberlist's events) and
 // its event subscriptions.
 type members struct {
-	mu     sync.Mutex
-	peers  map[string]Member // by node name, without the node itself
+	mu    sync.Mutex
+	peers map[string]Member // by node name, without the node itself
 	// leaving holds the peers that announced a graceful leave.
 	leaving map[string]bool
-	subs   map[*NodeWatch]struct{}
-	closed bool
+	subs    map[*NodeWatch]struct{}
+	closed  bool
 }
 
 // MonitorNodes subscribes to node up, down and update events. Each
