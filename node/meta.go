@@ -78,7 +78,7 @@ func decodeMeta(b []byte) (memberMeta, error) {
 	off = 3
 	uv := func() (uint64, bool) {
 		v, n := binary.Uvarint(b[off:])
-		if n <= 0 {
+		if n <= 0 || n != len(binary.AppendUvarint(nil, v)) { // minimal encodings only
 			return 0, false
 		}
 		off += n

@@ -82,6 +82,7 @@ func (n *Node) MonitorPID(watcher, pid *actor.PID) (MonitorRef, error) {
 	if pid == nil {
 		return 0, fmt.Errorf("%w: nil PID", ErrNoProc)
 	}
+	pid = freshPID(pid)
 	cmd := monitorCmd{pid: pid, target: pid.Id}
 	if n.isLocal(pid) {
 		cmd.node = n.cfg.Name

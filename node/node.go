@@ -61,7 +61,7 @@ const monitorName = "enode.monitor"
 // membership (joining Config.Seeds). It returns an error wrapping
 // ErrInvalidConfig or ErrStart, never panics, and leaves nothing running
 // when it fails.
-func Start(cfg Config) (n *Node, err error) {
+func Start(cfg Config) (_ *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func Start(cfg Config) (n *Node, err error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	n = &Node{cfg: cfg, log: logger.With("node", cfg.Name), userMeta: maps.Clone(cfg.Meta)}
+	n := &Node{cfg: cfg, log: logger.With("node", cfg.Name), userMeta: maps.Clone(cfg.Meta)}
 	n.members.peers = map[string]Member{}
 	n.members.leaving = map[string]bool{}
 	n.members.subs = map[*NodeWatch]struct{}{}

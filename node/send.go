@@ -99,8 +99,17 @@ func (n *Node) SendPID(to *actor.PID, msg any) error {
 	if err != nil {
 		return err
 	}
-	n.system.Root.Send(to, m)
+	n.system.Root.Send(freshPID(to), m)
 	return nil
+}
+
+// freshPID copies a PID without its cached process. protoactor caches in
+// a *PID the process it resolved to, for the actor system that resolved
+// it; with several nodes in one Go process (tests), a PID handed from one
+// node to another would otherwise be delivered through the first node's
+// system, bypassing the network.
+func freshPID(p *actor.PID) *actor.PID {
+	return &actor.PID{Address: p.Address, Id: p.Id, RequestId: p.RequestId}
 }
 
 // Call sends msg to a registered process and waits for its reply, like
@@ -133,7 +142,7 @@ func (n *Node) CallPID(ctx context.Context, to *actor.PID, msg any) (any, error)
 			return nil, fmt.Errorf("%w: %s", ErrNoProc, to)
 		}
 	}
-	return n.call(ctx, to, local, msg)
+	return n.call(ctx, freshPID(to), local, msg)
 }
 
 func (n *Node) call(ctx context.Context, pid *actor.PID, local bool, msg any) (any, error) {
