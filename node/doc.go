@@ -15,12 +15,12 @@
 //	cfg.Seeds = []string{a.GossipAddr()}
 //	b, err := node.Start(cfg)
 //	...
-//	b.Spawn("echo", b.PropsFromFunc(func(ctx actor.Context) {
+//	a.Spawn("echo", a.PropsFromFunc(func(ctx actor.Context) {
 //		if t, ok := ctx.Message().(term.Term); ok {
 //			ctx.Respond(t)
 //		}
 //	}))
-//	reply, err := a.Call(ctx, node.ProcessID{Name: "echo", Node: "b@127.0.0.1"}, term.Atom("hi"))
+//	reply, err := b.Call(ctx, node.ProcessID{Name: "echo", Node: "a@127.0.0.1"}, term.Atom("hi"))
 //
 // # Names
 //
@@ -73,10 +73,17 @@
 // Shutdown leaves the membership, stops the registered processes and the
 // monitor service, stops the remote transport (closing every connection at
 // once) and the actor system, and closes MonitorNodes channels. The node's
-// own goroutines end with it. protoactor keeps two kinds of short-lived
-// goroutines of its own: the dead-letter throttle's timer (bounded here to
-// 100 ms) and, after a failed connection attempt, an endpoint writer
-// sleeping protoactor's fixed 2 s retry delay; both end by themselves.
+// own goroutines end with it; gRPC's connection goroutines and protoactor's
+// dead-letter throttle timer (bounded here to 100 ms) end within about
+// 100 ms after Shutdown returns.
+//
+// # protoactor's remote
+//
+// The node uses a patched copy of protoactor-go's remote package
+// (node/internal/remote; its doc lists the changes): upstream's writes
+// gRPC's process-wide logger on every start, a data race as soon as two
+// nodes share a process, and can be crashed by a peer sending an unknown
+// message type.
 //
 // # Testing
 //

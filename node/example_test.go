@@ -9,8 +9,8 @@ import (
 	"github.com/enode-dev/enode/term"
 )
 
-// Two nodes on loopback: b registers an echo process, a calls it by
-// {Name, Node}.
+// Two nodes on loopback: a registers an echo process, b (which joined a,
+// so it knows a as soon as Start returns) calls it by {Name, Node}.
 func Example() {
 	a, err := node.Start(node.LocalConfig("a@127.0.0.1"))
 	if err != nil {
@@ -25,7 +25,7 @@ func Example() {
 	}
 	defer b.Shutdown()
 
-	_, err = b.Spawn("echo", b.PropsFromFunc(func(ctx actor.Context) {
+	_, err = a.Spawn("echo", a.PropsFromFunc(func(ctx actor.Context) {
 		if t, ok := ctx.Message().(term.Term); ok {
 			ctx.Respond(term.NewTuple(term.Atom("echo"), t))
 		}
@@ -33,7 +33,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	reply, err := a.Call(context.Background(), node.ProcessID{Name: "echo", Node: "b@127.0.0.1"}, term.Atom("hello"))
+	reply, err := b.Call(context.Background(), node.ProcessID{Name: "echo", Node: "a@127.0.0.1"}, term.Atom("hello"))
 	if err != nil {
 		panic(err)
 	}

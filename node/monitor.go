@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/remote"
+	"github.com/enode-dev/enode/node/internal/remote"
 	"google.golang.org/protobuf/types/known/anypb"
 )
 

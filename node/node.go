@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/remote"
+	"github.com/enode-dev/enode/node/internal/remote"
 	"github.com/hashicorp/memberlist"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -210,8 +210,8 @@ func (n *Node) startRemote(advIP net.IP) (err error) {
 		remote.WithEndpointWriterBatchSize(cfg.WriterBatchSize),
 		remote.WithAdvertisedHost(cfg.RemoteAdvertise),
 	)
-	// A failed connection attempt costs protoactor a 2 s sleep per retry;
-	// one attempt is enough, membership decides whether a node is there.
+	// One connection attempt: membership decides whether a node is there,
+	// and each retry costs protoactor a 2 s sleep.
 	rc.MaxRetryCount = 1
 	n.remote = remote.NewRemote(n.system, rc)
 	defer func() {
@@ -233,15 +233,8 @@ func (n *Node) startRemote(advIP net.IP) (err error) {
 
 // stopRemote stops the remote transport at once: the gRPC server is
 // stopped (closing every connection) before protoactor's graceful stop,
-// which would otherwise wait up to 10 s for peers to hang up. A race inside
-// protoactor's endpoint manager can panic here (a send on a channel its
-// reader just closed); it is contained.
+// which would otherwise wait up to 10 s for peers to hang up.
 func (n *Node) stopRemote() {
-	defer func() {
-		if r := recover(); r != nil {
-			n.log.Debug("contained protoactor panic in remote shutdown", "panic", r)
-		}
-	}()
 	n.remote.Shutdown(false)
 	n.remote.Shutdown(true)
 }

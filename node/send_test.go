@@ -191,3 +191,26 @@ func TestStoppedNode(t *testing.T) {
 	_, ok := <-a.MonitorNodes().Events()
 	require.False(t, ok)
 }
+
+// Messages near the size limit, sent faster than they can be written, are
+// packed into gRPC frames many at a time; the receiver's limit is sized so
+// that no frame is refused and every message arrives, in order.
+func TestLargeMessagesInFullBatches(t *testing.T) {
+	c := nodetest.Start(t, 2)
+	a, b := c.Nodes[0], c.Nodes[1]
+	in := nodetest.NewInbox(t, b, "inbox")
+	to := node.ProcessID{Name: "inbox", Node: b.Name()}
+	const count = 24 // ~24 MB in flight: six times gRPC's default 4 MB frame limit
+	payload := make([]byte, 1<<20-64)
+	for i := range count {
+		payload[0] = byte(i)
+		require.NoError(t, a.Send(to, term.NewTuple(term.Int(i), term.NewBinary(payload))))
+	}
+	for i := range count {
+		m := in.Next(t).(*term.Tuple)
+		require.Equal(t, term.Int(i), m.At(0))
+		bin := m.At(1).(*term.Binary)
+		require.Equal(t, len(payload), bin.Len())
+		require.Equal(t, byte(i), bin.At(0))
+	}
+}
