@@ -18,7 +18,7 @@ type Member struct {
 	RemoteAddr string            // where its actors are reached (protoactor remote)
 	GossipAddr string            // its memberlist address
 	Meta       map[string]string // its user metadata (a copy)
-	Alive      bool              // false while it is suspected of having failed
+	Alive      bool              // true but in the Member of a NodeDown event
 }
 
 // NodeEventKind says what happened to a node.
@@ -154,23 +154,29 @@ func (m *members) peerByRemote(addr string) bool {
 	return false
 }
 
-// Members returns the live members of the cluster, this node included.
-// Alive is false for a member currently suspected of having failed.
+// Members returns the live members of the cluster, this node included,
+// as this node knows them from membership events. A member stays listed
+// while it is only suspected of having failed; it goes when it leaves or
+// is declared dead (a NodeDown event).
 func (n *Node) Members() []Member {
 	if n.stopped() {
 		return nil
 	}
-	var out []Member
-	for _, mn := range n.ml.Members() {
-		mb, _, err := memberOf(mn)
-		if err != nil {
-			continue
-		}
-		out = append(out, mb)
+	self := Member{Name: n.cfg.Name, Role: n.cfg.Role, RemoteAddr: n.remoteAddr, GossipAddr: n.gossipAddr, Meta: n.Meta(), Alive: true}
+	m := &n.members
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Member, 0, len(m.peers)+1)
+	out = append(out, self)
+	for _, p := range m.peers {
+		p.Meta = maps.Clone(p.Meta)
+		out = append(out, p)
 	}
 	return out
 }
 
+// memberOf reads a memberlist node. memberlist mutates its nodes under its
+// own lock, so this is only called from its callbacks, which hold it.
 func memberOf(mn *memberlist.Node) (mb Member, leaving bool, err error) {
 	meta, err := decodeMeta(mn.Meta)
 	if err != nil {
@@ -182,7 +188,7 @@ func memberOf(mn *memberlist.Node) (mb Member, leaving bool, err error) {
 		RemoteAddr: meta.Remote,
 		GossipAddr: net.JoinHostPort(mn.Addr.String(), strconv.Itoa(int(mn.Port))),
 		Meta:       meta.User,
-		Alive:      mn.State == memberlist.StateAlive,
+		Alive:      true,
 	}, meta.Leaving, nil
 }
 

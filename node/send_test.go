@@ -196,7 +196,9 @@ func TestStoppedNode(t *testing.T) {
 // packed into gRPC frames many at a time; the receiver's limit is sized so
 // that no frame is refused and every message arrives, in order.
 func TestLargeMessagesInFullBatches(t *testing.T) {
-	c := nodetest.Start(t, 2)
+	// LAN failure detection: moving 24 MB (slowly, under -race) must not
+	// get a node suspected by the tight local profile.
+	c := nodetest.Start(t, 2, nodetest.WithConfig(func(cfg *node.Config) { cfg.Failure = node.LANFailureDetection() }))
 	a, b := c.Nodes[0], c.Nodes[1]
 	in := nodetest.NewInbox(t, b, "inbox")
 	to := node.ProcessID{Name: "inbox", Node: b.Name()}
@@ -213,4 +215,27 @@ func TestLargeMessagesInFullBatches(t *testing.T) {
 		require.Equal(t, len(payload), bin.Len())
 		require.Equal(t, byte(i), bin.At(0))
 	}
+}
+
+func TestReplyReportsErrors(t *testing.T) {
+	c := nodetest.Start(t, 2)
+	a, b := c.Nodes[0], c.Nodes[1]
+	errs := make(chan error, 2)
+	_, err := b.Spawn("srv", b.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(term.Term); ok {
+			errs <- b.Reply(ctx, make(chan int))               // cannot be sent
+			errs <- b.Reply(ctx, map[string]int{"answer": 42}) // a Go value, marshaled
+		}
+	}))
+	require.NoError(t, err)
+	got, err := a.Call(context.Background(), node.ProcessID{Name: "srv", Node: b.Name()}, term.Atom("q"))
+	require.NoError(t, err)
+	require.ErrorIs(t, <-errs, node.ErrUnserializable)
+	require.NoError(t, <-errs)
+	v, ok := got.(*term.Map).Get(term.BinaryString("answer"))
+	if !ok {
+		v, ok = got.(*term.Map).Get(term.Atom("answer"))
+	}
+	require.True(t, ok, "%v", term.Format(got.(term.Term)))
+	require.Equal(t, term.Int(42), v)
 }

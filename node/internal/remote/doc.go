@@ -14,8 +14,8 @@
 //   - the proto serializer returns an error for an unknown message type
 //     instead of dereferencing nil (a panic in a gRPC handler goroutine,
 //     which ends the process);
-//   - the endpoint manager's stop no longer panics when an endpoint
-//     reader closed its channel concurrently;
+//   - an endpoint reader no longer closes the channel the endpoint
+//     manager's stop sends on (a data race, and a panic when the two met);
 //   - the JSON serializer (and its gogo/protobuf dependency) is left out;
 //   - the protobuf package is renamed from "remote" to "enode.remote" (file
 //     "enode/remote.proto", gRPC service "enode.remote.Remoting"), so that

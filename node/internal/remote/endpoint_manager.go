@@ -305,11 +305,9 @@ func (state *endpointSupervisor) spawnEndpointWatcher(remote *Remote, address st
 	return pid
 }
 
-// tellDisconnect asks an endpoint reader to disconnect. enode: the reader
-// closes the channel when its stream ends, so a send may find it closed
-// (a panic in upstream); a reader that is gone needs no telling.
+// tellDisconnect asks an endpoint reader to disconnect, without blocking
+// (enode: the channel has room for one request; a second is redundant).
 func tellDisconnect(ch chan bool) {
-	defer func() { _ = recover() }()
 	select {
 	case ch <- true:
 	default:

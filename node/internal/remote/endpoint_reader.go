@@ -1,3 +1,4 @@
+// Modified for enode (see doc.go): endpoint_reader.go
 package remote
 
 import (
@@ -36,17 +37,20 @@ func newEndpointReader(r *Remote) *endpointReader {
 }
 
 func (s *endpointReader) Receive(stream Remoting_ReceiveServer) error {
+	// enode: the manager's stop sends true on disconnectChan; the reader no
+	// longer closes it (a send racing with the close was a data race and
+	// could panic), it closes done when its stream ends instead.
 	disconnectChan := make(chan bool, 1)
+	done := make(chan struct{})
 	s.remote.edpManager.endpointReaderConnections.Store(stream, disconnectChan)
 	defer func() {
 		s.remote.Logger().Info("EndpointReader is closing")
-		close(disconnectChan)
+		close(done)
 	}()
 
 	go func() {
-		// endpointManager sends true
-		// endpointReader sends false
-		if <-disconnectChan {
+		select {
+		case <-disconnectChan:
 			s.remote.Logger().Debug("EndpointReader is telling to remote that it's leaving")
 			err := stream.Send(&RemoteMessage{
 				MessageType: &RemoteMessage_DisconnectRequest{
@@ -56,7 +60,7 @@ func (s *endpointReader) Receive(stream Remoting_ReceiveServer) error {
 			if err != nil {
 				s.remote.Logger().Error("EndpointReader failed to send disconnection message", slog.Any("error", err))
 			}
-		} else {
+		case <-done:
 			s.remote.edpManager.endpointReaderConnections.Delete(stream)
 			s.remote.Logger().Debug("EndpointReader removed active endpoint from endpointManager")
 		}
@@ -67,7 +71,6 @@ func (s *endpointReader) Receive(stream Remoting_ReceiveServer) error {
 		switch {
 		case errors.Is(err, io.EOF):
 			s.remote.Logger().Info("EndpointReader stream closed")
-			disconnectChan <- false
 			return nil
 		case err != nil:
 			s.remote.Logger().Info("EndpointReader failed to read", slog.Any("error", err))
