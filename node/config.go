@@ -91,9 +91,10 @@ type Config struct {
 	// GossipAddr is the "host:port" memberlist listens on (UDP and TCP).
 	// Port 0 picks a free port; Node.GossipAddr reports the real one.
 	GossipAddr string
-	// GossipAdvertise is the "host:port" other members reach the gossip
+	// GossipAdvertise is the "ip:port" other members reach the gossip
 	// listener at, when it differs from GossipAddr (NAT, containers).
-	// Empty means the bound address.
+	// Empty means the bound address (or, bound to all interfaces, the
+	// first private IP).
 	GossipAdvertise string
 
 	// RemoteAddr is the "host:port" the protoactor remote (gRPC) listens
@@ -209,10 +210,12 @@ func (c *Config) Validate() error {
 		return bad("GossipAddr", "%v", err)
 	}
 	if c.GossipAdvertise != "" {
-		if _, p, err := splitHostPort(c.GossipAdvertise); err != nil {
+		if h, p, err := splitHostPort(c.GossipAdvertise); err != nil {
 			return bad("GossipAdvertise", "%v", err)
 		} else if p == 0 {
 			return bad("GossipAdvertise", "needs a port")
+		} else if net.ParseIP(h) == nil {
+			return bad("GossipAdvertise", "%q: the host must be an IP address", h)
 		}
 	}
 	_, rport, err := splitHostPort(c.RemoteAddr)

@@ -33,6 +33,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"GossipAddr", func(c *Config) { c.GossipAddr = "127.0.0.1" }},
 		{"GossipAddr", func(c *Config) { c.GossipAddr = "127.0.0.1:99999" }},
 		{"GossipAdvertise", func(c *Config) { c.GossipAdvertise = "10.0.0.1:0" }},
+		{"GossipAdvertise", func(c *Config) { c.GossipAdvertise = "example.com:7946" }},
 		{"RemoteAddr", func(c *Config) { c.RemoteAddr = ":x" }},
 		{"RemoteAdvertise", func(c *Config) { c.RemoteAdvertise = "10.0.0.1:4000" }}, // RemoteAddr has port 0
 		{"Seeds[1]", func(c *Config) { c.Seeds = []string{"127.0.0.1:7946", "nope"} }},
