@@ -133,6 +133,12 @@ func (n *Node) nodeAt(addr string) string {
 	return ""
 }
 
+func (n *Node) countExits() int {
+	c := 0
+	n.exits.Range(func(any, any) bool { c++; return true })
+	return c
+}
+
 // exitRecord follows a monitored local process's failures, written by the
 // receiver middleware of Node.Props: failed is set when a message handler
 // panics and cleared when the process restarts; crashed is set if it stops
@@ -141,6 +147,10 @@ type exitRecord struct{ failed, crashed atomic.Bool }
 
 // Local messages to the monitor service.
 type (
+	// statsReq asks the monitor service for its table sizes (tests).
+	statsReq     struct{}
+	monitorStats struct{ Out, In, Watchers, Exits int }
+
 	monitorCmd struct {
 		ref     MonitorRef
 		watcher *actor.PID
@@ -194,8 +204,9 @@ type monitorService struct {
 	n          *Node
 	out        map[MonitorRef]*outMonitor
 	in         map[inKey]inMonitor
-	byTarget   map[string]map[inKey]struct{} // local pid id -> monitors of it
-	registered map[string][]string           // local pid id -> its names
+	byTarget   map[string]map[inKey]struct{}      // local pid id -> monitors of it
+	registered map[string][]string                // local pid id -> its names
+	byWatcher  map[string]map[MonitorRef]struct{} // watcher pid id -> its monitors
 }
 
 func newMonitorService(n *Node) *monitorService {
@@ -205,6 +216,7 @@ func newMonitorService(n *Node) *monitorService {
 		in:         map[inKey]inMonitor{},
 		byTarget:   map[string]map[inKey]struct{}{},
 		registered: map[string][]string{},
+		byWatcher:  map[string]map[MonitorRef]struct{}{},
 	}
 }
 
@@ -218,7 +230,10 @@ func (s *monitorService) Receive(ctx actor.Context) {
 		s.registered[m.pid.Id] = append(s.registered[m.pid.Id], m.name)
 		ctx.Watch(m.pid)
 	case *actor.Terminated:
+		s.watcherGone(ctx, m.Who.Id)
 		s.terminated(ctx, m)
+	case statsReq:
+		ctx.Respond(monitorStats{Out: len(s.out), In: len(s.in), Watchers: len(s.byWatcher), Exits: s.n.countExits()})
 	case nodeDown:
 		s.nodeDown(ctx, m.name)
 	case endpointDown:
@@ -259,6 +274,14 @@ func (s *monitorService) monitorOut(ctx actor.Context, m monitorCmd) {
 	n := s.n
 	om := &outMonitor{cmd: m}
 	s.out[m.ref] = om
+	// As in Erlang, a watcher's monitors end with it.
+	set := s.byWatcher[m.watcher.Id]
+	if set == nil {
+		set = map[MonitorRef]struct{}{}
+		s.byWatcher[m.watcher.Id] = set
+		ctx.Watch(m.watcher)
+	}
+	set[m.ref] = struct{}{}
 	req := monitorReq{Ref: uint64(m.ref), Origin: n.remoteAddr, OriginNode: n.cfg.Name, Target: m.target, ByName: m.byName}
 	if m.node == n.cfg.Name {
 		om.addr = n.remoteAddr
@@ -282,7 +305,7 @@ func (s *monitorService) demonitorOut(ctx actor.Context, ref MonitorRef) {
 	if !ok {
 		return
 	}
-	delete(s.out, ref)
+	s.forget(ref, om)
 	if om.addr == s.n.remoteAddr {
 		s.demonitorIn(inKey{s.n.remoteAddr, uint64(ref)})
 		return
@@ -333,6 +356,24 @@ func (s *monitorService) demonitorIn(key inKey) {
 	}
 }
 
+// forget removes one of this node's monitors from the tables.
+func (s *monitorService) forget(ref MonitorRef, om *outMonitor) {
+	delete(s.out, ref)
+	if set := s.byWatcher[om.cmd.watcher.Id]; set != nil {
+		delete(set, ref)
+		if len(set) == 0 {
+			delete(s.byWatcher, om.cmd.watcher.Id)
+		}
+	}
+}
+
+// watcherGone cancels the monitors of a watcher that terminated.
+func (s *monitorService) watcherGone(ctx actor.Context, id string) {
+	for ref := range s.byWatcher[id] {
+		s.demonitorOut(ctx, ref)
+	}
+}
+
 // terminated handles the end of a watched local process.
 func (s *monitorService) terminated(ctx actor.Context, t *actor.Terminated) {
 	n := s.n
@@ -376,7 +417,7 @@ func (s *monitorService) deliver(ctx actor.Context, ref MonitorRef, reason Reaso
 	if !ok {
 		return // demonitored, or already delivered
 	}
-	delete(s.out, ref)
+	s.forget(ref, om)
 	om.setReady()
 	if pid == nil {
 		pid = om.cmd.pid
