@@ -21,6 +21,7 @@ const (
 	RoleSpare
 )
 
+// String returns "active" or "spare".
 func (r Role) String() string {
 	switch r {
 	case RoleActive:

@@ -31,6 +31,7 @@ const (
 	NodeUpdate                          // a node changed its metadata
 )
 
+// String returns the Erlang-style name: "nodeup", "nodedown", "nodeupdate".
 func (k NodeEventKind) String() string {
 	switch k {
 	case NodeUp:

@@ -26,6 +26,8 @@ const (
 
 func (r Reason) valid() bool { return r >= ReasonNormal && r <= ReasonNodeDown }
 
+// String returns the reason as Erlang writes it in a DOWN message:
+// "normal", "crashed", "noproc", "noconnection", "nodedown".
 func (r Reason) String() string {
 	switch r {
 	case ReasonNormal:

@@ -61,7 +61,9 @@ const monitorName = "enode.monitor"
 // membership (joining Config.Seeds). It returns an error wrapping
 // ErrInvalidConfig or ErrStart, never panics, and leaves nothing running
 // when it fails.
-func Start(cfg Config) (_ *Node, err error) {
+func Start(cfg Config) (*Node, error) { return start(cfg) }
+
+func start(cfg Config) (_ *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
