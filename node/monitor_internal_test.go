@@ -68,3 +68,37 @@ func TestMonitorTablesAreCleanedUp(t *testing.T) {
 	waitStats(t, b, monitorStats{})
 	require.Empty(t, downs)
 }
+
+// Membership's NodeDown fires the monitors of processes on that node with
+// ReasonNodeDown (the end-to-end tests race it against the connection loss,
+// which reports ReasonNoConnection).
+func TestNodeDownFiresMonitors(t *testing.T) {
+	a := startT(t, "a@127.0.0.1", nil)
+	b := startT(t, "b@127.0.0.1", nil, a.GossipAddr())
+	require.Eventually(t, func() bool { _, ok := a.members.peer(b.Name()); return ok }, 10*time.Second, 5*time.Millisecond)
+	downs := make(chan *Down, 10)
+	watcher := a.system.Root.Spawn(a.PropsFromFunc(func(ctx actor.Context) {
+		if d, ok := ctx.Message().(*Down); ok {
+			downs <- d
+		}
+	}))
+	_, err := b.Spawn("target", b.PropsFromFunc(func(actor.Context) {}))
+	require.NoError(t, err)
+	ref, err := a.Monitor(watcher, ProcessID{Name: "target", Node: b.Name()})
+	require.NoError(t, err)
+	local, err := a.Spawn("local", a.PropsFromFunc(func(actor.Context) {}))
+	require.NoError(t, err)
+	refLocal, err := a.MonitorPID(watcher, local)
+	require.NoError(t, err)
+
+	a.system.Root.Send(a.monitorPID, nodeDown{name: b.Name()})
+	d := <-downs
+	require.Equal(t, ref, d.Ref)
+	require.Equal(t, ReasonNodeDown, d.Reason)
+	require.Equal(t, ProcessID{Name: "target", Node: b.Name()}, d.Name)
+	waitStats(t, a, monitorStats{Out: 1, In: 1, Watchers: 1, Exits: 1}) // the local monitor stays
+	require.NoError(t, a.system.Root.StopFuture(local).Wait())
+	d = <-downs
+	require.Equal(t, refLocal, d.Ref)
+	require.Equal(t, ReasonNormal, d.Reason)
+}

@@ -116,7 +116,10 @@ func freshPID(p *actor.PID) *actor.PID {
 // gen_server:call: the handler answers with ctx.Respond (or Node.Reply).
 // The reply is a term.Term for a term, or the protobuf message. Call waits
 // until ctx is done, or Config.CallTimeout when ctx has no deadline, and
-// then fails with ErrTimeout. A target that does not exist is ErrNoProc.
+// then fails with ErrTimeout. A target that does not exist is ErrNoProc;
+// so is, for now, a member the transport cannot reach at the moment
+// (protoactor answers both with a dead letter), and ErrUnknownNode once
+// the membership has declared it down.
 func (n *Node) Call(ctx context.Context, to ProcessID, msg any) (any, error) {
 	if n.stopped() {
 		return nil, ErrStopped
