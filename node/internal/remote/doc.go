@@ -14,6 +14,9 @@
 //   - the proto serializer returns an error for an unknown message type
 //     instead of dereferencing nil (a panic in a gRPC handler goroutine,
 //     which ends the process);
+//   - the endpoint reader checks the indexes in a peer's message batch and
+//     answers the unimplemented ListProcesses and GetProcessDiagnostics
+//     with codes.Unimplemented; both were panics in a gRPC handler;
 //   - an endpoint reader no longer closes the channel the endpoint
 //     manager's stop sends on (a data race, and a panic when the two met);
 //   - the JSON serializer (and its gogo/protobuf dependency) is left out;

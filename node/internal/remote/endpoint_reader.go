@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -22,12 +24,14 @@ func (s *endpointReader) mustEmbedUnimplementedRemotingServer() {
 	panic("implement me")
 }
 
+// enode: these two answered with a panic, which gRPC does not recover:
+// any client calling them ended the process.
 func (s *endpointReader) ListProcesses(ctx context.Context, request *ListProcessesRequest) (*ListProcessesResponse, error) {
-	panic("implement me")
+	return nil, status.Error(codes.Unimplemented, "ListProcesses is not implemented")
 }
 
 func (s *endpointReader) GetProcessDiagnostics(ctx context.Context, request *GetProcessDiagnosticsRequest) (*GetProcessDiagnosticsResponse, error) {
-	panic("implement me")
+	return nil, status.Error(codes.Unimplemented, "GetProcessDiagnostics is not implemented")
 }
 
 func newEndpointReader(r *Remote) *endpointReader {
@@ -130,6 +134,15 @@ func (s *endpointReader) onMessageBatch(m *MessageBatch) error {
 
 	for _, envelope := range m.Envelopes {
 		data := envelope.MessageData
+
+		// enode: indexes from the peer are checked; out of range they
+		// were a panic in the gRPC handler, which ends the process.
+		if envelope.Target < 0 || int(envelope.Target) >= len(m.Targets) ||
+			envelope.Sender < 0 || int(envelope.Sender) > len(m.Senders) ||
+			envelope.TypeId < 0 || int(envelope.TypeId) >= len(m.TypeNames) {
+			s.remote.Logger().Error("EndpointReader received an envelope with an index out of range")
+			return errors.New("envelope index out of range")
+		}
 
 		sender = deserializeSender(sender, envelope.Sender, envelope.SenderRequestId, m.Senders)
 		target = deserializeTarget(target, envelope.Target, envelope.TargetRequestId, m.Targets)
