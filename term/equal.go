@@ -1,8 +1,10 @@
 package term
 
 import (
+	"bytes"
 	"math"
 	"math/big"
+	"slices"
 	"strings"
 )
 
@@ -31,7 +33,7 @@ func Same(a, b Term) bool {
 		return ok && x.v == y.v
 	case Ref:
 		y, ok := b.(Ref)
-		return ok && x == y
+		return ok && Equal(x, y)
 	}
 	return a == b
 }
@@ -56,8 +58,11 @@ func Equal(a, b Term) bool {
 	case BigInt:
 		y, ok := b.(BigInt)
 		return ok && x.v.Cmp(y.v) == 0
-	case Pid, Port, Ref:
+	case Pid, Port:
 		return a == b
+	case Ref:
+		y, ok := b.(Ref)
+		return ok && x.Node == y.Node && x.Creation == y.Creation && slices.Equal(x.Words(), y.Words())
 	case *Binary:
 		y, ok := b.(*Binary)
 		if !ok {
@@ -170,8 +175,9 @@ func funEqual(x, y *Fun) bool {
 // (Erlang's ==) while Equal(1, 1.0) is false.
 func Compare(a, b Term) int { return compare(a, b, false) }
 
-// compareKeys is the map-key order: term order, but exact, with an integer
-// before a float of the same value.
+// compareKeys is Erlang's map-key order: term order, except that every
+// integer sorts before every float (maps:keys(#{0.5=>a,2=>b}) is [2,0.5]),
+// at any depth.
 func compareKeys(a, b Term) int { return compare(a, b, true) }
 
 func compare(a, b Term, exact bool) int {
@@ -181,22 +187,23 @@ func compare(a, b Term, exact bool) int {
 	}
 	switch x := a.(type) {
 	case Int, BigInt, Float:
-		c := compareNumbers(a, b)
-		if c == 0 && exact && ka != kb {
-			if ka == KindInt {
-				return -1
-			}
-			return 1
+		if exact && ka != kb {
+			// In map-key order every integer sorts before every float.
+			return cmpInt(int(ka), int(kb))
 		}
-		return c
+		return compareNumbers(a, b)
 	case Atom:
 		return strings.Compare(string(x), string(b.(Atom)))
 	case Ref:
+		// OTP 25 orders references by node, then creation, then the ID
+		// words from the most significant (last) down.
 		y := b.(Ref)
 		if c := strings.Compare(string(x.Node), string(y.Node)); c != 0 {
 			return c
 		}
-		// OTP compares the ID words from the most significant (last) down.
+		if x.Creation != y.Creation {
+			return cmpU64(uint64(x.Creation), uint64(y.Creation))
+		}
 		xw, yw := x.Words(), y.Words()
 		if len(xw) != len(yw) {
 			return cmpInt(len(xw), len(yw))
@@ -206,7 +213,7 @@ func compare(a, b Term, exact bool) int {
 				return cmpU64(uint64(xw[i]), uint64(yw[i]))
 			}
 		}
-		return cmpU64(uint64(x.Creation), uint64(y.Creation))
+		return 0
 	case *Fun:
 		return compareFuns(x, b.(*Fun), exact)
 	case Port:
@@ -219,15 +226,16 @@ func compare(a, b Term, exact bool) int {
 		}
 		return cmpU64(uint64(x.Creation), uint64(y.Creation))
 	case Pid:
+		// OTP 25 orders pids by their number, then serial, then node.
 		y := b.(Pid)
-		if c := strings.Compare(string(x.Node), string(y.Node)); c != 0 {
-			return c
+		if x.ID != y.ID {
+			return cmpU64(uint64(x.ID), uint64(y.ID))
 		}
 		if x.Serial != y.Serial {
 			return cmpU64(uint64(x.Serial), uint64(y.Serial))
 		}
-		if x.ID != y.ID {
-			return cmpU64(uint64(x.ID), uint64(y.ID))
+		if c := strings.Compare(string(x.Node), string(y.Node)); c != 0 {
+			return c
 		}
 		return cmpU64(uint64(x.Creation), uint64(y.Creation))
 	case *Tuple:
@@ -349,15 +357,25 @@ func compareFuns(x, y *Fun, exact bool) int {
 		}
 		return cmpInt(int(x.Arity), int(y.Arity))
 	}
-	if x.OldIndex != nil && y.OldIndex != nil {
-		if c := compare(x.OldIndex, y.OldIndex, exact); c != 0 {
-			return c
-		}
+	if c := compareOptional(x.OldIndex, y.OldIndex, exact); c != 0 {
+		return c
 	}
-	if x.OldUniq != nil && y.OldUniq != nil {
-		if c := compare(x.OldUniq, y.OldUniq, exact); c != 0 {
-			return c
-		}
+	if c := compareOptional(x.OldUniq, y.OldUniq, exact); c != 0 {
+		return c
+	}
+	// Then what tells two local funs of one module apart, so that funs
+	// which are not Equal never compare as 0 (they would collide as keys).
+	if x.Index != y.Index {
+		return cmpU64(uint64(x.Index), uint64(y.Index))
+	}
+	if c := bytes.Compare(x.Uniq[:], y.Uniq[:]); c != 0 {
+		return c
+	}
+	if x.Arity != y.Arity {
+		return cmpInt(int(x.Arity), int(y.Arity))
+	}
+	if c := compareOptional(x.Pid, y.Pid, exact); c != 0 {
+		return c
 	}
 	if len(x.FreeVars) != len(y.FreeVars) {
 		return cmpInt(len(x.FreeVars), len(y.FreeVars))
@@ -368,6 +386,19 @@ func compareFuns(x, y *Fun, exact bool) int {
 		}
 	}
 	return 0
+}
+
+// compareOptional orders an absent (nil) field before a present one.
+func compareOptional(a, b Term, exact bool) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	return compare(a, b, exact)
 }
 
 // compareNumbers compares integers and floats by value, exactly (no

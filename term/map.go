@@ -6,8 +6,8 @@ import (
 )
 
 // Map is an Erlang map. Keys are distinct by exact equality (1 and 1.0 are
-// two keys) and kept in Erlang's map-key order (term order, with an integer
-// before a float of the same value). Put and Remove return a new map that
+// two keys) and kept in Erlang's map-key order (term order, except that
+// every integer sorts before every float). Put and Remove return a new map that
 // shares every untouched part with the old one.
 type Map struct {
 	keys []Term
