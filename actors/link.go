@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/enode-dev/enode/delta"
 )
 
 // linkFrame asks a link to send one encoded frame of a worker's stream.
@@ -14,7 +16,7 @@ type linkFrame struct {
 	workerPID *actor.PID
 	epoch     uint64
 	seq       uint64
-	kind      FrameKind
+	kind      delta.FrameKind
 	data      []byte
 }
 
@@ -188,7 +190,7 @@ func (l *link) enqueue(m *linkFrame) {
 		s = &linkStream{worker: m.worker, pid: m.workerPID}
 		l.streams[m.worker] = s
 	}
-	if m.kind == Keyframe {
+	if m.kind == delta.FrameKeyframe {
 		// A keyframe supersedes every frame of the stream not yet started.
 		kept := s.queue[:0]
 		for i, f := range s.queue {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/enode-dev/enode/delta"
 	"github.com/enode-dev/enode/term"
 )
 
@@ -77,11 +78,6 @@ func (m MapStore) Range(fn func(Replica) bool) {
 type ReceiverConfig struct {
 	// Store keeps the replicas. Default: a new MapStore.
 	Store Store
-	// States decodes keyframes. Required.
-	States StateCodec
-	// Deltas applies deltas. Required unless every sender runs with
-	// Delta: false.
-	Deltas DeltaCodec
 	// MaxFrameBytes bounds the bytes being reassembled for one worker: a
 	// frame growing past it is discarded and a keyframe requested. Default
 	// 256 MiB (the large workload's keyframe is about 40 MB).
@@ -96,13 +92,10 @@ type ReceiverConfig struct {
 	Logger *slog.Logger
 }
 
-// DefaultReceiverConfig returns a config with every default set and
-// the given state and delta codecs.
-func DefaultReceiverConfig(states StateCodec, deltas DeltaCodec) ReceiverConfig {
+// DefaultReceiverConfig returns a config with every default set.
+func DefaultReceiverConfig() ReceiverConfig {
 	return ReceiverConfig{
 		Store:              NewMapStore(),
-		States:             states,
-		Deltas:             deltas,
 		MaxFrameBytes:      256 << 20, // 6× the large workload's keyframe
 		MaxReassemblyBytes: 1 << 30,   // a few large keyframes at once
 		Now:                time.Now,
@@ -115,7 +108,7 @@ var ErrConfig = errors.New("actors: invalid config")
 
 // Validate fills defaults for zero fields and checks the rest.
 func (c *ReceiverConfig) Validate() error {
-	d := DefaultReceiverConfig(nil, nil)
+	d := DefaultReceiverConfig()
 	if c.Store == nil {
 		c.Store = d.Store
 	}
@@ -129,8 +122,6 @@ func (c *ReceiverConfig) Validate() error {
 		c.Now = d.Now
 	}
 	switch {
-	case c.States == nil:
-		return fmt.Errorf("%w: States: %w", ErrConfig, ErrNoCodec)
 	case c.MaxFrameBytes < 0:
 		return fmt.Errorf("%w: MaxFrameBytes %d < 0", ErrConfig, c.MaxFrameBytes)
 	case c.MaxReassemblyBytes < c.MaxFrameBytes:
@@ -182,7 +173,7 @@ type ReplicaResult struct {
 // it, and answers queries. Create its Props with ReplicaHandlerProps.
 type ReplicaHandler struct {
 	cfg  ReceiverConfig
-	asm  *reassembler
+	in   *inbound
 	logs *slog.Logger
 }
 
@@ -226,8 +217,8 @@ func (h *ReplicaHandler) Receive(ctx actor.Context) {
 	case *DropReplica:
 		r, ok := h.cfg.Store.Get(m.Worker)
 		h.cfg.Store.Delete(m.Worker)
-		if h.asm != nil {
-			h.asm.drop(m.Worker)
+		if h.in != nil {
+			h.in.forget(m.Worker)
 		}
 		ctx.Respond(&ReplicaResult{Replica: r, Found: ok})
 	}
@@ -250,16 +241,16 @@ func (h *ReplicaHandler) list(keep func(Replica) bool, withState bool) *ReplicaL
 
 // receiverState gives the receiver middleware the handler's store, codecs
 // and reassembly buffers.
-func (h *ReplicaHandler) receiverState() (*ReceiverConfig, *reassembler) {
-	if h.asm == nil {
-		h.asm = newReassembler(h.cfg.MaxFrameBytes, h.cfg.MaxReassemblyBytes)
+func (h *ReplicaHandler) receiverState() (*ReceiverConfig, *inbound) {
+	if h.in == nil {
+		h.in = &inbound{reassembler: newReassembler(h.cfg.MaxFrameBytes, h.cfg.MaxReassemblyBytes), decoders: map[string]*delta.Decoder{}}
 	}
-	return &h.cfg, h.asm
+	return &h.cfg, h.in
 }
 
 // replicaActor is implemented by actors that can sit behind ReplicaReceiver.
 type replicaActor interface {
-	receiverState() (*ReceiverConfig, *reassembler)
+	receiverState() (*ReceiverConfig, *inbound)
 }
 
 // ReplicaReceiver is the receiver middleware of a replica_handler: it takes
@@ -292,14 +283,14 @@ func ReplicaReceiver() actor.ReceiverMiddleware {
 				ctx.Logger().Warn("replica_handler: dropped a malformed chunk", slog.Any("err", err))
 				return
 			}
-			cfg, asm := ra.receiverState()
+			cfg, in := ra.receiverState()
 			reply := func(m any) {
 				if env.Sender != nil {
 					ctx.ActorSystem().Root.Send(env.Sender, m)
 				}
 			}
 			reply(&ChunkAck{Worker: c.Worker, Epoch: c.Epoch, Seq: c.Seq, Index: c.Index})
-			data, problem := asm.add(c)
+			data, problem := in.add(c)
 			if problem != "" {
 				logger(cfg, ctx).Warn("replica_handler: discarded a partial frame", slog.String("worker", c.Worker),
 					slog.Uint64("seq", c.Seq), slog.String("why", problem))
@@ -309,7 +300,11 @@ func ReplicaReceiver() actor.ReceiverMiddleware {
 			if data == nil {
 				return
 			}
-			upd, answer := receiveFrame(cfg, data, c)
+			upd, answer, err := receiveFrame(cfg, in, data, c)
+			if err != nil {
+				logger(cfg, ctx).Info("replica_handler: frame not applied", slog.String("worker", c.Worker),
+					slog.Uint64("seq", c.Seq), slog.Any("err", err))
+			}
 			if answer != nil {
 				reply(answer)
 			}
@@ -327,46 +322,65 @@ func logger(cfg *ReceiverConfig, ctx actor.ReceiverContext) *slog.Logger {
 	return ctx.Logger()
 }
 
-// receiveFrame decodes a reassembled frame and applies the receiver's rules.
-// It returns the update for the handler (nil when the state did not
-// advance) and the answer the middleware sends itself (nil when the
-// handler answers).
-func receiveFrame(cfg *ReceiverConfig, data []byte, c *Chunk) (*ReplicaUpdate, Message) {
+// receiveFrame decodes a reassembled frame and applies it with the
+// worker's delta.Decoder. It returns the update for the handler (nil when
+// the state did not advance) and the answer the middleware sends itself
+// (nil when the handler answers).
+func receiveFrame(cfg *ReceiverConfig, in *inbound, data []byte, c *Chunk) (*ReplicaUpdate, Message, error) {
 	have, found := cfg.Store.Get(c.Worker)
-	var havep *Replica
-	if found {
-		havep = &have
-	}
-	f, err := decodeFrame(data)
+	need := &NeedKeyframe{Worker: c.Worker, Epoch: c.Epoch, HaveSeq: have.Seq}
+	owner, f, err := decodeEnvelope(data)
 	if err == nil && (f.Worker != c.Worker || f.Epoch != c.Epoch || f.Seq != c.Seq) {
-		err = fmt.Errorf("%w: frame header %q epoch %d seq %d does not match its chunks (%q epoch %d seq %d)",
-			ErrFrame, f.Worker, f.Epoch, f.Seq, c.Worker, c.Epoch, c.Seq)
+		err = fmt.Errorf("%w: frame %q epoch %d seq %d in chunks of %q epoch %d seq %d",
+			ErrMalformed, f.Worker, f.Epoch, f.Seq, c.Worker, c.Epoch, c.Seq)
 	}
 	if err != nil {
-		return nil, &NeedKeyframe{Worker: c.Worker, Epoch: c.Epoch, HaveSeq: have.Seq}
+		return nil, need, err
 	}
-	out, state, _ := applyFrame(havep, f, cfg.States, cfg.Deltas)
-	switch out {
-	case Applied:
+	dec := in.decoders[c.Worker]
+	if dec == nil {
+		dec = delta.NewDecoder(c.Worker)
+		in.decoders[c.Worker] = dec
+	}
+	res, err := dec.Apply(f)
+	switch res.Outcome {
+	case delta.Applied:
 		r := have
 		if !found {
 			r = Replica{Worker: f.Worker}
 		}
-		r.Owner, r.Epoch, r.Seq, r.State, r.Updated = f.Owner, f.Epoch, f.Seq, state, cfg.Now()
-		if f.Kind == Keyframe {
+		r.Owner, r.Epoch, r.Seq, r.State, r.Updated = owner, res.Epoch, res.Seq, res.State, cfg.Now()
+		if f.Kind == delta.FrameKeyframe {
 			r.Keyframes++
 		} else {
 			r.Deltas++
 		}
 		r.Bytes += uint64(len(data))
-		return &ReplicaUpdate{Replica: r}, nil
-	case Duplicate:
-		return nil, &Ack{Worker: have.Worker, Epoch: have.Epoch, Seq: have.Seq}
-	case Stale:
-		return nil, &Fenced{Worker: have.Worker, Epoch: have.Epoch}
-	default: // Gap, BadChecksum, Undecodable
-		return nil, &NeedKeyframe{Worker: c.Worker, Epoch: c.Epoch, HaveSeq: have.Seq}
+		return &ReplicaUpdate{Replica: r}, nil, nil
+	case delta.Duplicate:
+		return nil, &Ack{Worker: c.Worker, Epoch: res.Epoch, Seq: res.Seq}, nil
+	case delta.Refused:
+		if errors.Is(err, delta.ErrStaleEpoch) {
+			return nil, &Fenced{Worker: c.Worker, Epoch: res.Epoch}, err
+		}
+		return nil, need, err
+	default: // NeedKeyframe: a gap, a checksum mismatch, a corrupt payload
+		need.HaveSeq = res.Seq
+		return nil, need, err
 	}
+}
+
+// inbound is a replica_handler's receiving state: frames being reassembled
+// and each worker's stream decoder (which holds the same state term as the
+// store, so a replica is kept once).
+type inbound struct {
+	*reassembler
+	decoders map[string]*delta.Decoder
+}
+
+func (in *inbound) forget(worker string) {
+	in.drop(worker)
+	delete(in.decoders, worker)
 }
 
 // partial is a frame being reassembled.

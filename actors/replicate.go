@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/enode-dev/enode/delta"
 	"github.com/enode-dev/enode/term"
 )
 
@@ -28,14 +29,14 @@ const (
 // DefaultReplicationConfig: the zero value has Delta false.
 type ReplicationConfig struct {
 	// Delta sends keyframes and deltas when true; when false every
-	// replication is a keyframe (the whole state), for comparison.
+	// replication is a keyframe (the whole state, no diffing), for
+	// comparison.
 	Delta bool
-	// Policy decides between keyframe and delta. Default Adaptive{}.
-	Policy KeyframePolicy
-	// States encodes keyframes. Required.
-	States StateCodec
-	// Deltas encodes deltas. Required when Delta is true.
-	Deltas DeltaCodec
+	// Policy decides between keyframe and delta. Default
+	// delta.DefaultPolicy() (adaptive).
+	Policy delta.KeyframePolicy
+	// Diff tunes delta.Diff. The zero value means delta's defaults.
+	Diff delta.DiffOptions
 	// Mode says when to replicate. Default EveryStep.
 	Mode ReplicateMode
 	// Sync makes the worker wait for the replica's Ack of a step's state
@@ -59,13 +60,12 @@ type ReplicationConfig struct {
 	dropChunk func(*Chunk) bool // test hook: the link drops chunks it returns true for
 }
 
-// DefaultReplicationConfig returns the defaults, with the given codecs.
-func DefaultReplicationConfig(states StateCodec, deltas DeltaCodec) ReplicationConfig {
+// DefaultReplicationConfig returns the defaults: delta mode, adaptive
+// keyframes, replication after every step, asynchronous.
+func DefaultReplicationConfig() ReplicationConfig {
 	return ReplicationConfig{
 		Delta:             true,
-		Policy:            Adaptive{},
-		States:            states,
-		Deltas:            deltas,
+		Policy:            delta.DefaultPolicy(),
 		Mode:              EveryStep,
 		ChunkSize:         64 << 10, // far below gRPC's 4 MB message limit
 		Window:            4,        // enough to keep a loopback link busy
@@ -76,7 +76,7 @@ func DefaultReplicationConfig(states StateCodec, deltas DeltaCodec) ReplicationC
 
 // Validate fills defaults for zero numeric fields and checks the rest.
 func (c *ReplicationConfig) Validate() error {
-	d := DefaultReplicationConfig(nil, nil)
+	d := DefaultReplicationConfig()
 	if c.Policy == nil {
 		c.Policy = d.Policy
 	}
@@ -93,10 +93,6 @@ func (c *ReplicationConfig) Validate() error {
 		c.AckTimeout = d.AckTimeout
 	}
 	switch {
-	case c.States == nil:
-		return fmt.Errorf("%w: States: %w", ErrConfig, ErrNoCodec)
-	case c.Delta && c.Deltas == nil:
-		return fmt.Errorf("%w: Deltas (required with Delta: true): %w", ErrConfig, ErrNoCodec)
 	case c.Mode != EveryStep && c.Mode != OnRequest:
 		return fmt.Errorf("%w: Mode %d", ErrConfig, c.Mode)
 	case c.ChunkSize < 0:
@@ -107,6 +103,11 @@ func (c *ReplicationConfig) Validate() error {
 		return fmt.Errorf("%w: MaxInFlightChunks %d < 0", ErrConfig, c.MaxInFlightChunks)
 	case c.AckTimeout < 0:
 		return fmt.Errorf("%w: AckTimeout %v < 0", ErrConfig, c.AckTimeout)
+	}
+	if a, ok := c.Policy.(delta.Adaptive); ok {
+		if err := a.Validate(); err != nil {
+			return fmt.Errorf("%w: Policy: %w", ErrConfig, err)
+		}
 	}
 	return nil
 }
@@ -156,19 +157,13 @@ func (s *WorkerStats) Snapshot() WorkerStatus {
 	return st
 }
 
-// StateSizer is an optional interface of a StateCodec: the encoded size of
-// a state without encoding it, used to count what full-state replication
-// would have cost. Without it the last keyframe's size stands in.
-type StateSizer interface {
-	EncodedStateSize(t term.Term) (int, error)
-}
-
 // replicatorTick is the replicator's ack-timeout timer.
 type replicatorTick struct{}
 
 type sentFrame struct {
-	seq    uint64
-	kind   FrameKind
+	seq    uint64 // the frame's sequence number in the stream
+	step   uint64 // the worker's replication count it carries
+	kind   delta.FrameKind
 	sentAt time.Time
 }
 
@@ -176,24 +171,35 @@ type sentFrame struct {
 // and when, keeps the frame window, and feeds the link. It belongs to one
 // worker; all its methods run on the worker's goroutine (the sender
 // middleware runs inside the worker's Send).
+//
+// Two sequences meet here: the worker numbers the states it replicates
+// (steps, continuing across takeovers), and the delta stream numbers the
+// frames it sends (from 1 in each epoch). States that arrive while the
+// window is full are not queued: the newest replaces the waiting one, and
+// the next frame is one delta from the last sent state to it, which is what
+// merging the skipped deltas would give, for one diff instead of many.
 type replicator struct {
 	cfg   *ReplicationConfig
-	enc   streamEncoder
+	enc   *delta.Encoder
 	stats *WorkerStats
 	logs  *slog.Logger
+
+	worker, owner string
+	epoch         uint64
 
 	dest, link  *actor.PID
 	self        *actor.PID
 	actorSystem *actor.ActorSystem
 
-	latest      term.Term // newest state handed in
-	latestSeq   uint64
-	sentSeq     uint64 // seq of the newest frame sent
-	forceKey    bool
-	inflight    []sentFrame
-	keyInFlight uint64 // seq of an unacknowledged keyframe, 0 for none
-	acked       uint64
-	timer       *time.Timer
+	latest       term.Term // newest state handed in
+	latestStep   uint64
+	sentStep     uint64 // step of the newest frame sent
+	forceKey     bool
+	inflight     []sentFrame
+	keyInFlight  uint64 // seq of an unacknowledged keyframe, 0 for none
+	ackedStep    uint64
+	lastKeyBytes int
+	timer        *time.Timer
 }
 
 // senderMiddleware intercepts ReplicaState sends.
@@ -210,10 +216,10 @@ func (r *replicator) senderMiddleware(next actor.SenderFunc) actor.SenderFunc {
 
 // replicate takes a new state for the replica at target.
 func (r *replicator) replicate(ctx actor.SenderContext, target *actor.PID, st *ReplicaState) {
-	if r.latest != nil && r.latestSeq > r.sentSeq && st.Seq != r.latestSeq {
+	if r.latest != nil && r.latestStep > r.sentStep && st.Seq != r.latestStep {
 		r.stats.coalesced.Add(1)
 	}
-	r.latest, r.latestSeq = st.State, st.Seq
+	r.latest, r.latestStep = st.State, st.Seq
 	r.stats.seq.Store(st.Seq)
 	r.retarget(target)
 	r.trySend(ctx)
@@ -225,7 +231,7 @@ func (r *replicator) retarget(target *actor.PID) {
 		return
 	}
 	if r.link != nil {
-		r.actorSystem.Root.Send(r.link, &linkDetach{worker: r.enc.worker, pid: r.self})
+		r.actorSystem.Root.Send(r.link, &linkDetach{worker: r.worker, pid: r.self})
 	}
 	r.dest, r.link = target, nil
 	r.inflight, r.keyInFlight, r.forceKey = nil, 0, true
@@ -234,7 +240,7 @@ func (r *replicator) retarget(target *actor.PID) {
 	}
 	link, err := linkTo(r.actorSystem, target, r.cfg)
 	if err != nil {
-		r.logs.Warn("replication: no link to the backup", slog.String("worker", r.enc.worker), slog.Any("err", err))
+		r.logs.Warn("replication: no link to the backup", slog.String("worker", r.worker), slog.Any("err", err))
 		return
 	}
 	r.link = link
@@ -246,51 +252,56 @@ func (r *replicator) trySend(ctx actor.SenderContext) {
 	if r.latest == nil || r.link == nil || len(r.inflight) >= r.cfg.Window {
 		return
 	}
-	if r.latestSeq == r.sentSeq && !r.forceKey {
+	if r.latestStep == r.sentStep && !r.forceKey {
 		return
 	}
-	data, kind, err := r.enc.encode(r.latest, r.latestSeq, r.forceKey)
+	if r.forceKey || !r.cfg.Delta {
+		r.enc.RequestKeyframe() // also spares the diff in full-state mode
+	}
+	f, err := r.enc.Encode(r.latest)
+	var data []byte
+	if err == nil {
+		data, err = appendEnvelope(make([]byte, 0, len(f.Payload)+64), r.owner, f)
+	}
 	if err != nil {
 		r.stats.failures.Add(1)
-		r.logs.Error("replication: cannot encode the state", slog.String("worker", r.enc.worker), slog.Any("err", err))
+		r.logs.Error("replication: cannot encode the state", slog.String("worker", r.worker), slog.Any("err", err))
 		r.latest = nil // do not retry the same state on every ack
 		return
 	}
 	r.forceKey = false
-	r.sentSeq = r.latestSeq
-	r.inflight = append(r.inflight, sentFrame{seq: r.latestSeq, kind: kind, sentAt: time.Now()})
+	r.sentStep = r.latestStep
+	r.inflight = append(r.inflight, sentFrame{seq: f.Seq, step: r.latestStep, kind: f.Kind, sentAt: time.Now()})
 	r.stats.frames.Add(1)
 	r.stats.bytesSent.Add(uint64(len(data)))
-	full := r.enc.keyBytes
-	if kind == Keyframe {
-		r.keyInFlight = r.latestSeq
+	if f.Kind == delta.FrameKeyframe {
+		r.keyInFlight = f.Seq
+		r.lastKeyBytes = len(data)
 		r.stats.keyframes.Add(1)
 	} else {
 		r.stats.deltas.Add(1)
-		if sz, ok := r.cfg.States.(StateSizer); ok {
-			if n, err := sz.EncodedStateSize(r.latest); err == nil {
-				full = int64(n)
-			}
-		}
 	}
-	r.stats.fullBytes.Add(uint64(full))
-	ctx.Send(r.link, &linkFrame{worker: r.enc.worker, workerPID: r.self, epoch: r.enc.epoch, seq: r.latestSeq, kind: kind, data: data})
+	// What a full-state send would have cost: the last keyframe's size
+	// stands in for the state's (the state changes little between two).
+	r.stats.fullBytes.Add(uint64(r.lastKeyBytes))
+	ctx.Send(r.link, &linkFrame{worker: r.worker, workerPID: r.self, epoch: r.epoch, seq: f.Seq, kind: f.Kind, data: data})
 	r.arm()
 }
 
 // onAck frees the window up to a.Seq.
 func (r *replicator) onAck(ctx actor.SenderContext, a *Ack) {
-	if a.Epoch != r.enc.epoch {
+	if a.Epoch != r.epoch {
 		return
-	}
-	if a.Seq > r.acked {
-		r.acked = a.Seq
-		r.stats.acked.Store(a.Seq)
 	}
 	kept := r.inflight[:0]
 	for _, f := range r.inflight {
 		if f.seq > a.Seq {
 			kept = append(kept, f)
+			continue
+		}
+		if f.step > r.ackedStep {
+			r.ackedStep = f.step
+			r.stats.acked.Store(f.step)
 		}
 	}
 	r.inflight = kept
@@ -304,7 +315,7 @@ func (r *replicator) onAck(ctx actor.SenderContext, a *Ack) {
 // newer than what the replica has is already on its way (the replica asks
 // again for every delta that was in flight behind a gap).
 func (r *replicator) onNeedKeyframe(ctx actor.SenderContext, n *NeedKeyframe) {
-	if n.Epoch != r.enc.epoch || (r.keyInFlight != 0 && r.keyInFlight > n.HaveSeq) {
+	if n.Epoch != r.epoch || (r.keyInFlight != 0 && r.keyInFlight > n.HaveSeq) {
 		return
 	}
 	r.inflight, r.forceKey = nil, true
@@ -336,7 +347,7 @@ func (r *replicator) stop() {
 		r.timer = nil
 	}
 	if r.link != nil {
-		r.actorSystem.Root.Send(r.link, &linkDetach{worker: r.enc.worker, pid: r.self})
+		r.actorSystem.Root.Send(r.link, &linkDetach{worker: r.worker, pid: r.self})
 		r.link, r.dest = nil, nil
 	}
 }

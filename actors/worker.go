@@ -8,13 +8,15 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/enode-dev/enode/delta"
 	"github.com/enode-dev/enode/term"
 )
 
 // Errors of workers.
 var (
 	// ErrNotTerm is the failure of a worker whose state is neither a
-	// term.Term nor a value its WorkerSpec.Marshal accepts.
+	// term.Term nor a value its WorkerSpec.Marshal (term.Marshal by default)
+	// accepts.
 	ErrNotTerm = errors.New("actors: state is not a term")
 	// ErrHandle wraps the error a Behaviour returned from Init or Handle;
 	// the worker fails with it and its supervisor decides what follows.
@@ -76,8 +78,8 @@ type WorkerSpec struct {
 	Backup *actor.PID
 	// Replication configures the replication path.
 	Replication ReplicationConfig
-	// Marshal turns a state that is not a term.Term into one (term.Marshal
-	// is the intended one). Default: only term.Term states are accepted.
+	// Marshal turns a state that is not a term.Term into one. Default
+	// term.Marshal.
 	Marshal func(any) (term.Term, error)
 	// Logger for the worker. Default: the actor system's logger.
 	Logger *slog.Logger
@@ -188,13 +190,13 @@ func WorkerProps(spec WorkerSpec) (*actor.Props, *WorkerStats, error) {
 	c := &core{spec: spec, stats: &WorkerStats{}, seq: spec.Seq, backup: spec.Backup}
 	c.stats.seq.Store(spec.Seq)
 	c.stats.acked.Store(spec.Seq)
-	var deltas DeltaCodec
-	if rc.Delta {
-		deltas = rc.Deltas
+	enc, err := delta.NewEncoder(delta.EncoderConfig{Worker: spec.ID, Epoch: spec.Epoch, Policy: rc.Policy, Diff: rc.Diff})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	c.rep = &replicator{
-		cfg: &rc, stats: c.stats, sentSeq: spec.Seq, acked: spec.Seq,
-		enc: streamEncoder{worker: spec.ID, owner: spec.Owner, epoch: spec.Epoch, states: rc.States, deltas: deltas, policy: rc.Policy},
+		cfg: &rc, enc: enc, stats: c.stats, worker: spec.ID, owner: spec.Owner, epoch: spec.Epoch,
+		sentStep: spec.Seq, ackedStep: spec.Seq,
 	}
 	props := actor.PropsFromProducer(func() actor.Actor { return &worker{core: c} },
 		actor.WithSenderMiddleware(c.rep.senderMiddleware))
@@ -296,7 +298,7 @@ func (w *worker) protocol(ctx actor.Context, pm Message) {
 	case *SetBackup:
 		w.backup = m.PID
 		if w.ok && w.rep.latest != nil {
-			ctx.Send(w.backup, &ReplicaState{State: w.rep.latest, Seq: w.rep.latestSeq})
+			ctx.Send(w.backup, &ReplicaState{State: w.rep.latest, Seq: w.rep.latestStep})
 		} else if w.ok {
 			w.replicate(ctx)
 		}
@@ -316,7 +318,7 @@ func (w *worker) step(ctx actor.Context, msg any, sender *actor.PID) {
 	if w.spec.Replication.Mode == EveryStep || wc.replicate {
 		replicated = w.replicate(ctx)
 	}
-	if replicated && w.spec.Replication.Sync && w.rep.acked < w.seq {
+	if replicated && w.spec.Replication.Sync && w.rep.ackedStep < w.seq {
 		w.waiting = &syncWait{seq: w.seq, reply: reply, sender: sender}
 		return
 	}
@@ -340,10 +342,11 @@ func (w *worker) toTerm(st any) (term.Term, error) {
 	if t, ok := st.(term.Term); ok && t != nil {
 		return t, nil
 	}
-	if w.spec.Marshal == nil {
-		return nil, fmt.Errorf("%w: %T (set WorkerSpec.Marshal)", ErrNotTerm, st)
+	marshal := w.spec.Marshal
+	if marshal == nil {
+		marshal = term.Marshal
 	}
-	t, err := w.spec.Marshal(st)
+	t, err := marshal(st)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotTerm, err)
 	}
@@ -356,7 +359,7 @@ func (w *worker) toTerm(st any) (term.Term, error) {
 // release sends a held reply once its state is acknowledged, then handles
 // the messages that waited behind it.
 func (w *worker) release(ctx actor.Context) {
-	for w.waiting != nil && w.rep.acked >= w.waiting.seq && !w.fenced {
+	for w.waiting != nil && w.rep.ackedStep >= w.waiting.seq && !w.fenced {
 		if w.waiting.reply != nil && w.waiting.sender != nil {
 			ctx.Send(w.waiting.sender, w.waiting.reply)
 		}
