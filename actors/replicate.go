@@ -54,7 +54,8 @@ type ReplicationConfig struct {
 	MaxInFlightChunks int
 	// AckTimeout is how long a worker waits for an ack before it gives the
 	// frames in flight up and resends its latest state as a keyframe; the
-	// link writes off lost chunk credits after the same time. Default 5 s.
+	// link writes off lost chunk credits after the same time. It must cover
+	// the replica's time to decode a keyframe. Default 30 s.
 	AckTimeout time.Duration
 
 	dropChunk func(*Chunk) bool // test hook: the link drops chunks it returns true for
@@ -70,7 +71,7 @@ func DefaultReplicationConfig() ReplicationConfig {
 		ChunkSize:         64 << 10, // far below gRPC's 4 MB message limit
 		Window:            4,        // enough to keep a loopback link busy
 		MaxInFlightChunks: 16,       // 1 MiB on the wire per destination
-		AckTimeout:        5 * time.Second,
+		AckTimeout:        30 * time.Second, // a 40 MB keyframe's decode, with room
 	}
 }
 

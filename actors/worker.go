@@ -312,13 +312,15 @@ func (w *worker) step(ctx actor.Context, msg any, sender *actor.PID) {
 	if err != nil {
 		panic(handleFailure{fmt.Errorf("%w: %s: %w", ErrHandle, w.spec.ID, err)})
 	}
+	unchanged := sameState(w.state, st)
 	w.state = st
 	w.stats.steps.Add(1)
-	replicated := false
-	if w.spec.Replication.Mode == EveryStep || wc.replicate {
-		replicated = w.replicate(ctx)
+	if (w.spec.Replication.Mode == EveryStep && !unchanged) || wc.replicate {
+		w.replicate(ctx)
 	}
-	if replicated && w.spec.Replication.Sync && w.rep.ackedStep < w.seq {
+	// In sync mode a reply waits until the state it reflects is
+	// acknowledged, even when this step did not change it.
+	if w.spec.Replication.Sync && w.rep.ackedStep < w.seq {
 		w.waiting = &syncWait{seq: w.seq, reply: reply, sender: sender}
 		return
 	}
@@ -327,15 +329,23 @@ func (w *worker) step(ctx actor.Context, msg any, sender *actor.PID) {
 	}
 }
 
+// sameState reports whether a handler returned the very state it was given
+// (a term that is the same object): there is nothing to replicate then.
+// Go values that are not terms are always replicated.
+func sameState(old, new any) bool {
+	a, ok1 := old.(term.Term)
+	b, ok2 := new.(term.Term)
+	return ok1 && ok2 && a != nil && b != nil && term.Same(a, b)
+}
+
 // replicate hands the current state to the sender middleware.
-func (w *worker) replicate(ctx actor.Context) bool {
+func (w *worker) replicate(ctx actor.Context) {
 	t, err := w.toTerm(w.state)
 	if err != nil {
 		panic(handleFailure{fmt.Errorf("%w: %s: %w", ErrHandle, w.spec.ID, err)})
 	}
 	w.seq++
 	ctx.Send(w.backup, &ReplicaState{State: t, Seq: w.seq})
-	return true
 }
 
 func (w *worker) toTerm(st any) (term.Term, error) {
