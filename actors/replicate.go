@@ -68,9 +68,9 @@ func DefaultReplicationConfig() ReplicationConfig {
 		Delta:             true,
 		Policy:            delta.DefaultPolicy(),
 		Mode:              EveryStep,
-		ChunkSize:         64 << 10, // far below gRPC's 4 MB message limit
-		Window:            4,        // enough to keep a loopback link busy
-		MaxInFlightChunks: 16,       // 1 MiB on the wire per destination
+		ChunkSize:         64 << 10,         // far below gRPC's 4 MB message limit
+		Window:            4,                // enough to keep a loopback link busy
+		MaxInFlightChunks: 16,               // 1 MiB on the wire per destination
 		AckTimeout:        30 * time.Second, // a 40 MB keyframe's decode, with room
 	}
 }

@@ -89,10 +89,12 @@ func TestNeedKeyframeResends(t *testing.T) {
 	}
 	rc.Window = 1 // one frame at a time: after the loss nothing reaches the replica
 	pid, stats := startWorker(t, sys, spec("w1", newStepper(workload.Small), h, rc))
-	for func() bool { mu.Lock(); defer mu.Unlock(); return dropped == 0 }() {
-		stepN(t, sys, pid, 1)
-		waitFor(t, "a frame to go", func() bool { s := stats.Snapshot(); return s.AckLag == 0 || dropped > 0 })
+	isDropped := func() bool { mu.Lock(); defer mu.Unlock(); return dropped > 0 }
+	for !isDropped() {
+		request[uint64](t, sys, pid, "step")
+		waitFor(t, "the step's frame to go", func() bool { return stats.Snapshot().AckLag == 0 || isDropped() })
 	}
+	require.Equal(t, uint64(5), stats.Snapshot().Frames)
 	// Frame 5 is lost: no ack comes, the window stays full, and steps
 	// after it coalesce. The worker resends when the replica asks for a
 	// keyframe (or after the ack timeout).
