@@ -143,6 +143,13 @@ func (l *link) Receive(ctx actor.Context) {
 	case *linkStatsRequest:
 		ctx.Respond(&LinkStats{Streams: len(l.streams), QueuedBytes: l.queued, InFlight: l.inFlight,
 			ChunksSent: l.chunksSent, Resets: l.resets})
+	case *actor.DeadLetterResponse:
+		// A chunk went to a destination that does not exist: its credit
+		// comes back; the worker's ack timeout deals with the lost frame.
+		if l.inFlight > 0 {
+			l.inFlight--
+		}
+		l.pump(ctx)
 	default:
 		pm, err := protocolMessage(m)
 		if err != nil {

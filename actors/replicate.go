@@ -40,7 +40,8 @@ type ReplicationConfig struct {
 	// Mode says when to replicate. Default EveryStep.
 	Mode ReplicateMode
 	// Sync makes the worker wait for the replica's Ack of a step's state
-	// before it replies and takes the next message. Default false.
+	// before it replies and takes the next message (while no backup is
+	// known, replies wait until one is set). Default false.
 	Sync bool
 	// ChunkSize is the most frame bytes per Chunk. Default 64 KiB.
 	ChunkSize int

@@ -262,7 +262,20 @@ func newGate(sys *actor.ActorSystem, to *actor.PID) *gate {
 }
 
 func (g *gate) wait(t *testing.T, n int) {
+	if t == nil {
+		return // the caller knows n chunks are held
+	}
 	waitFor(t, "chunks at the gate", func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.q) >= n })
+}
+
+// releaseHeld releases whatever the gate holds, without waiting.
+func (g *gate) releaseHeld() {
+	g.mu.Lock()
+	n := len(g.q)
+	g.mu.Unlock()
+	if n > 0 {
+		g.release(nil, n)
+	}
 }
 
 func (g *gate) release(t *testing.T, n int) {
@@ -510,4 +523,69 @@ func recv(t *testing.T, ch chan Message) Message {
 		t.Fatal("no answer from the replica_handler")
 	}
 	return nil
+}
+
+func TestAckTimeoutResends(t *testing.T) {
+	sys := newSystem(t)
+	h := spawnHandler(t, sys, quietReceiver())
+	rc := DefaultReplicationConfig()
+	rc.Window = 1
+	rc.AckTimeout = 20 * time.Millisecond // short, so the test need not wait
+	var mu sync.Mutex
+	dropped := false
+	rc.dropChunk = func(c *Chunk) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Seq == 2 && !dropped {
+			dropped = true
+			return true
+		}
+		return false
+	}
+	pid, stats := startWorker(t, sys, spec("w1", newStepper(workload.Small), h, rc))
+	request[uint64](t, sys, pid, "step") // its frame is lost; nobody says so
+	r := converged(t, sys, h, pid, "w1")
+	require.Equal(t, uint64(2), r.Keyframes, "the ack timeout resent the state as a keyframe")
+	require.Equal(t, uint64(2), stats.Snapshot().Keyframes)
+}
+
+// TestKeyframeDoesNotStallOtherWorkers runs two workers through one link
+// into one replica_handler, with a gate in between that lets the test
+// release chunks one at a time: worker b's deltas are acknowledged while
+// worker a's 4 MB keyframe is still on its way.
+func TestKeyframeDoesNotStallOtherWorkers(t *testing.T) {
+	sys := newSystem(t)
+	h := spawnHandler(t, sys, quietReceiver())
+	g := newGate(sys, h)
+	rc := DefaultReplicationConfig()
+	rc.MaxInFlightChunks = 2
+	big := &stepBehaviour{initial: term.Record("big", term.NewBinary(bytes.Repeat([]byte("x"), 4<<20)))}
+	_, statsA := startWorker(t, sys, spec("a", big, g.pid, rc))
+	g.wait(t, 2) // a's keyframe (65 chunks) has started
+	pidB, statsB := startWorker(t, sys, spec("b", newStepper(workload.Small), g.pid, rc))
+	sys.Root.Send(pidB, "step")
+	sys.Root.Send(pidB, "step")
+	released := 0
+	// Release one chunk at a time, in the order the link sent them, until
+	// b's three frames are acknowledged.
+	waitFor(t, "b's frames", func() bool {
+		if statsB.Snapshot().AckedSeq == 3 {
+			return true
+		}
+		g.mu.Lock()
+		held := len(g.q)
+		g.mu.Unlock()
+		if held > 0 {
+			g.release(t, 1)
+			released++
+		}
+		return false
+	})
+	require.Less(t, released, 20, "b's frames went between a's chunks, not after them")
+	require.Zero(t, statsA.Snapshot().AckedSeq, "a's keyframe is still on its way")
+	waitFor(t, "a's keyframe", func() bool {
+		g.releaseHeld()
+		return statsA.Snapshot().AckedSeq == 1
+	})
+	require.Equal(t, uint64(1), statsA.Snapshot().Keyframes)
 }
