@@ -2,16 +2,44 @@ package term
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
 	"iter"
+	"sync/atomic"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // Binary is an Erlang binary, or a bitstring when its bit length is not a
 // multiple of 8. Create one with NewBinary, BinaryString or NewBitstring; Set
 // returns a new binary that shares every untouched chunk with the old one.
+//
+// A binary of up to 64 KiB is one slice; a longer one is stored in chunks of
+// exactly 64 KiB (the last one may be shorter), aligned on the spans the
+// hash is defined over, so each chunk caches its span's hash and Set copies
+// only the chunks it writes to.
 type Binary struct {
-	data []byte
-	bits uint8 // used bits of the last byte, 1..8; 8 for a binary
-	hash hashCache
+	data   []byte    // the bytes, when there are at most binaryHashChunk
+	chunks []*bchunk // the bytes in binaryHashChunk pieces, when there are more
+	n      int       // number of bytes
+	bits   uint8     // used bits of the last byte, 1..8; 8 for a binary
+	hash   hashCache
+}
+
+// bchunk is one 64 KiB storage chunk of a long binary. Its bytes are never
+// changed; h caches their xxhash reduced mod 2^61-1, with polyCached set.
+type bchunk struct {
+	b []byte
+	h atomic.Uint64
+}
+
+func (c *bchunk) hash() uint64 {
+	if h := c.h.Load(); h&polyCached != 0 {
+		return h &^ polyCached
+	}
+	h := xxhash.Sum64(c.b) % polyMod
+	c.h.Store(h | polyCached)
+	return h
 }
 
 // NewBinary returns the binary holding a copy of b.
@@ -32,26 +60,76 @@ func NewBitstring(b []byte, bits uint8) *Binary {
 	}
 	d := append([]byte(nil), b...)
 	d[len(d)-1] &= byte(0xFF << (8 - bits))
-	return &Binary{data: d, bits: bits}
+	return binaryFrom(d, bits)
 }
 
-func binaryOwning(b []byte) *Binary { return &Binary{data: b, bits: 8} }
+// binaryOwning returns the binary of b, taking ownership of b: a long b is
+// cut into chunks that are subslices of it, without copying.
+func binaryOwning(b []byte) *Binary { return binaryFrom(b, 8) }
+
+func binaryFrom(b []byte, bits uint8) *Binary {
+	if len(b) <= binaryHashChunk {
+		return &Binary{data: b, n: len(b), bits: bits}
+	}
+	return &Binary{chunks: chunksOf(b, nil), n: len(b), bits: bits}
+}
+
+// chunksOf appends to dst the chunks of b, which must start on a chunk
+// boundary of the binary; the chunks are subslices of b.
+func chunksOf(b []byte, dst []*bchunk) []*bchunk {
+	k := (len(b) + binaryHashChunk - 1) / binaryHashChunk
+	store := make([]bchunk, k)
+	for i := range store {
+		lo, hi := i*binaryHashChunk, min((i+1)*binaryHashChunk, len(b))
+		store[i].b = b[lo:hi:hi]
+		dst = append(dst, &store[i])
+	}
+	return dst
+}
+
+// spans returns how many 64 KiB spans the bytes cover.
+func (b *Binary) spans() int {
+	if b.chunks != nil {
+		return len(b.chunks)
+	}
+	if b.n == 0 {
+		return 0
+	}
+	return 1
+}
+
+// span returns the bytes of span k.
+func (b *Binary) span(k int) []byte {
+	if b.chunks != nil {
+		return b.chunks[k].b
+	}
+	return b.data
+}
+
+// sameSpan reports whether span k of b and c is the same storage.
+func sameSpan(b, c *Binary, k int) bool {
+	if b.chunks != nil && c.chunks != nil {
+		return b.chunks[k] == c.chunks[k]
+	}
+	x, y := b.span(k), c.span(k)
+	return len(x) == len(y) && len(x) > 0 && &x[0] == &y[0]
+}
 
 // Len returns the number of bytes, counting a partial last byte.
-func (b *Binary) Len() int { return len(b.data) }
+func (b *Binary) Len() int { return b.n }
 
 // BitLen returns the length in bits.
 func (b *Binary) BitLen() int {
-	if len(b.data) == 0 {
+	if b.n == 0 {
 		return 0
 	}
-	return (len(b.data)-1)*8 + int(b.bits)
+	return (b.n-1)*8 + int(b.bits)
 }
 
 // TailBits returns how many bits of the last byte are used: 8 for a binary
 // (and for the empty binary), 1 to 7 for a bitstring that is not a binary.
 func (b *Binary) TailBits() uint8 {
-	if len(b.data) == 0 {
+	if b.n == 0 {
 		return 8
 	}
 	return b.bits
@@ -61,54 +139,158 @@ func (b *Binary) TailBits() uint8 {
 func (b *Binary) IsBinary() bool { return b.TailBits() == 8 }
 
 // At returns byte i.
-func (b *Binary) At(i int) byte { return b.data[i] }
+func (b *Binary) At(i int) byte {
+	if i < 0 || i >= b.n {
+		panic(fmt.Sprintf("term: binary index %d out of range [0:%d]", i, b.n))
+	}
+	if b.chunks != nil {
+		return b.chunks[i/binaryHashChunk].b[i%binaryHashChunk]
+	}
+	return b.data[i]
+}
 
 // Bytes returns a copy of the bytes.
-func (b *Binary) Bytes() []byte { return append([]byte(nil), b.data...) }
+func (b *Binary) Bytes() []byte { return b.AppendTo(make([]byte, 0, b.n)) }
 
 // AppendTo appends the bytes to dst and returns it.
-func (b *Binary) AppendTo(dst []byte) []byte { return append(dst, b.data...) }
+func (b *Binary) AppendTo(dst []byte) []byte {
+	if b.chunks == nil {
+		return append(dst, b.data...)
+	}
+	for _, c := range b.chunks {
+		dst = append(dst, c.b...)
+	}
+	return dst
+}
 
-// Equal bytes reports whether the bytes are p (for binaries).
-func (b *Binary) equalBytes(p []byte) bool { return bytes.Equal(b.data, p) }
+// equalBytes reports whether the bytes are p (for binaries).
+func (b *Binary) equalBytes(p []byte) bool {
+	if len(p) != b.n {
+		return false
+	}
+	for k := range b.spans() {
+		s := b.span(k)
+		if !bytes.Equal(s, p[:len(s)]) {
+			return false
+		}
+		p = p[len(s):]
+	}
+	return true
+}
 
 // Chunks iterates over the bytes in order, as read-only views into the
 // binary's storage; the caller must not change them or keep them past the
 // binary's life expectations (they are never changed by the binary itself).
+// A binary longer than 64 KiB yields chunks of exactly 64 KiB but the last.
 func (b *Binary) Chunks() iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
-		if len(b.data) > 0 {
-			yield(b.data)
+		for k := range b.spans() {
+			if !yield(b.span(k)) {
+				return
+			}
 		}
 	}
 }
 
+func (b *Binary) checkRange(i, j int) {
+	if i < 0 || j < i || j > b.n {
+		panic(fmt.Sprintf("term: binary range [%d:%d] out of range [0:%d]", i, j, b.n))
+	}
+}
+
 // Set returns the binary with the bytes from offset off overwritten by p; it
-// panics if off+len(p) is past the end. Untouched chunks are shared.
+// panics if off+len(p) is past the end. Untouched chunks are shared. On a
+// bitstring, the unused bits of the last byte stay clear.
 func (b *Binary) Set(off int, p []byte) *Binary {
-	_ = b.data[off : off+len(p)]
-	d := append([]byte(nil), b.data...)
-	copy(d[off:], p)
-	return &Binary{data: d, bits: b.bits}
+	b.checkRange(off, off+len(p))
+	touchesEnd := len(p) > 0 && off+len(p) == b.n
+	var nb *Binary
+	if b.chunks == nil {
+		d := append([]byte(nil), b.data...)
+		copy(d[off:], p)
+		nb = &Binary{data: d, n: b.n, bits: b.bits}
+	} else {
+		cs := append([]*bchunk(nil), b.chunks...)
+		for len(p) > 0 {
+			k, at := off/binaryHashChunk, off%binaryHashChunk
+			d := append([]byte(nil), cs[k].b...)
+			w := copy(d[at:], p)
+			cs[k] = &bchunk{b: d}
+			p, off = p[w:], off+w
+		}
+		nb = &Binary{chunks: cs, n: b.n, bits: b.bits}
+	}
+	if nb.bits != 8 && touchesEnd {
+		last := nb.span(nb.spans() - 1)
+		last[len(last)-1] &= byte(0xFF << (8 - nb.bits))
+	}
+	return nb
 }
 
 // Append returns the binary with p added at the end (for binaries only; it
-// panics on a bitstring that is not a binary).
+// panics on a bitstring that is not a binary). Every full chunk is shared.
 func (b *Binary) Append(p []byte) *Binary {
 	if !b.IsBinary() {
 		panic("term: Append to a bitstring that is not a binary")
 	}
-	d := make([]byte, 0, len(b.data)+len(p))
-	return binaryOwning(append(append(d, b.data...), p...))
+	if len(p) == 0 {
+		return b
+	}
+	n := b.n + len(p)
+	if b.chunks == nil {
+		d := make([]byte, 0, n)
+		return binaryOwning(append(append(d, b.data...), p...))
+	}
+	last := b.chunks[len(b.chunks)-1].b
+	d := make([]byte, 0, len(last)+len(p))
+	d = append(append(d, last...), p...)
+	cs := make([]*bchunk, 0, len(b.chunks)+(len(d)+binaryHashChunk-1)/binaryHashChunk)
+	cs = chunksOf(d, append(cs, b.chunks[:len(b.chunks)-1]...))
+	return &Binary{chunks: cs, n: n, bits: 8}
 }
 
-// Slice returns the binary of bytes i to j-1.
+// Slice returns the binary of bytes i to j-1. A long slice that starts on a
+// 64 KiB boundary shares the chunks it covers.
 func (b *Binary) Slice(i, j int) *Binary {
-	if j == len(b.data) && !b.IsBinary() {
-		d := append([]byte(nil), b.data[i:j]...)
-		return &Binary{data: d, bits: b.bits}
+	b.checkRange(i, j)
+	bits := uint8(8)
+	if j == b.n && !b.IsBinary() && j > i {
+		bits = b.bits
 	}
-	return binaryOwning(append([]byte(nil), b.data[i:j]...))
+	if j-i > binaryHashChunk && i%binaryHashChunk == 0 && b.chunks != nil {
+		lo, hi := i/binaryHashChunk, (j+binaryHashChunk-1)/binaryHashChunk
+		cs := append([]*bchunk(nil), b.chunks[lo:hi]...)
+		if r := j % binaryHashChunk; r != 0 {
+			cs[len(cs)-1] = &bchunk{b: cs[len(cs)-1].b[:r:r]}
+		}
+		return &Binary{chunks: cs, n: j - i, bits: bits}
+	}
+	d := make([]byte, 0, j-i)
+	for k := range b.spans() {
+		lo := k * binaryHashChunk
+		s := b.span(k)
+		a, z := max(i-lo, 0), min(j-lo, len(s))
+		if a < z {
+			d = append(d, s[a:z]...)
+		}
+	}
+	return binaryFrom(d, bits)
+}
+
+// polyHash is the polynomial over the xxhash of each 64 KiB span (see
+// hash.go), from the per-chunk caches.
+func (b *Binary) polyHash() uint64 {
+	if b.chunks == nil {
+		if b.n == 0 {
+			return 0
+		}
+		return polyPush(0, xxhash.Sum64(b.data))
+	}
+	var acc uint64
+	for _, c := range b.chunks {
+		acc = polyPush(acc, c.hash())
+	}
+	return acc
 }
 
 // ByteRange is the span [Lo, Hi) of a binary's bytes.
@@ -119,30 +301,56 @@ type ByteRange struct{ Lo, Hi int }
 // range covering new when the lengths differ. Shared chunks are skipped
 // without being compared. Ranges closer than gap bytes are joined.
 func BinaryEdits(old, new *Binary, gap int) []ByteRange {
-	a, c := old.data, new.data
-	if len(a) != len(c) {
-		return []ByteRange{{0, len(c)}}
+	if old.n != new.n {
+		return []ByteRange{{0, new.n}}
 	}
 	var out []ByteRange
-	i := 0
-	for i < len(a) {
-		if a[i] == c[i] {
-			i++
+	add := func(lo, hi int) {
+		if n := len(out); n > 0 && lo-out[n-1].Hi <= gap {
+			out[n-1].Hi = hi
+			return
+		}
+		out = append(out, ByteRange{lo, hi})
+	}
+	for k := range old.spans() {
+		if sameSpan(old, new, k) {
 			continue
 		}
-		j := i + 1
-		for j < len(a) && a[j] != c[j] {
-			j++
+		a, c := old.span(k), new.span(k)
+		base := k * binaryHashChunk
+		i := 0
+		for {
+			i += firstDiff(a[i:], c[i:])
+			if i == len(a) {
+				break
+			}
+			j := i + 1
+			for j < len(a) && a[j] != c[j] {
+				j++
+			}
+			add(base+i, base+j)
+			i = j
 		}
-		if n := len(out); n > 0 && i-out[n-1].Hi <= gap {
-			out[n-1].Hi = j
-		} else {
-			out = append(out, ByteRange{i, j})
-		}
-		i = j
 	}
-	if old.bits != new.bits && len(out) == 0 && len(a) > 0 {
-		out = append(out, ByteRange{len(a) - 1, len(a)})
+	if old.bits != new.bits && len(out) == 0 && old.n > 0 {
+		out = append(out, ByteRange{old.n - 1, old.n})
 	}
 	return out
+}
+
+// firstDiff returns the first index where a and b (of one length) differ,
+// or their length: a block at a time, then a word, then a byte.
+func firstDiff(a, b []byte) int {
+	const block = 256
+	n, i := len(a), 0
+	for i+block <= n && bytes.Equal(a[i:i+block], b[i:i+block]) {
+		i += block
+	}
+	for i+8 <= n && binary.LittleEndian.Uint64(a[i:]) == binary.LittleEndian.Uint64(b[i:]) {
+		i += 8
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
 }

@@ -103,12 +103,8 @@ func Equal(a, b Term) bool {
 		if x.Len() != y.Len() || hashesDiffer(&x.hash, &y.hash) {
 			return false
 		}
-		for _, e := range ListEdits(x, y) {
-			for i := e.OldLo; i < e.OldHi; i++ {
-				if !Equal(x.At(i), y.At(i-e.OldLo+e.NewLo)) {
-					return false
-				}
-			}
+		if !listElemsEqual(x, y) {
+			return false
 		}
 		return Equal(x.tail, y.tail)
 	case *Map:
@@ -142,14 +138,6 @@ func hashesDiffer(a, b *hashCache) bool {
 	ha, oka := a.load()
 	hb, okb := b.load()
 	return oka && okb && ha != hb
-}
-
-func binaryBytesEqual(x, y *Binary) bool {
-	for _, r := range BinaryEdits(x, y, 0) {
-		_ = r
-		return false
-	}
-	return true
 }
 
 func funEqual(x, y *Fun) bool {
@@ -262,6 +250,28 @@ func compare(a, b Term, exact bool) int {
 	return 0
 }
 
+// listElemsEqual reports whether two lists of one length have equal
+// elements. Positions outside the edits hold identical elements as long as
+// the edits keep their lengths; from an edit that shifts positions on, the
+// rest is compared position by position, skipping shared leaves.
+func listElemsEqual(x, y *List) bool {
+	eq := func(a, b Term) bool { return Equal(a, b) }
+	for _, e := range ListEdits(x, y) {
+		if e.OldHi-e.OldLo != e.NewHi-e.NewLo {
+			return ropeZip(x.root, y.root, e.OldLo, x.Len(), eq)
+		}
+		if !ropeZip(x.root, y.root, e.OldLo, e.OldHi, eq) {
+			return false
+		}
+	}
+	return true
+}
+
+// compareMaps orders maps by size, then by their keys in map-key order, then
+// by their values in key order. Only the pairs MapEdits reports can decide:
+// the smallest key that one map has and the other lacks decides the key
+// order (the map holding it has the smaller key there), and failing such a
+// key, the first value that compares unequal does.
 func compareMaps(x, y *Map, exact bool) int {
 	if x == y {
 		return 0
@@ -269,37 +279,54 @@ func compareMaps(x, y *Map, exact bool) int {
 	if x.Len() != y.Len() {
 		return cmpInt(x.Len(), y.Len())
 	}
-	// Keys first, in map-key order, then the values in key order.
-	xk, yk := make([]Term, 0, x.Len()), make([]Term, 0, y.Len())
-	var xv, yv []Term
-	for k, v := range x.All() {
-		xk, xv = append(xk, k), append(xv, v)
-	}
-	for k, v := range y.All() {
-		yk, yv = append(yk, k), append(yv, v)
-	}
-	for i := range xk {
-		if c := compareKeys(xk[i], yk[i]); c != 0 {
-			return c
+	c := 0
+	MapEdits(x, y, func(_, ov, nv Term) bool {
+		switch {
+		case nv == nil:
+			c = -1
+		case ov == nil:
+			c = 1
 		}
+		return c == 0
+	})
+	if c != 0 {
+		return c
 	}
-	for i := range xv {
-		if c := compare(xv[i], yv[i], exact); c != 0 {
-			return c
-		}
-	}
-	return 0
+	MapEdits(x, y, func(_, ov, nv Term) bool {
+		c = compare(ov, nv, exact)
+		return c == 0
+	})
+	return c
 }
 
+// compareLists orders lists element by element, then by what follows the
+// shorter one. Only positions inside the edits between the two can differ
+// until an edit shifts positions; from there on they are compared position
+// by position, skipping shared leaves.
 func compareLists(x, y *List, exact bool) int {
 	if x == y {
 		return 0
 	}
 	n := min(x.Len(), y.Len())
-	for i := 0; i < n; i++ {
-		if c := compare(x.At(i), y.At(i), exact); c != 0 {
-			return c
+	c := 0
+	cmp := func(a, b Term) bool {
+		c = compare(a, b, exact)
+		return c == 0
+	}
+	for _, e := range ListEdits(x, y) {
+		if e.OldLo >= n {
+			break
 		}
+		if e.OldHi-e.OldLo != e.NewHi-e.NewLo {
+			ropeZip(x.root, y.root, e.OldLo, n, cmp)
+			break
+		}
+		if !ropeZip(x.root, y.root, e.OldLo, min(e.OldHi, n), cmp) {
+			break
+		}
+	}
+	if c != 0 {
+		return c
 	}
 	switch {
 	case x.Len() == y.Len():
@@ -322,16 +349,34 @@ func tailVersusRest(t Term) int {
 	return cmpInt(t.Kind().order(), KindList.order())
 }
 
+// binaryBytesEqual reports whether two binaries of one bit length hold the
+// same bytes, skipping chunks they share.
+func binaryBytesEqual(x, y *Binary) bool {
+	if x.n != y.n {
+		return false
+	}
+	for k := range x.spans() {
+		if !sameSpan(x, y, k) && !bytes.Equal(x.span(k), y.span(k)) {
+			return false
+		}
+	}
+	return true
+}
+
+// compareBinaries orders bitstrings bit by bit, a prefix first. The unused
+// bits of a last byte are clear, so bytes compare as bits do.
 func compareBinaries(x, y *Binary) int {
 	if x == y {
 		return 0
 	}
-	// Bitstrings compare bit by bit; a prefix sorts first.
-	xb, yb := x.Bytes(), y.Bytes()
-	n := min(len(xb), len(yb))
-	for i := 0; i < n; i++ {
-		if xb[i] != yb[i] {
-			return cmpU64(uint64(xb[i]), uint64(yb[i]))
+	for k := range min(x.spans(), y.spans()) {
+		if sameSpan(x, y, k) {
+			continue
+		}
+		a, c := x.span(k), y.span(k)
+		m := min(len(a), len(c))
+		if r := bytes.Compare(a[:m], c[:m]); r != 0 {
+			return r
 		}
 	}
 	return cmpInt(x.BitLen(), y.BitLen())

@@ -192,31 +192,6 @@ func pairHash(k, v Term) uint64 { return mix2(mix2(tagMap^0xFF, Hash(k)), Hash(v
 // binary's hash is the same whatever its storage chunks are.
 const binaryHashChunk = 64 << 10
 
-func (l *List) polyHash() uint64 {
-	var acc uint64
-	for _, e := range l.elems {
-		acc = polyPush(acc, Hash(e))
-	}
-	return acc
-}
-
-func (m *Map) sumHash() uint64 {
-	var s uint64
-	for i, k := range m.keys {
-		s += pairHash(k, m.vals[i])
-	}
-	return s
-}
-
-func (b *Binary) polyHash() uint64 {
-	var acc uint64
-	for off := 0; off < len(b.data); off += binaryHashChunk {
-		end := min(off+binaryHashChunk, len(b.data))
-		acc = polyPush(acc, xxhash.Sum64(b.data[off:end]))
-	}
-	return acc
-}
-
 func hashString(tag uint64, s string) uint64 { return mix2(tag, xxhash.Sum64String(s)) }
 
 // mix2 combines two 64-bit values into a well-mixed one (a murmur-style

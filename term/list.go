@@ -1,6 +1,7 @@
 package term
 
 import (
+	"fmt"
 	"iter"
 	"unicode/utf8"
 )
@@ -10,10 +11,15 @@ import (
 // Set, Append, Insert and Delete return a new list that shares every
 // untouched part with the old one, so updating one element of a long list
 // costs about log(n), not n. Element indexes count from 0.
+//
+// The elements live in a persistent balanced tree of chunks (see rope.go):
+// leaves of up to 64 elements, inner nodes of up to 32 children that know
+// their children's element counts. A list of 32,000 elements is three levels
+// deep.
 type List struct {
-	elems []Term
-	tail  Term // nil for a proper list
-	hash  hashCache
+	root *lnode // nil for a list without elements
+	tail Term   // nil for a proper list; never a *List
+	hash hashCache
 }
 
 var emptyList = &List{}
@@ -26,7 +32,7 @@ func NewList(elems ...Term) *List {
 	if len(elems) == 0 {
 		return emptyList
 	}
-	return &List{elems: append([]Term(nil), elems...)}
+	return &List{root: buildRope(append([]Term(nil), elems...))}
 }
 
 // ImproperList returns [elems... | tail]. A tail that is itself a list is
@@ -36,18 +42,24 @@ func ImproperList(elems []Term, tail Term) *List {
 	return listOwning(append([]Term(nil), elems...), tail)
 }
 
-// listOwning returns [elems... | tail], taking ownership of elems.
+// listOwning returns [elems... | tail], taking ownership of elems: the
+// leaves of the new list are subslices of elems, so building costs one pass
+// and a few allocations per 64 elements.
 func listOwning(elems []Term, tail Term) *List {
+	return listOf(buildRope(elems), tail)
+}
+
+// listOf returns the list with the given tree and tail, joining a tail that
+// is a list on so that the result is in normal form.
+func listOf(root *lnode, tail Term) *List {
 	if t, ok := tail.(*List); ok {
-		if t.Len() > 0 || t.tail != nil {
-			elems = append(elems, t.elems...)
-		}
+		root = ropeJoin(root, t.root)
 		tail = t.tail
 	}
-	if len(elems) == 0 && tail == nil {
+	if root == nil && tail == nil {
 		return emptyList
 	}
-	return &List{elems: elems, tail: tail}
+	return &List{root: root, tail: tail}
 }
 
 // Charlist returns the Erlang string s: the list of its code points.
@@ -60,7 +72,12 @@ func Charlist(s string) *List {
 }
 
 // Len returns the number of elements, not counting an improper tail.
-func (l *List) Len() int { return len(l.elems) }
+func (l *List) Len() int {
+	if l.root == nil {
+		return 0
+	}
+	return l.root.n
+}
 
 // IsProper reports whether the list ends in [].
 func (l *List) IsProper() bool { return l.tail == nil }
@@ -73,71 +90,122 @@ func (l *List) Tail() Term {
 	return l.tail
 }
 
+func (l *List) checkIndex(i int) {
+	if i < 0 || i >= l.Len() {
+		panic(fmt.Sprintf("term: list index %d out of range [0:%d]", i, l.Len()))
+	}
+}
+
+func (l *List) checkRange(i, j int) {
+	if i < 0 || j < i || j > l.Len() {
+		panic(fmt.Sprintf("term: list range [%d:%d] out of range [0:%d]", i, j, l.Len()))
+	}
+}
+
 // At returns element i. It panics if i is out of range, like a slice index.
-func (l *List) At(i int) Term { return l.elems[i] }
+func (l *List) At(i int) Term {
+	l.checkIndex(i)
+	return l.root.at(i)
+}
 
 // All iterates over the elements with their indexes.
 func (l *List) All() iter.Seq2[int, Term] {
 	return func(yield func(int, Term) bool) {
-		for i, e := range l.elems {
-			if !yield(i, e) {
-				return
-			}
+		if l.root == nil {
+			return
 		}
+		i := 0
+		l.root.leaves(func(leaf []Term) bool {
+			for _, e := range leaf {
+				if !yield(i, e) {
+					return false
+				}
+				i++
+			}
+			return true
+		})
 	}
 }
 
 // Elems returns a copy of the elements.
-func (l *List) Elems() []Term { return append([]Term(nil), l.elems...) }
+func (l *List) Elems() []Term { return l.AppendElems(make([]Term, 0, l.Len())) }
 
 // AppendElems appends the elements to dst and returns it.
-func (l *List) AppendElems(dst []Term) []Term { return append(dst, l.elems...) }
+func (l *List) AppendElems(dst []Term) []Term {
+	if l.root == nil {
+		return dst
+	}
+	l.root.leaves(func(leaf []Term) bool {
+		dst = append(dst, leaf...)
+		return true
+	})
+	return dst
+}
 
 // Set returns the list with element i replaced by v.
 func (l *List) Set(i int, v Term) *List {
 	if v == nil {
 		panic("term: nil Term in List.Set")
 	}
-	e := append([]Term(nil), l.elems...)
-	e[i] = v
-	return &List{elems: e, tail: l.tail}
+	l.checkIndex(i)
+	return &List{root: l.root.set(i, v), tail: l.tail}
 }
 
 // Update returns the list with element i replaced by f(element i).
-func (l *List) Update(i int, f func(Term) Term) *List { return l.Set(i, f(l.elems[i])) }
+func (l *List) Update(i int, f func(Term) Term) *List { return l.Set(i, f(l.At(i))) }
 
 // Append returns the list with vs added after the last element; an improper
 // tail stays the tail.
-func (l *List) Append(vs ...Term) *List { return l.Insert(len(l.elems), vs...) }
+func (l *List) Append(vs ...Term) *List { return l.Insert(l.Len(), vs...) }
 
 // Insert returns the list with vs inserted before element i (i == Len()
 // appends).
 func (l *List) Insert(i int, vs ...Term) *List {
-	_ = l.elems[:i]
-	e := make([]Term, 0, len(l.elems)+len(vs))
-	e = append(e, l.elems[:i]...)
-	e = append(e, vs...)
-	e = append(e, l.elems[i:]...)
-	return listOwning(e, l.tail)
+	l.checkRange(i, i)
+	for _, v := range vs {
+		if v == nil {
+			panic("term: nil Term in List.Insert")
+		}
+	}
+	if len(vs) == 0 {
+		return l
+	}
+	mid := buildRope(append([]Term(nil), vs...))
+	root := ropeJoin(ropeJoin(ropePrefix(l.root, i), mid), ropeSuffix(l.root, i))
+	return &List{root: root, tail: l.tail}
 }
 
 // Delete returns the list without elements i to j-1.
 func (l *List) Delete(i, j int) *List {
-	_ = l.elems[i:j]
-	e := make([]Term, 0, len(l.elems)-(j-i))
-	e = append(e, l.elems[:i]...)
-	e = append(e, l.elems[j:]...)
-	return listOwning(e, l.tail)
+	l.checkRange(i, j)
+	if i == j {
+		return l
+	}
+	return listOf(ropeJoin(ropePrefix(l.root, i), ropeSuffix(l.root, j)), l.tail)
 }
 
 // Slice returns the proper list of elements i to j-1.
 func (l *List) Slice(i, j int) *List {
-	return listOwning(append([]Term(nil), l.elems[i:j]...), nil)
+	l.checkRange(i, j)
+	return listOf(ropeSuffix(ropePrefix(l.root, j), i), nil)
 }
 
 // WithTail returns the list with its tail replaced (Nil() makes it proper).
 func (l *List) WithTail(tail Term) *List {
-	return listOwning(append([]Term(nil), l.elems...), tail)
+	if tail == nil {
+		panic("term: nil Term in List.WithTail")
+	}
+	return listOf(l.root, tail)
+}
+
+// polyHash is the polynomial hash of the elements (see hash.go), assembled
+// from the per-node caches.
+func (l *List) polyHash() uint64 {
+	if l.root == nil {
+		return 0
+	}
+	p, _ := l.root.polyHash()
+	return p
 }
 
 // ListEdit says that old[OldLo:OldHi] became new[NewLo:NewHi]. When the two
@@ -150,32 +218,19 @@ type ListEdit struct{ OldLo, OldHi, NewLo, NewHi int }
 // looked at, so when new was made from old with the update helpers the cost
 // follows the number of changes, not the length. Elements inside an edit may
 // still be equal. Tails are not compared.
+//
+// Subtrees that the two lists share act as anchors even when they sit at
+// different positions, so an element appended, a head dropped or a few
+// elements inserted or deleted in the middle give small edits, not one edit
+// from the first shifted element to the end.
 func ListEdits(old, new *List) []ListEdit {
-	a, b := old.elems, new.elems
-	p := 0
-	for p < len(a) && p < len(b) && Same(a[p], b[p]) {
-		p++
-	}
-	s := 0
-	for s < len(a)-p && s < len(b)-p && Same(a[len(a)-1-s], b[len(b)-1-s]) {
-		s++
-	}
-	if p == len(a)-s && p == len(b)-s {
+	if old.root == new.root {
 		return nil
 	}
-	if len(a) != len(b) {
-		return []ListEdit{{p, len(a) - s, p, len(b) - s}}
+	if old.root == nil || new.root == nil {
+		return []ListEdit{{0, old.Len(), 0, new.Len()}}
 	}
-	var out []ListEdit
-	for i := p; i < len(a)-s; i++ {
-		if Same(a[i], b[i]) {
-			continue
-		}
-		if n := len(out); n > 0 && out[n-1].OldHi == i {
-			out[n-1].OldHi, out[n-1].NewHi = i+1, i+1
-			continue
-		}
-		out = append(out, ListEdit{i, i + 1, i, i + 1})
-	}
-	return out
+	d := listDiffer{buf: make([]lspan, 0, 256)}
+	d.seq([]lspan{{old.root, 0}}, []lspan{{new.root, 0}}, 0, old.Len(), 0, new.Len())
+	return d.out
 }

@@ -173,13 +173,13 @@ func appendList(dst []byte, l *List) []byte {
 	}
 	if l.tail == nil && printableCharlist(l) {
 		dst = append(dst, '"')
-		for _, e := range l.elems {
+		for _, e := range l.All() {
 			dst = appendStringChar(dst, rune(e.(Int)), '"')
 		}
 		return append(dst, '"')
 	}
 	dst = append(dst, '[')
-	for i, e := range l.elems {
+	for i, e := range l.All() {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
@@ -193,7 +193,7 @@ func appendList(dst []byte, l *List) []byte {
 }
 
 func printableCharlist(l *List) bool {
-	for _, e := range l.elems {
+	for _, e := range l.All() {
 		c, ok := e.(Int)
 		if !ok || c < 0 || c > 126 || !printableByte(byte(c)) {
 			return false
