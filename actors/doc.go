@@ -44,8 +44,10 @@
 // Every message that crosses nodes (Chunk, ChunkAck, Ack, NeedKeyframe,
 // Fenced, SetBackup) has a term form ({enode_chunk, ...} and so on; ToTerm,
 // FromTerm), so a transport that carries Erlang terms can move it; the
-// middlewares and the worker accept both forms. Chunks must be sent with a
-// sender (actor Request) so that answers find their way back to the link.
+// middlewares and the worker accept both forms, so record tuples tagged
+// enode_* are reserved: a worker does not hand them to its Behaviour.
+// Chunks must be sent with a sender (actor Request) so that answers find
+// their way back to the link.
 //
 // # Usage
 //

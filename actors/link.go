@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -41,6 +42,22 @@ type LinkStats struct {
 
 // linkStatsRequest asks a link for its LinkStats.
 type linkStatsRequest struct{}
+
+// LinkStatus returns the state of the link that carries this actor
+// system's replication streams to the replica_handler at dest (for status
+// pages). It fails when no worker has sent to dest yet.
+func LinkStatus(system *actor.ActorSystem, dest *actor.PID, timeout time.Duration) (LinkStats, error) {
+	pid := actor.NewPID(system.Address(), linkName(dest))
+	res, err := system.Root.RequestFuture(pid, &linkStatsRequest{}, timeout).Result()
+	if err != nil {
+		return LinkStats{}, fmt.Errorf("actors: link to %v: %w", dest, err)
+	}
+	st, ok := res.(*LinkStats)
+	if !ok {
+		return LinkStats{}, fmt.Errorf("actors: link to %v: unexpected answer %T", dest, res)
+	}
+	return *st, nil
+}
 
 // outFrame is a frame being sent chunk by chunk.
 type outFrame struct {

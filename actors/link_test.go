@@ -17,16 +17,18 @@ import (
 type recorder struct {
 	mu     sync.Mutex
 	chunks []*Chunk
+	pid    *actor.PID
 }
 
 func (r *recorder) spawn(sys *actor.ActorSystem) *actor.PID {
-	return sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+	r.pid = sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
 		if ch, ok := c.Message().(*Chunk); ok {
 			r.mu.Lock()
 			r.chunks = append(r.chunks, ch)
 			r.mu.Unlock()
 		}
 	}))
+	return r.pid
 }
 
 func (r *recorder) len() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.chunks) }
@@ -124,8 +126,13 @@ func TestLinkKeyframeSupersedesQueuedFrames(t *testing.T) {
 		seqs = append(seqs, c.Seq)
 	}
 	require.Equal(t, []uint64{1, 1, 1, 3}, seqs, "the started keyframe completes; the queued delta is dropped")
-	st := request[*LinkStats](t, sys, link, &linkStatsRequest{})
+	st, err := LinkStatus(sys, rec.pid, time.Minute)
+	require.NoError(t, err)
 	require.Zero(t, st.QueuedBytes)
+	require.Equal(t, 1, st.Streams)
+	require.Equal(t, uint64(4), st.ChunksSent)
+	_, err = LinkStatus(sys, actor.NewPID("elsewhere:1", "nobody"), time.Minute)
+	require.Error(t, err)
 }
 
 func TestReassembler(t *testing.T) {

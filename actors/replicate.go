@@ -129,6 +129,7 @@ type WorkerStats struct {
 	steps, frames, keyframes, deltas atomic.Uint64
 	bytesSent, fullBytes             atomic.Uint64
 	seq, acked, coalesced, failures  atomic.Uint64
+	needKey, timeouts                atomic.Uint64
 }
 
 // WorkerStatus is a snapshot of WorkerStats.
@@ -144,6 +145,8 @@ type WorkerStatus struct {
 	AckLag         uint64 // Seq - AckedSeq
 	Coalesced      uint64 // states replaced by a newer one before being sent
 	EncodeFailures uint64 // states that could not be encoded
+	NeedKeyframes  uint64 // keyframe requests from the replica (gaps, mismatches)
+	AckTimeouts    uint64 // times the frames in flight were given up for lack of an ack
 }
 
 // Snapshot returns the current counters.
@@ -152,6 +155,7 @@ func (s *WorkerStats) Snapshot() WorkerStatus {
 		Steps: s.steps.Load(), Frames: s.frames.Load(), Keyframes: s.keyframes.Load(), Deltas: s.deltas.Load(),
 		BytesSent: s.bytesSent.Load(), FullStateBytes: s.fullBytes.Load(), Seq: s.seq.Load(),
 		AckedSeq: s.acked.Load(), Coalesced: s.coalesced.Load(), EncodeFailures: s.failures.Load(),
+		NeedKeyframes: s.needKey.Load(), AckTimeouts: s.timeouts.Load(),
 	}
 	if st.Seq > st.AckedSeq {
 		st.AckLag = st.Seq - st.AckedSeq
@@ -317,7 +321,11 @@ func (r *replicator) onAck(ctx actor.SenderContext, a *Ack) {
 // newer than what the replica has is already on its way (the replica asks
 // again for every delta that was in flight behind a gap).
 func (r *replicator) onNeedKeyframe(ctx actor.SenderContext, n *NeedKeyframe) {
-	if n.Epoch != r.epoch || (r.keyInFlight != 0 && r.keyInFlight > n.HaveSeq) {
+	if n.Epoch != r.epoch {
+		return
+	}
+	r.stats.needKey.Add(1)
+	if r.keyInFlight != 0 && r.keyInFlight > n.HaveSeq {
 		return
 	}
 	r.inflight, r.forceKey = nil, true
@@ -328,6 +336,7 @@ func (r *replicator) onNeedKeyframe(ctx actor.SenderContext, n *NeedKeyframe) {
 func (r *replicator) onTick(ctx actor.SenderContext) {
 	r.timer = nil
 	if len(r.inflight) > 0 && time.Since(r.inflight[0].sentAt) >= r.cfg.AckTimeout {
+		r.stats.timeouts.Add(1)
 		r.inflight, r.keyInFlight, r.forceKey = nil, 0, true
 		r.trySend(ctx)
 	}

@@ -388,26 +388,20 @@ func TestReferenceKeyframeInChunks(t *testing.T) {
 	require.Equal(t, uint64(1), stats.Snapshot().Keyframes)
 }
 
-// largeState is a state of the large workload's size (about 40 MB). The
-// large workload state itself takes minutes to build with the current flat
-// term.Map (MapOf of 100,000 keys is quadratic), so this one pairs the
-// reference state with a 36 MiB blob.
-func largeState() *term.Tuple {
-	blob := bytes.Repeat([]byte("0123456789abcdef"), 36<<20/16)
-	return term.Record("large", workload.State(workload.Reference, 1), term.NewBinary(blob))
-}
-
 func TestLargeKeyframeInChunks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("40 MB state")
 	}
 	sys := newSystem(t)
 	h := spawnHandler(t, sys, quietReceiver())
-	b := &stepBehaviour{initial: largeState()}
-	pid, stats := startWorker(t, sys, spec("big", b, h, DefaultReplicationConfig()))
+	pid, stats := startWorker(t, sys, spec("big", newStepper(workload.Large), h, DefaultReplicationConfig()))
+	stepN(t, sys, pid, 3)
 	r := converged(t, sys, h, pid, "big")
-	require.Greater(t, r.Bytes, uint64(40_000_000))
-	require.Equal(t, uint64(1), stats.Snapshot().Keyframes)
+	waitFor(t, "acks", func() bool { return stats.Snapshot().AckLag == 0 })
+	s := stats.Snapshot()
+	require.Greater(t, r.Bytes, uint64(30_000_000), "the large keyframe went through")
+	require.Equal(t, uint64(1), s.Keyframes)
+	require.Equal(t, s.Deltas, r.Deltas)
 }
 
 func TestReplicaHandlerQueries(t *testing.T) {
@@ -588,4 +582,78 @@ func TestKeyframeDoesNotStallOtherWorkers(t *testing.T) {
 		return statsA.Snapshot().AckedSeq == 1
 	})
 	require.Equal(t, uint64(1), statsA.Snapshot().Keyframes)
+}
+
+// goCounter keeps its state as a Go struct: the worker marshals it to a
+// term to replicate it, and Restore unmarshals a replica on takeover.
+type goCounter struct{}
+
+type counterState struct {
+	N     int
+	Notes []byte
+}
+
+func (goCounter) Init(*WorkerContext) (any, error) {
+	return counterState{Notes: make([]byte, 512)}, nil
+}
+
+func (goCounter) Handle(_ *WorkerContext, state, msg any) (any, any, error) {
+	s := state.(counterState)
+	if msg == "get" {
+		return s, s.N, nil
+	}
+	s.N++
+	return s, s.N, nil
+}
+
+func (goCounter) Restore(_ *WorkerContext, replica term.Term) (any, error) {
+	var s counterState
+	err := term.Unmarshal(replica, &s)
+	return s, err
+}
+
+func TestGoValueStates(t *testing.T) {
+	sys := newSystem(t)
+	h := spawnHandler(t, sys, quietReceiver())
+	pid, _ := startWorker(t, sys, spec("c", goCounter{}, h, DefaultReplicationConfig()))
+	for range 3 {
+		request[int](t, sys, pid, "inc")
+	}
+	var r Replica
+	waitFor(t, "the replica", func() bool {
+		var ok bool
+		r, ok = getReplica(t, sys, h, "c")
+		return ok && r.Seq >= 2 && term.Format(r.State.(*term.Tuple).At(1)) == "3"
+	})
+	tag, _ := r.State.(*term.Tuple).Tag()
+	require.Equal(t, term.Atom("counter_state"), tag)
+
+	sys.Root.Stop(pid)
+	sp := FromReplica(r, "b@h", goCounter{}, DefaultReplicationConfig())
+	sp.Backup, sp.Logger = h, quiet()
+	props, _, err := WorkerProps(sp)
+	require.NoError(t, err)
+	pid2 := sys.Root.Spawn(props)
+	require.Equal(t, 3, request[int](t, sys, pid2, "get"), "restored through Restore")
+	require.Equal(t, 4, request[int](t, sys, pid2, "inc"))
+}
+
+// badState cannot be marshaled: the worker fails, as Erlang's would.
+type badState struct{}
+
+func (badState) Init(*WorkerContext) (any, error) { return make(chan int), nil }
+func (badState) Handle(_ *WorkerContext, s, _ any) (any, any, error) {
+	return s, nil, nil
+}
+
+func TestUnmarshalableStateFails(t *testing.T) {
+	sys := newSystem(t)
+	s := &starts{n: map[string]int{}}
+	w := newWatcher(sys)
+	props, stats, err := WorkerProps(spec("bad", badState{}, nil, DefaultReplicationConfig()))
+	require.NoError(t, err)
+	sup := startSupervisor(t, sys, SupervisorSpec{Strategy: OneForOne, Intensity: 2, Children: []ChildSpec{{Name: "bad", Props: props}, s.child("other")}})
+	w.watch(sys, sup)
+	waitFor(t, "the supervisor to give up on a worker that cannot start", func() bool { return w.isGone(sup) })
+	require.Zero(t, stats.Snapshot().Frames)
 }
