@@ -298,6 +298,9 @@ func (d *fieldDecoder) str(i int) string {
 
 func (d *fieldDecoder) bytes(i int) []byte {
 	if v, ok := d.tup.At(i).(*term.Binary); ok && v.IsBinary() {
+		if v.Len() == 0 {
+			return nil // one form for "no bytes", whatever Bytes returns
+		}
 		return v.Bytes()
 	}
 	d.fail(i, "want a binary, got "+kindOf(d.tup.At(i)))
