@@ -214,13 +214,14 @@ func compare(a, b Term, exact bool) int {
 		}
 		return cmpU64(uint64(x.Creation), uint64(y.Creation))
 	case Pid:
-		// OTP 25 orders pids by their number, then serial, then node.
+		// OTP 25 orders pids by serial, then number, then node (the
+		// serial is the high part of a local pid's word).
 		y := b.(Pid)
-		if x.ID != y.ID {
-			return cmpU64(uint64(x.ID), uint64(y.ID))
-		}
 		if x.Serial != y.Serial {
 			return cmpU64(uint64(x.Serial), uint64(y.Serial))
+		}
+		if x.ID != y.ID {
+			return cmpU64(uint64(x.ID), uint64(y.ID))
 		}
 		if c := strings.Compare(string(x.Node), string(y.Node)); c != 0 {
 			return c

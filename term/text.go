@@ -443,8 +443,10 @@ var (
 	// ErrSyntax is matched (errors.Is) by every *SyntaxError: the text is
 	// not one Erlang term in the syntax Parse reads.
 	ErrSyntax = errors.New("term: syntax error")
-	// ErrTooDeep is the cause in a *SyntaxError when terms nest deeper than
-	// MaxParseDepth.
+	// ErrTooDeep is returned when terms nest deeper than a limit: the cause
+	// in a *SyntaxError from Parse (MaxParseDepth), in a *DecodeError from
+	// Decode (DecodeOptions.MaxDepth), and in a *MarshalError or
+	// *UnmarshalError (MaxMarshalDepth).
 	ErrTooDeep = errors.New("term: nesting too deep")
 	// ErrOutOfRange is the cause in a *SyntaxError when a literal is well
 	// formed but its value is not allowed there: a float beyond the float

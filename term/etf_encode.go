@@ -1,0 +1,745 @@
+package term
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/bits"
+	"unicode/utf8"
+)
+
+// Encode returns the External Term Format encoding of t, byte for byte what
+// OTP 25's term_to_binary/1 writes, with one allowed difference: maps of
+// more than 32 keys are written in map-key order, where OTP writes its
+// internal hash order (binary_to_term/1 reads both). It fails with an
+// *EncodeError (wrapping ErrUnencodable) when t holds something the format
+// cannot carry.
+//
+// Encode walks t twice, once to size the result and once to write it into
+// one allocation of exactly that size. On a hot path, AppendEncode into a
+// reused buffer walks once and allocates nothing.
+func Encode(t Term) ([]byte, error) {
+	n, err := EncodedSize(t)
+	if err != nil {
+		return nil, err
+	}
+	b, err := etfAppendTerm(make([]byte, 1, n), t, 0)
+	if err != nil {
+		return nil, err
+	}
+	b[0] = etfVersion
+	return b, nil
+}
+
+// AppendEncode appends the encoding of t, version byte included, to dst and
+// returns the extended slice, as Encode would write it. Encoding into a
+// buffer that is already large enough allocates nothing, so a caller that
+// reuses its buffer (dst[:0]) encodes without garbage. On error it returns
+// dst unchanged and an *EncodeError.
+func AppendEncode(dst []byte, t Term) ([]byte, error) {
+	b, err := etfAppendTerm(append(dst, etfVersion), t, 0)
+	if err != nil {
+		return dst, err
+	}
+	return b, nil
+}
+
+// EncodedSize returns len(Encode(t)) without encoding: a walk over t that
+// copies nothing, for sizing buffers. It fails as Encode does.
+func EncodedSize(t Term) (int, error) {
+	n, err := etfSizeTerm(t, 0)
+	if err != nil {
+		return 0, err
+	}
+	return n + 1, nil
+}
+
+// EncodeCompressed returns the encoding of t compressed with zlib at level
+// (0 to 9), as term_to_binary(T, [{compressed, Level}]): tag 80, the
+// uncompressed size, then the zlib stream. As OTP does, it returns the plain
+// encoding instead when compressing does not make it smaller (always so at
+// level 0). The zlib stream is Go's, so its bytes may differ from OTP's
+// while decoding to the same term on both sides.
+func EncodeCompressed(t Term, level int) ([]byte, error) {
+	if level < 0 || level > 9 {
+		return nil, fmt.Errorf("%w: %d", ErrCompressionLevel, level)
+	}
+	plain, err := Encode(t)
+	if err != nil {
+		return nil, err
+	}
+	if level == 0 {
+		return plain, nil
+	}
+	raw := plain[1:]
+	if uint64(len(raw)) > math.MaxUint32 {
+		return plain, nil
+	}
+	var out bytes.Buffer
+	out.Grow(len(plain))
+	out.Write([]byte{etfVersion, extCompressed})
+	out.Write(binary.BigEndian.AppendUint32(nil, uint32(len(raw))))
+	zw, err := zlib.NewWriterLevel(&out, level)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %d", ErrCompressionLevel, level)
+	}
+	if _, err := zw.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	// OTP gives the compressor len(raw)-5 bytes of room and falls back to
+	// the plain form when the stream does not fit, so the compressed form is
+	// used when it is no longer than the plain one.
+	if out.Len() > len(plain) {
+		return plain, nil
+	}
+	return out.Bytes(), nil
+}
+
+func etfEncodeErr(t Term, format string, args ...any) error {
+	return &EncodeError{Term: t, Reason: fmt.Sprintf(format, args...)}
+}
+
+func etfTooDeep(t Term) error {
+	return etfEncodeErr(t, "nested deeper than %d levels", DefaultMaxDepth)
+}
+
+// etfAppendTerm appends the encoding of t (without version byte); depth is
+// the number of composites around t.
+func etfAppendTerm(b []byte, t Term, depth int) ([]byte, error) {
+	switch x := t.(type) {
+	case Atom:
+		return etfAppendAtom(b, x)
+	case Int:
+		return etfAppendInt(b, int64(x)), nil
+	case *Tuple:
+		return etfAppendTuple(b, x, depth)
+	case *Binary:
+		return etfAppendBinary(b, x)
+	case *List:
+		return etfAppendList(b, x, depth)
+	case *Map:
+		return etfAppendMap(b, x, depth)
+	case Float:
+		f := float64(x)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return b, etfEncodeErr(t, "%v has no Erlang representation", f)
+		}
+		b = append(b, extNewFloat)
+		return binary.BigEndian.AppendUint64(b, math.Float64bits(f)), nil
+	case BigInt:
+		return etfAppendBig(b, x)
+	case Pid:
+		return etfAppendPid(b, x)
+	case Port:
+		return etfAppendPort(b, x)
+	case Ref:
+		return etfAppendRef(b, x)
+	case *Fun:
+		return etfAppendFun(b, x, depth)
+	case nil:
+		return b, etfEncodeErr(nil, "nil Term")
+	}
+	return b, etfEncodeErr(t, "unknown term type %T", t)
+}
+
+func etfAppendTuple(b []byte, x *Tuple, depth int) ([]byte, error) {
+	n := len(x.elems)
+	if n < 256 {
+		b = append(b, extSmallTuple, byte(n))
+	} else {
+		if uint64(n) > math.MaxUint32 {
+			return b, etfEncodeErr(x, "arity %d over the format's 32-bit limit", n)
+		}
+		b = append(b, extLargeTuple)
+		b = binary.BigEndian.AppendUint32(b, uint32(n))
+	}
+	if n > 0 && depth >= DefaultMaxDepth {
+		return b, etfTooDeep(x)
+	}
+	var err error
+	for _, e := range x.elems {
+		// The common small elements are written here, saving a call.
+		switch v := e.(type) {
+		case Atom:
+			if b, err = etfAppendAtom(b, v); err != nil {
+				return b, err
+			}
+		case Int:
+			b = etfAppendInt(b, int64(v))
+		default:
+			if b, err = etfAppendTerm(b, e, depth+1); err != nil {
+				return b, err
+			}
+		}
+	}
+	return b, nil
+}
+
+// etfAppendAtom writes a as OTP 25 does: ATOM_EXT with Latin-1 bytes when
+// every character is in Latin-1, else the UTF-8 forms.
+func etfAppendAtom(b []byte, a Atom) ([]byte, error) {
+	s := string(a)
+	if len(s) <= maxAtomChars {
+		ascii := true
+		for i := 0; i < len(s); i++ {
+			if s[i] >= utf8.RuneSelf {
+				ascii = false
+				break
+			}
+		}
+		if ascii {
+			b = append(b, extAtom, 0, byte(len(s)))
+			return append(b, s...), nil
+		}
+	}
+	return etfAppendAtomSlow(b, a)
+}
+
+func etfAppendAtomSlow(b []byte, a Atom) ([]byte, error) {
+	s := string(a)
+	if !utf8.ValidString(s) {
+		return b, etfEncodeErr(a, "atom %q is not valid UTF-8", s)
+	}
+	n, latin1 := 0, true
+	for _, r := range s {
+		n++
+		if r > 0xFF {
+			latin1 = false
+		}
+	}
+	if n > maxAtomChars {
+		return b, etfEncodeErr(a, "atom of %d characters is over Erlang's limit of %d", n, maxAtomChars)
+	}
+	if latin1 {
+		b = append(b, extAtom, 0, byte(n))
+		for _, r := range s {
+			b = append(b, byte(r))
+		}
+		return b, nil
+	}
+	if len(s) <= 255 {
+		b = append(b, extSmallAtom8, byte(len(s)))
+	} else {
+		b = append(b, extAtomUTF8)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+	}
+	return append(b, s...), nil
+}
+
+// etfAtomSize is the encoded size of a, or an error as etfAppendAtom gives.
+func etfAtomSize(a Atom) (int, error) {
+	s := string(a)
+	if len(s) <= maxAtomChars {
+		ascii := true
+		for i := 0; i < len(s); i++ {
+			if s[i] >= utf8.RuneSelf {
+				ascii = false
+				break
+			}
+		}
+		if ascii {
+			return 3 + len(s), nil
+		}
+	}
+	if !utf8.ValidString(s) {
+		return 0, etfEncodeErr(a, "atom %q is not valid UTF-8", s)
+	}
+	n, latin1 := 0, true
+	for _, r := range s {
+		n++
+		if r > 0xFF {
+			latin1 = false
+		}
+	}
+	switch {
+	case n > maxAtomChars:
+		return 0, etfEncodeErr(a, "atom of %d characters is over Erlang's limit of %d", n, maxAtomChars)
+	case latin1:
+		return 3 + n, nil
+	case len(s) <= 255:
+		return 2 + len(s), nil
+	}
+	return 3 + len(s), nil
+}
+
+func etfAppendInt(b []byte, v int64) []byte {
+	if uint64(v) <= 255 {
+		return append(b, extSmallInt, byte(v))
+	}
+	if v >= math.MinInt32 && v <= math.MaxInt32 {
+		b = append(b, extInt)
+		return binary.BigEndian.AppendUint32(b, uint32(v))
+	}
+	sign, mag := byte(0), uint64(v)
+	if v < 0 {
+		sign, mag = 1, -uint64(v)
+	}
+	n := (bits.Len64(mag) + 7) / 8
+	b = append(b, extSmallBig, byte(n), sign)
+	for i := 0; i < n; i++ {
+		b = append(b, byte(mag>>(8*i)))
+	}
+	return b
+}
+
+func etfIntSize(v int64) int {
+	if uint64(v) <= 255 {
+		return 2
+	}
+	if v >= math.MinInt32 && v <= math.MaxInt32 {
+		return 5
+	}
+	mag := uint64(v)
+	if v < 0 {
+		mag = -uint64(v)
+	}
+	return 3 + (bits.Len64(mag)+7)/8
+}
+
+func etfAppendBig(b []byte, x BigInt) ([]byte, error) {
+	v := x.v
+	if v == nil {
+		return b, etfEncodeErr(x, "zero BigInt value (make one with Integer)")
+	}
+	if v.IsInt64() {
+		return etfAppendInt(b, v.Int64()), nil
+	}
+	n := (v.BitLen() + 7) / 8
+	if uint64(n) > math.MaxUint32 {
+		return b, etfEncodeErr(x, "integer of %d bytes over the format's limit", n)
+	}
+	sign := byte(0)
+	if v.Sign() < 0 {
+		sign = 1
+	}
+	if n <= 255 {
+		b = append(b, extSmallBig, byte(n), sign)
+	} else {
+		b = append(b, extLargeBig)
+		b = binary.BigEndian.AppendUint32(b, uint32(n))
+		b = append(b, sign)
+	}
+	// Little-endian magnitude, straight from the words.
+	left := n
+	for _, w := range v.Bits() {
+		for i := 0; i < bits.UintSize/8 && left > 0; i++ {
+			b = append(b, byte(w>>(8*i)))
+			left--
+		}
+	}
+	return b, nil
+}
+
+func etfBigSize(x BigInt) (int, error) {
+	v := x.v
+	if v == nil {
+		return 0, etfEncodeErr(x, "zero BigInt value (make one with Integer)")
+	}
+	if v.IsInt64() {
+		return etfIntSize(v.Int64()), nil
+	}
+	n := (v.BitLen() + 7) / 8
+	if uint64(n) > math.MaxUint32 {
+		return 0, etfEncodeErr(x, "integer of %d bytes over the format's limit", n)
+	}
+	if n <= 255 {
+		return 3 + n, nil
+	}
+	return 6 + n, nil
+}
+
+func etfAppendBinary(b []byte, x *Binary) ([]byte, error) {
+	n := x.Len()
+	if uint64(n) > math.MaxUint32 {
+		return b, etfEncodeErr(x, "binary of %d bytes over the format's 32-bit limit", n)
+	}
+	if tb := x.TailBits(); tb == 8 {
+		b = append(b, extBinary)
+		b = binary.BigEndian.AppendUint32(b, uint32(n))
+	} else {
+		b = append(b, extBitBinary)
+		b = binary.BigEndian.AppendUint32(b, uint32(n))
+		b = append(b, tb)
+	}
+	for c := range x.Chunks() {
+		b = append(b, c...)
+	}
+	return b, nil
+}
+
+// etfIsByteString reports whether l is written as STRING_EXT: a proper list of
+// 1 to 65535 integers, all in 0..255.
+func etfIsByteString(l *List) bool {
+	n := l.Len()
+	if n == 0 || n > math.MaxUint16 || !l.IsProper() {
+		return false
+	}
+	for _, e := range l.All() {
+		if v, ok := e.(Int); !ok || uint64(v) > 255 {
+			return false
+		}
+	}
+	return true
+}
+
+func etfAppendList(b []byte, x *List, depth int) ([]byte, error) {
+	n := x.Len()
+	if depth >= DefaultMaxDepth && (n > 0 || !x.IsProper()) {
+		return b, etfTooDeep(x)
+	}
+	if n == 0 {
+		if x.IsProper() {
+			return append(b, extNil), nil
+		}
+		// [ | T] is T itself, as binary_to_term reads a LIST_EXT of no
+		// elements.
+		return etfAppendTerm(b, x.Tail(), depth+1)
+	}
+	if etfIsByteString(x) {
+		b = append(b, extString)
+		b = binary.BigEndian.AppendUint16(b, uint16(n))
+		for _, e := range x.All() {
+			b = append(b, byte(e.(Int)))
+		}
+		return b, nil
+	}
+	if uint64(n) > math.MaxUint32 {
+		return b, etfEncodeErr(x, "list of %d elements over the format's 32-bit limit", n)
+	}
+	b = append(b, extList)
+	b = binary.BigEndian.AppendUint32(b, uint32(n))
+	var err error
+	for _, e := range x.All() {
+		switch v := e.(type) {
+		case Atom:
+			b, err = etfAppendAtom(b, v)
+		case Int:
+			b = etfAppendInt(b, int64(v))
+		default:
+			b, err = etfAppendTerm(b, e, depth+1)
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	if x.IsProper() {
+		return append(b, extNil), nil
+	}
+	return etfAppendTerm(b, x.Tail(), depth+1)
+}
+
+func etfAppendMap(b []byte, x *Map, depth int) ([]byte, error) {
+	n := x.Len()
+	if uint64(n) > math.MaxUint32 {
+		return b, etfEncodeErr(x, "map of %d keys over the format's 32-bit limit", n)
+	}
+	if n > 0 && depth >= DefaultMaxDepth {
+		return b, etfTooDeep(x)
+	}
+	b = append(b, extMap)
+	b = binary.BigEndian.AppendUint32(b, uint32(n))
+	var err error
+	for k, v := range x.All() {
+		if b, err = etfAppendTerm(b, k, depth+1); err != nil {
+			return b, err
+		}
+		if b, err = etfAppendTerm(b, v, depth+1); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+func etfAppendPid(b []byte, x Pid) ([]byte, error) {
+	b = append(b, extNewPid)
+	b, err := etfAppendAtom(b, x.Node)
+	if err != nil {
+		return b, err
+	}
+	b = binary.BigEndian.AppendUint32(b, x.ID)
+	b = binary.BigEndian.AppendUint32(b, x.Serial)
+	return binary.BigEndian.AppendUint32(b, x.Creation), nil
+}
+
+func etfAppendPort(b []byte, x Port) ([]byte, error) {
+	// OTP 25 writes NEW_PORT_EXT only while the port number fits in 28
+	// bits (the size of a local port number), V4_PORT_EXT beyond.
+	tag := byte(extNewPort)
+	if x.ID >= 1<<28 {
+		tag = extV4Port
+	}
+	b = append(b, tag)
+	b, err := etfAppendAtom(b, x.Node)
+	if err != nil {
+		return b, err
+	}
+	if tag == extV4Port {
+		b = binary.BigEndian.AppendUint64(b, x.ID)
+	} else {
+		b = binary.BigEndian.AppendUint32(b, uint32(x.ID))
+	}
+	return binary.BigEndian.AppendUint32(b, x.Creation), nil
+}
+
+func etfAppendRef(b []byte, x Ref) ([]byte, error) {
+	if x.Len < 1 || int(x.Len) > len(x.ID) {
+		return b, etfEncodeErr(x, "reference of %d ID words (want 1 to %d)", x.Len, len(x.ID))
+	}
+	b = append(b, extNewerRef)
+	b = binary.BigEndian.AppendUint16(b, uint16(x.Len))
+	b, err := etfAppendAtom(b, x.Node)
+	if err != nil {
+		return b, err
+	}
+	b = binary.BigEndian.AppendUint32(b, x.Creation)
+	for _, w := range x.ID[:x.Len] {
+		b = binary.BigEndian.AppendUint32(b, w)
+	}
+	return b, nil
+}
+
+// etfCheckFun reports what makes f unencodable, if anything.
+func etfCheckFun(f *Fun) error {
+	if f.Exported {
+		return nil
+	}
+	if _, ok := f.OldIndex.(Int); !ok {
+		return etfEncodeErr(f, "local fun needs an Int OldIndex, has %T", f.OldIndex)
+	}
+	if _, ok := f.OldUniq.(Int); !ok {
+		return etfEncodeErr(f, "local fun needs an Int OldUniq, has %T", f.OldUniq)
+	}
+	if _, ok := f.Pid.(Pid); !ok {
+		return etfEncodeErr(f, "local fun needs a Pid, has %T", f.Pid)
+	}
+	if uint64(len(f.FreeVars)) > math.MaxUint32 {
+		return etfEncodeErr(f, "%d free variables over the format's 32-bit limit", len(f.FreeVars))
+	}
+	return nil
+}
+
+func etfAppendFun(b []byte, f *Fun, depth int) ([]byte, error) {
+	if err := etfCheckFun(f); err != nil {
+		return b, err
+	}
+	if !f.Exported && depth >= DefaultMaxDepth {
+		return b, etfTooDeep(f)
+	}
+	var err error
+	if f.Exported {
+		b = append(b, extExport)
+		if b, err = etfAppendAtom(b, f.Module); err != nil {
+			return b, err
+		}
+		if b, err = etfAppendAtom(b, f.Function); err != nil {
+			return b, err
+		}
+		return append(b, extSmallInt, f.Arity), nil
+	}
+	b = append(b, extNewFun)
+	start := len(b)
+	b = append(b, 0, 0, 0, 0, f.Arity)
+	b = append(b, f.Uniq[:]...)
+	b = binary.BigEndian.AppendUint32(b, f.Index)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(f.FreeVars)))
+	if b, err = etfAppendAtom(b, f.Module); err != nil {
+		return b, err
+	}
+	for _, t := range [...]Term{f.OldIndex, f.OldUniq, f.Pid} {
+		if b, err = etfAppendTerm(b, t, depth+1); err != nil {
+			return b, err
+		}
+	}
+	for _, v := range f.FreeVars {
+		if b, err = etfAppendTerm(b, v, depth+1); err != nil {
+			return b, err
+		}
+	}
+	size := len(b) - start
+	if uint64(size) > math.MaxUint32 {
+		return b, etfEncodeErr(f, "fun of %d bytes over the format's 32-bit limit", size)
+	}
+	binary.BigEndian.PutUint32(b[start:], uint32(size))
+	return b, nil
+}
+
+// etfSizeTerm returns the encoded size of t (without version byte), with the
+// same checks as etfAppendTerm.
+func etfSizeTerm(t Term, depth int) (int, error) {
+	switch x := t.(type) {
+	case Atom:
+		return etfAtomSize(x)
+	case Int:
+		return etfIntSize(int64(x)), nil
+	case *Tuple:
+		if len(x.elems) > 0 && depth >= DefaultMaxDepth {
+			return 0, etfTooDeep(x)
+		}
+		n := 2
+		if len(x.elems) >= 256 {
+			if uint64(len(x.elems)) > math.MaxUint32 {
+				return 0, etfEncodeErr(x, "arity %d over the format's 32-bit limit", len(x.elems))
+			}
+			n = 5
+		}
+		for _, e := range x.elems {
+			var s int
+			var err error
+			switch v := e.(type) {
+			case Atom:
+				s, err = etfAtomSize(v)
+			case Int:
+				s = etfIntSize(int64(v))
+			default:
+				s, err = etfSizeTerm(e, depth+1)
+			}
+			if err != nil {
+				return 0, err
+			}
+			n += s
+		}
+		return n, nil
+	case *Binary:
+		if uint64(x.Len()) > math.MaxUint32 {
+			return 0, etfEncodeErr(x, "binary of %d bytes over the format's 32-bit limit", x.Len())
+		}
+		if x.TailBits() == 8 {
+			return 5 + x.Len(), nil
+		}
+		return 6 + x.Len(), nil
+	case *List:
+		return etfListSize(x, depth)
+	case *Map:
+		if uint64(x.Len()) > math.MaxUint32 {
+			return 0, etfEncodeErr(x, "map of %d keys over the format's 32-bit limit", x.Len())
+		}
+		if x.Len() > 0 && depth >= DefaultMaxDepth {
+			return 0, etfTooDeep(x)
+		}
+		n := 5
+		for k, v := range x.All() {
+			ks, err := etfSizeTerm(k, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			vs, err := etfSizeTerm(v, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			n += ks + vs
+		}
+		return n, nil
+	case Float:
+		f := float64(x)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, etfEncodeErr(t, "%v has no Erlang representation", f)
+		}
+		return 9, nil
+	case BigInt:
+		return etfBigSize(x)
+	case Pid:
+		n, err := etfAtomSize(x.Node)
+		return 13 + n, err
+	case Port:
+		n, err := etfAtomSize(x.Node)
+		if x.ID >= 1<<28 {
+			return 13 + n, err
+		}
+		return 9 + n, err
+	case Ref:
+		if x.Len < 1 || int(x.Len) > len(x.ID) {
+			return 0, etfEncodeErr(x, "reference of %d ID words (want 1 to %d)", x.Len, len(x.ID))
+		}
+		n, err := etfAtomSize(x.Node)
+		return 7 + n + 4*int(x.Len), err
+	case *Fun:
+		return etfFunSize(x, depth)
+	case nil:
+		return 0, etfEncodeErr(nil, "nil Term")
+	}
+	return 0, etfEncodeErr(t, "unknown term type %T", t)
+}
+
+func etfListSize(x *List, depth int) (int, error) {
+	n := x.Len()
+	if depth >= DefaultMaxDepth && (n > 0 || !x.IsProper()) {
+		return 0, etfTooDeep(x)
+	}
+	if n == 0 {
+		if x.IsProper() {
+			return 1, nil
+		}
+		return etfSizeTerm(x.Tail(), depth+1)
+	}
+	if etfIsByteString(x) {
+		return 3 + n, nil
+	}
+	if uint64(n) > math.MaxUint32 {
+		return 0, etfEncodeErr(x, "list of %d elements over the format's 32-bit limit", n)
+	}
+	size := 5
+	for _, e := range x.All() {
+		var s int
+		var err error
+		switch v := e.(type) {
+		case Atom:
+			s, err = etfAtomSize(v)
+		case Int:
+			s = etfIntSize(int64(v))
+		default:
+			s, err = etfSizeTerm(e, depth+1)
+		}
+		if err != nil {
+			return 0, err
+		}
+		size += s
+	}
+	if x.IsProper() {
+		return size + 1, nil
+	}
+	s, err := etfSizeTerm(x.Tail(), depth+1)
+	return size + s, err
+}
+
+func etfFunSize(f *Fun, depth int) (int, error) {
+	if err := etfCheckFun(f); err != nil {
+		return 0, err
+	}
+	if !f.Exported && depth >= DefaultMaxDepth {
+		return 0, etfTooDeep(f)
+	}
+	if f.Exported {
+		m, err := etfAtomSize(f.Module)
+		if err != nil {
+			return 0, err
+		}
+		fn, err := etfAtomSize(f.Function)
+		return 1 + m + fn + 2, err
+	}
+	n := 1 + 4 + 1 + 16 + 4 + 4
+	m, err := etfAtomSize(f.Module)
+	if err != nil {
+		return 0, err
+	}
+	n += m
+	for _, t := range [...]Term{f.OldIndex, f.OldUniq, f.Pid} {
+		s, err := etfSizeTerm(t, depth+1)
+		if err != nil {
+			return 0, err
+		}
+		n += s
+	}
+	for _, v := range f.FreeVars {
+		s, err := etfSizeTerm(v, depth+1)
+		if err != nil {
+			return 0, err
+		}
+		n += s
+	}
+	return n, nil
+}
