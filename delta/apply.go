@@ -85,6 +85,13 @@ func checkOp(op Op) error {
 }
 
 func applyTuple(t *term.Tuple, ops []Op) (term.Term, error) {
+	if len(ops) <= 4 {
+		// Records change a field or two in place: Set copies the tuple
+		// once per edit instead of twice for the general path.
+		if r, ok, err := applyTupleInPlace(t, ops); ok || err != nil {
+			return r, err
+		}
+	}
 	old := t.Elems()
 	out := make([]term.Term, 0, len(old))
 	pos := 0
@@ -117,6 +124,50 @@ func applyTuple(t *term.Tuple, ops []Op) (term.Term, error) {
 	}
 	out = append(out, old[pos:]...)
 	return term.NewTuple(out...), nil
+}
+
+// applyTupleInPlace applies ops made only of retains and at most two edits
+// with Tuple.Set; it reports false, with no error, when ops are of another
+// shape.
+func applyTupleInPlace(t *term.Tuple, ops []Op) (term.Term, bool, error) {
+	edits := 0
+	for _, op := range ops {
+		switch {
+		case op.Kind == OpEdit:
+			edits++
+		case op.Kind != OpRetain:
+			return nil, false, nil
+		}
+	}
+	if edits > 2 {
+		return nil, false, nil
+	}
+	pos := 0
+	for _, op := range ops {
+		if err := checkOp(op); err != nil {
+			return nil, false, err
+		}
+		if op.Kind == OpRetain {
+			if op.N > t.Len()-pos {
+				return nil, false, fmt.Errorf("%w: retain %d at tuple element %d of %d", ErrMismatch, op.N, pos, t.Len())
+			}
+			pos += op.N
+			continue
+		}
+		if pos >= t.Len() {
+			return nil, false, fmt.Errorf("%w: edit at tuple element %d of %d", ErrMismatch, pos, t.Len())
+		}
+		old := t.At(pos)
+		v, err := apply(old, op.Spec)
+		if err != nil {
+			return nil, false, err
+		}
+		if !term.Same(v, old) {
+			t = t.Set(pos, v)
+		}
+		pos++
+	}
+	return t, true, nil
 }
 
 func applyList(l *term.List, s List) (term.Term, error) {

@@ -78,7 +78,22 @@ func DiffWith(old, new term.Term, opts DiffOptions) Spec {
 	return s
 }
 
-type differ struct{ opts DiffOptions }
+type differ struct {
+	opts DiffOptions
+	// arena hands out the op slices of tuple specs, which are small and
+	// many (a record per changed list element), in a few allocations.
+	arena []Op
+}
+
+// tupleOps returns an empty op slice with room for n ops.
+func (d *differ) tupleOps(n int) []Op {
+	if cap(d.arena)-len(d.arena) < n {
+		d.arena = make([]Op, 0, max(512, n))
+	}
+	k := len(d.arena)
+	d.arena = d.arena[:k+n]
+	return d.arena[k : k : k+n]
+}
 
 // diff returns the spec from a to b and its encoded size.
 func (d *differ) diff(a, b term.Term, depth int) (Spec, int) {
@@ -122,37 +137,79 @@ func (d *differ) whole(a, b term.Term) (Spec, int) {
 	return Replace{Value: b}, 1 + valueSize(b, infinite)
 }
 
-// sized collects ops with the encoded size of what they carry.
-type sized struct {
-	seqBuilder[term.Term]
-	payload int // sizes of inserted values and nested specs
+// opBuilder collects the ops of a tuple or list spec in canonical form (as
+// seqBuilder does for Merge) together with the encoded size of the values
+// and nested specs they carry. Diff builds []Op directly so that a nested
+// spec costs one slice, not two.
+type opBuilder struct {
+	ops     []Op
+	retain  int
+	payload int
 }
 
-func (s *sized) editSized(sp Spec, n int) {
-	if isEmpty(sp) {
-		s.keep(1)
+func (b *opBuilder) keep(n int) {
+	if n > 0 {
+		b.retain += n
+	}
+}
+
+func (b *opBuilder) flush() {
+	if b.retain > 0 {
+		b.ops = append(b.ops, Op{Kind: OpRetain, N: b.retain})
+		b.retain = 0
+	}
+}
+
+func (b *opBuilder) del(n int) {
+	if n <= 0 {
 		return
 	}
-	s.edit(sp)
-	s.payload += n
+	b.flush()
+	last := len(b.ops) - 1
+	switch {
+	case last >= 0 && b.ops[last].Kind == OpDelete:
+		b.ops[last].N += n
+	case last >= 0 && b.ops[last].Kind == OpInsert:
+		if last >= 1 && b.ops[last-1].Kind == OpDelete {
+			b.ops[last-1].N += n
+			return
+		}
+		b.ops = append(b.ops, b.ops[last])
+		b.ops[last] = Op{Kind: OpDelete, N: n}
+	default:
+		b.ops = append(b.ops, Op{Kind: OpDelete, N: n})
+	}
 }
 
-func (s *sized) insSized(vs ...term.Term) {
-	for _, v := range vs {
-		s.payload += valueSize(v, infinite)
+func (b *opBuilder) insSized(v term.Term) {
+	b.payload += valueSize(v, infinite)
+	b.flush()
+	if last := len(b.ops) - 1; last >= 0 && b.ops[last].Kind == OpInsert {
+		b.ops[last].Values = append(b.ops[last].Values, v)
+		return
 	}
-	s.ins(vs)
+	b.ops = append(b.ops, Op{Kind: OpInsert, Values: []term.Term{v}})
+}
+
+func (b *opBuilder) editSized(sp Spec, n int) {
+	if isEmpty(sp) {
+		b.keep(1)
+		return
+	}
+	b.flush()
+	b.ops = append(b.ops, Op{Kind: OpEdit, Spec: sp})
+	b.payload += n
 }
 
 // size returns the encoded size of the collected ops (without a tag).
-func (s *sized) size() int {
-	n := uvarintLen(uint64(len(s.ops))) + s.payload
-	for _, o := range s.ops {
-		switch o.kind {
+func (b *opBuilder) size() int {
+	n := uvarintLen(uint64(len(b.ops))) + b.payload
+	for _, o := range b.ops {
+		switch o.Kind {
 		case OpRetain, OpDelete:
-			n += opHeaderSize(o.n)
+			n += opHeaderSize(o.N)
 		case OpInsert:
-			n += opHeaderSize(len(o.vals))
+			n += opHeaderSize(len(o.Values))
 		default:
 			n += opHeaderSize(0)
 		}
@@ -161,7 +218,8 @@ func (s *sized) size() int {
 }
 
 func (d *differ) tuple(x, y *term.Tuple, depth int) (Spec, int) {
-	var b sized
+	// A tuple spec of the same arity has at most one op per element.
+	b := opBuilder{ops: d.tupleOps(min(x.Len(), y.Len()) + 1)}
 	if x.Len() == y.Len() {
 		for i := range x.Len() {
 			s, n := d.diff(x.At(i), y.At(i), depth+1)
@@ -173,22 +231,18 @@ func (d *differ) tuple(x, y *term.Tuple, depth int) (Spec, int) {
 	if len(b.ops) == 0 {
 		return Keep{}, 1
 	}
-	return Tuple{Ops: fromTermOps(b.ops)}, 1 + b.size()
+	return Tuple{Ops: b.ops}, 1 + b.size()
 }
 
 func (d *differ) list(x, y *term.List, depth int) (Spec, int) {
-	var b sized
+	var b opBuilder
 	pos := 0
 	for _, e := range term.ListEdits(x, y) {
 		b.keep(e.OldLo - pos)
-		if e.OldHi-e.OldLo == e.NewHi-e.NewLo {
-			for i := e.OldLo; i < e.OldHi; i++ {
-				s, n := d.diff(x.At(i), y.At(i-e.OldLo+e.NewLo), depth+1)
-				b.editSized(s, n)
-			}
-		} else {
-			d.align(&b, x.At, e.OldLo, e.OldHi, y.At, e.NewLo, e.NewHi, depth)
-		}
+		// Spans of the same length go through the alignment too: a head
+		// dropped and an element appended keep the length but shift
+		// everything in between.
+		d.align(&b, x.At, e.OldLo, e.OldHi, y.At, e.NewLo, e.NewHi, depth)
 		pos = e.OldHi
 	}
 	var tail Spec = Keep{}
@@ -199,7 +253,7 @@ func (d *differ) list(x, y *term.List, depth int) (Spec, int) {
 	if len(b.ops) == 0 && tail.IsEmpty() {
 		return Keep{}, 1
 	}
-	return List{Ops: fromTermOps(b.ops), Tail: tail}, 1 + b.size() + tailSize
+	return List{Ops: b.ops, Tail: tail}, 1 + b.size() + tailSize
 }
 
 // match reports whether two elements are equal, cheaply when they are
@@ -220,12 +274,20 @@ func match(a, b term.Term) bool {
 	return term.Equal(a, b)
 }
 
-// align describes old[a0:a1] → new[b0:b1], spans of different lengths, with
-// a bounded alignment: common ends are trimmed, and in the middle a
-// mismatch is an in-place edit when the elements after it line up again,
-// else an insertion or a deletion of up to Window elements when that makes
-// the sequences line up, else an in-place edit.
-func (d *differ) align(b *sized, old func(int) term.Term, a0, a1 int, nw func(int) term.Term, b0, b1, depth int) {
+// align describes old[a0:a1] → new[b0:b1] with a bounded alignment: common
+// ends are trimmed, and in the middle a mismatch is an in-place edit when
+// the elements after it line up again, else an insertion or a deletion of
+// up to Window elements when that makes the sequences line up, else an
+// in-place edit. Its cost is about the span's length times a small factor
+// (hashes are cached per element), and the spec's size about the change.
+func (d *differ) align(b *opBuilder, old func(int) term.Term, a0, a1 int, nw func(int) term.Term, b0, b1, depth int) {
+	if a1-a0 == 1 && b1-b0 == 1 {
+		// One element changed in place: the common case of a list
+		// whose elements were updated with Set.
+		s, n := d.diff(old(a0), nw(b0), depth+1)
+		b.editSized(s, n)
+		return
+	}
 	for a0 < a1 && b0 < b1 && match(old(a0), nw(b0)) {
 		b.keep(1)
 		a0++
@@ -244,8 +306,7 @@ func (d *differ) align(b *sized, old func(int) term.Term, a0, a1 int, nw func(in
 			i, j = i+1, j+1
 			continue
 		}
-		lined := a1-i == b1-j || (i+1 < a1 && j+1 < b1 && match(old(i+1), nw(j+1)))
-		if !lined {
+		if !(i+1 < a1 && j+1 < b1 && match(old(i+1), nw(j+1))) {
 			found := false
 			for k := 1; k <= d.opts.Window && !found; k++ {
 				switch {

@@ -68,10 +68,19 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 	if cfg.Policy == nil {
 		cfg.Policy = DefaultPolicy()
 	}
-	if a, ok := cfg.Policy.(Adaptive); ok {
-		if err := a.Validate(); err != nil {
-			return nil, fmt.Errorf("%w: EncoderConfig.Policy: %w", ErrConfig, err)
+	var err error
+	switch p := cfg.Policy.(type) {
+	case Adaptive:
+		err = p.Validate()
+	case *Adaptive:
+		if p == nil {
+			err = fmt.Errorf("%w: nil *Adaptive", ErrPolicy)
+		} else {
+			err = p.Validate()
 		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: EncoderConfig.Policy: %w", ErrConfig, err)
 	}
 	return &Encoder{cfg: cfg}, nil
 }
@@ -92,7 +101,9 @@ func (e *Encoder) Encode(state term.Term) (Frame, error) {
 }
 
 // EncodeSpec is Encode that also returns the spec a delta frame carries
-// (Replace of the state for a keyframe), for an Outbox.
+// (Replace of the state for a keyframe), for an Outbox. A keyframe's
+// payload is the state in the External Term Format (term.Encode), a
+// delta's the spec's wire form (Encode).
 func (e *Encoder) EncodeSpec(state term.Term) (Frame, Spec, error) {
 	if state == nil {
 		return Frame{}, nil, fmt.Errorf("%w: nil state", ErrInvalidSpec)
@@ -128,20 +139,23 @@ func (e *Encoder) EncodeSpec(state term.Term) (Frame, Spec, error) {
 	return f, spec, nil
 }
 
-// encodeState and decodeState are the keyframe payload: the state as a
-// Replace spec in the compact form.
-func encodeState(state term.Term) ([]byte, error) { return Encode(Replace{Value: state}) }
+// encodeState and decodeState are the keyframe payload: the state in the
+// External Term Format, as term_to_binary/1 writes it, so a keyframe is
+// also readable by Erlang and by the term tools.
+func encodeState(state term.Term) ([]byte, error) {
+	b, err := term.Encode(state)
+	if err != nil {
+		return nil, fmt.Errorf("%w: state cannot be encoded: %w", ErrInvalidSpec, err)
+	}
+	return b, nil
+}
 
 func decodeState(b []byte) (term.Term, error) {
-	s, err := Decode(b)
+	t, err := term.Decode(b)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: keyframe payload: %w", ErrCorrupt, err)
 	}
-	r, ok := s.(Replace)
-	if !ok {
-		return nil, fmt.Errorf("%w: keyframe payload is not a state", ErrCorrupt)
-	}
-	return r.Value, nil
+	return t, nil
 }
 
 // Outcome is what a decoder did with a frame.

@@ -93,6 +93,10 @@ func TestPolicies(t *testing.T) {
 	}
 	_, err := NewEncoder(EncoderConfig{Worker: "w", Policy: Adaptive{}})
 	require.ErrorIs(t, err, ErrConfig)
+	_, err = NewEncoder(EncoderConfig{Worker: "w", Policy: &Adaptive{MaxInterval: 5, Start: 1, End: 2}})
+	require.ErrorIs(t, err, ErrPolicy)
+	_, err = NewEncoder(EncoderConfig{Worker: "w", Policy: (*Adaptive)(nil)})
+	require.ErrorIs(t, err, ErrConfig)
 	_, err = NewEncoder(EncoderConfig{})
 	require.ErrorIs(t, err, ErrConfig)
 }
@@ -300,4 +304,32 @@ func TestOutboxOverflowReplay(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(9), to)
 	require.True(t, s.IsEmpty())
+}
+
+// On the reference workload a delta is under 1% of the keyframe, and the
+// replica built by Apply shares what did not change.
+func TestReferenceDeltaSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the 4 MB reference state")
+	}
+	s := workload.State(workload.Reference, 42)
+	key, err := encodeState(s)
+	require.NoError(t, err)
+	st := workload.NewStepper(workload.Reference, 3)
+	for k := range 5 {
+		n := st.Step(s, int64(k))
+		spec := Diff(s, n)
+		b, err := Encode(spec)
+		require.NoError(t, err)
+		require.Less(t, len(b), len(key)/100, "step %d", k)
+		got, err := Apply(s, spec)
+		require.NoError(t, err)
+		require.Equal(t, term.Hash(n), term.Hash(got))
+		g := got.(*term.Tuple)
+		if term.Same(n.At(workload.FieldBlob), s.At(workload.FieldBlob)) {
+			require.True(t, term.Same(g.At(workload.FieldBlob), s.At(workload.FieldBlob)), "untouched blob shared")
+		}
+		require.True(t, term.Same(g.At(workload.FieldWorker), s.At(workload.FieldWorker)))
+		s = n
+	}
 }

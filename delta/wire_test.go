@@ -169,3 +169,32 @@ func FuzzApply(f *testing.F) {
 		}
 	})
 }
+
+// valueSize, which Diff's cost rule uses, is the exact size of the compact
+// value form.
+func TestValueSizeExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	extra := []term.Term{
+		term.Port{Node: "n@h", ID: 1 << 40, Creation: 3},
+		term.Ref{Node: "n@h", Creation: 1, Len: 3, ID: [5]uint32{1, 1 << 20, 3}},
+		&term.Fun{Module: "m", Function: "f", Arity: 2, Exported: true},
+		&term.Fun{Module: "m", Index: 7, OldIndex: term.Int(1), OldUniq: term.Int(2),
+			Pid: term.Pid{Node: "a@b"}, FreeVars: []term.Term{term.Atom("x"), term.Int(300)}},
+	}
+	for k := range 2000 {
+		v := randTerm(r, 4)
+		if k < len(extra) {
+			v = extra[k]
+		}
+		b, err := appendValue(nil, v)
+		require.NoError(t, err)
+		require.Equal(t, len(b), valueSize(v, infinite), "%#v", v)
+		rd := &reader{b: b}
+		back, err := rd.value(0)
+		require.NoError(t, err)
+		requireEqualTerms(t, v, back)
+		if lim := len(b) / 2; lim > 0 {
+			require.Greater(t, valueSize(v, lim), lim)
+		}
+	}
+}

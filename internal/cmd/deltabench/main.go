@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,7 +29,21 @@ func main() {
 	sizes := flag.String("sizes", "small,reference,large", "comma-separated state sizes: small, reference, large")
 	seed := flag.Uint64("seed", 1, "seed of the workload steps")
 	steady := flag.Int("steady", 100_000, "sends simulated for the steady-state amortized figures")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var rows []row
 	for _, name := range strings.Split(*sizes, ",") {
 		v, err := workload.ParseVariant(strings.TrimSpace(name))
@@ -39,6 +54,7 @@ func main() {
 		r, err := measure(v, *steps, *seed, *steady)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "deltabench: %v: %v\n", v, err)
+			pprof.StopCPUProfile()
 			os.Exit(1)
 		}
 		rows = append(rows, r)
@@ -48,25 +64,27 @@ func main() {
 
 // row is the figures of one state size.
 type row struct {
-	size            workload.Variant
-	keyframeBytes   int
-	meanDelta       float64
-	maxDelta        int
-	every10Run      float64 // bytes per send over the run, first keyframe included
-	adaptiveRun     float64
-	every10Steady   float64 // bytes per send in the long run
-	adaptiveSteady  float64
-	adaptiveKeyInt  float64 // mean sends between keyframes in the long run
-	diff, encode    time.Duration
-	decode, apply   time.Duration
-	hash            time.Duration // checksum of the new state (both sides)
-	fullEncode      time.Duration
-	fullDecode      time.Duration
-	correct         bool
+	size           workload.Variant
+	keyframeBytes  int
+	meanDelta      float64
+	maxDelta       int
+	every10Run     float64 // bytes per send over the run, first keyframe included
+	adaptiveRun    float64
+	every10Steady  float64 // bytes per send in the long run
+	adaptiveSteady float64
+	adaptiveKeyInt float64 // mean sends between keyframes in the long run
+	diff, encode   time.Duration
+	decode, apply  time.Duration
+	senderHash     time.Duration // checksum of the new state on the sender
+	hash           time.Duration // checksum of the new replica on the receiver
+	fullEncode     time.Duration
+	fullDecode     time.Duration
+	correct        bool
 }
 
 func measure(v workload.Variant, steps int, seed uint64, steady int) (row, error) {
 	r := row{size: v}
+	clock := newCPUClock()
 	st := workload.NewStepper(v, seed)
 	cur := workload.State(v, 42)
 	key, err := fullEncode(cur)
@@ -80,8 +98,8 @@ func measure(v workload.Variant, steps int, seed uint64, steady int) (row, error
 	}
 	// Full encode and decode, timed on the initial state (best of 3, so
 	// that a GC cycle does not decide the figure).
-	r.fullEncode = best(3, func() error { _, err := fullEncode(cur); return err })
-	r.fullDecode = best(3, func() error { _, err := fullDecode(key); return err })
+	r.fullEncode = best(clock, 3, func() error { _, err := fullEncode(cur); return err })
+	r.fullDecode = best(clock, 3, func() error { _, err := fullDecode(key); return err })
 
 	// Every(10) and adaptive streams, run on the same states.
 	every, err := delta.NewEncoder(delta.EncoderConfig{Worker: "w", Policy: delta.Every(10)})
@@ -109,38 +127,46 @@ func measure(v workload.Variant, steps int, seed uint64, steady int) (row, error
 	total := 0
 	for k := 1; k <= steps; k++ {
 		prev := cur
+		// The new state is measured right after the worker built it, as
+		// the replication middleware would see it; garbage collection runs
+		// when it runs, and its assists count as the step's CPU.
 		cur = st.Step(prev, workload.InitialTimestampMs+int64(k)*1000)
-		runtime.GC() // keep one step's garbage out of the next step's timing
 
-		t0 := time.Now()
+		// Sender, in the Encoder's order: checksum of the new state, diff,
+		// encode.
+		t0 := clock.now()
+		sum := term.Hash(cur)
+		t1 := clock.now()
 		spec := delta.Diff(prev, cur)
-		t1 := time.Now()
+		t2 := clock.now()
 		payload, err := delta.Encode(spec)
-		t2 := time.Now()
+		t3 := clock.now()
 		if err != nil {
 			return r, err
 		}
+		// Receiver, in the Decoder's order: decode, apply, checksum.
 		got, err := delta.Decode(payload)
-		t3 := time.Now()
+		t4 := clock.now()
 		if err != nil {
 			return r, err
 		}
 		next, err := delta.Apply(replica, got)
-		t4 := time.Now()
+		t5 := clock.now()
 		if err != nil {
 			return r, err
 		}
 		h := term.Hash(next)
-		t5 := time.Now()
-		if h != term.Hash(cur) {
+		t6 := clock.now()
+		if h != sum {
 			return r, fmt.Errorf("step %d: replica diverged", k)
 		}
 		replica = next
-		r.diff += t1.Sub(t0)
-		r.encode += t2.Sub(t1)
-		r.decode += t3.Sub(t2)
-		r.apply += t4.Sub(t3)
-		r.hash += t5.Sub(t4)
+		r.senderHash += t1 - t0
+		r.diff += t2 - t1
+		r.encode += t3 - t2
+		r.decode += t4 - t3
+		r.apply += t5 - t4
+		r.hash += t6 - t5
 		deltaSizes = append(deltaSizes, len(payload))
 		total += len(payload)
 		r.maxDelta = max(r.maxDelta, len(payload))
@@ -158,7 +184,8 @@ func measure(v workload.Variant, steps int, seed uint64, steady int) (row, error
 		}
 	}
 	n := time.Duration(max(steps, 1))
-	r.diff, r.encode, r.decode, r.apply, r.hash = r.diff/n, r.encode/n, r.decode/n, r.apply/n, r.hash/n
+	r.diff, r.encode, r.decode, r.apply = r.diff/n, r.encode/n, r.decode/n, r.apply/n
+	r.hash, r.senderHash = r.hash/n, r.senderHash/n
 	r.meanDelta = float64(total) / float64(max(steps, 1))
 	r.every10Run = float64(everyBytes) / float64(steps+1)
 	r.adaptiveRun = float64(adaptiveBytes) / float64(steps+1)
@@ -198,35 +225,26 @@ func simulate(p delta.KeyframePolicy, keyframeBytes int, deltas []int, sends int
 	return float64(total) / float64(sends), interval
 }
 
-func best(n int, f func() error) time.Duration {
+func best(clock cpuClock, n int, f func() error) time.Duration {
 	var b time.Duration
 	for k := range n {
 		runtime.GC()
-		t := time.Now()
+		t := clock.now()
 		if err := f(); err != nil {
 			return 0
 		}
-		if d := time.Since(t); k == 0 || d < b {
+		if d := clock.now() - t; k == 0 || d < b {
 			b = d
 		}
 	}
 	return b
 }
 
-// fullEncode and fullDecode are a keyframe's payload: the whole state.
-func fullEncode(s term.Term) ([]byte, error) { return delta.Encode(delta.Replace{Value: s}) }
+// fullEncode and fullDecode are a keyframe's payload: the whole state in
+// the External Term Format.
+func fullEncode(s term.Term) ([]byte, error) { return term.Encode(s) }
 
-func fullDecode(b []byte) (term.Term, error) {
-	s, err := delta.Decode(b)
-	if err != nil {
-		return nil, err
-	}
-	r, ok := s.(delta.Replace)
-	if !ok {
-		return nil, fmt.Errorf("keyframe payload is a %T", s)
-	}
-	return r.Value, nil
-}
+func fullDecode(b []byte) (term.Term, error) { return term.Decode(b) }
 
 func print(w io.Writer, rows []row, steps int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -243,6 +261,7 @@ func print(w io.Writer, rows []row, steps int) {
 		}
 		return fmt.Sprintf("%.2f%%", 100*a/b)
 	}
+	fmt.Fprintf(w, "CPU figures are %s per step, mean of %d steps; full encode/decode best of 3.\n", clockName, steps)
 	line(fmt.Sprintf("figure (%d steps)", steps), func(r row) string { return r.size.String() })
 	line("keyframe bytes", func(r row) string { return fmt.Sprint(r.keyframeBytes) })
 	line("mean delta bytes", func(r row) string { return fmt.Sprintf("%.0f", r.meanDelta) })
@@ -254,11 +273,15 @@ func print(w io.Writer, rows []row, steps int) {
 	line("bytes/send adaptive, steady", func(r row) string { return fmt.Sprintf("%.0f", r.adaptiveSteady) })
 	line("  adaptive steady / mean delta (≤ 2)", func(r row) string { return fmt.Sprintf("%.2f", r.adaptiveSteady/r.meanDelta) })
 	line("  adaptive keyframe interval", func(r row) string { return fmt.Sprintf("%.0f", r.adaptiveKeyInt) })
+	line("sender: checksum µs/step", func(r row) string { return us(r.senderHash) })
 	line("sender: diff µs/step", func(r row) string { return us(r.diff) })
 	line("sender: encode µs/step", func(r row) string { return us(r.encode) })
 	line("full encode µs", func(r row) string { return us(r.fullEncode) })
 	line("  diff+encode / full encode (≤ 5%)", func(r row) string {
 		return pct(float64(r.diff+r.encode), float64(r.fullEncode))
+	})
+	line("  checksum+diff+encode / full encode", func(r row) string {
+		return pct(float64(r.senderHash+r.diff+r.encode), float64(r.fullEncode))
 	})
 	line("receiver: decode µs/step", func(r row) string { return us(r.decode) })
 	line("receiver: apply µs/step", func(r row) string { return us(r.apply) })
@@ -266,7 +289,10 @@ func print(w io.Writer, rows []row, steps int) {
 	line("  decode+apply / full decode (≤ 5%)", func(r row) string {
 		return pct(float64(r.decode+r.apply), float64(r.fullDecode))
 	})
-	line("checksum (term.Hash) µs/step", func(r row) string { return us(r.hash) })
+	line("receiver: checksum µs/step", func(r row) string { return us(r.hash) })
+	line("  decode+apply+checksum / full decode", func(r row) string {
+		return pct(float64(r.decode+r.apply+r.hash), float64(r.fullDecode))
+	})
 	base := -1
 	for k, r := range rows {
 		if r.size == workload.Reference {
