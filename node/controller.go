@@ -169,7 +169,7 @@ type singleChild struct {
 	child *actor.PID
 }
 
-func (s singleChild) Children() []*actor.PID               { return []*actor.PID{s.child} }
+func (s singleChild) Children() []*actor.PID              { return []*actor.PID{s.child} }
 func (s singleChild) EscalateFailure(reason, message any) { s.Supervisor.StopChildren(s.child) }
 
 // onEvent applies one membership event: the view, takeover on the death

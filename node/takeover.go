@@ -137,6 +137,13 @@ func (c *controller) retryFences(ctx actor.Context, name string) {
 		}
 		f.monitored, f.ref = true, ref
 		c.monitors[ref] = f
+		// Again, now that the monitor shows the connection works: a fence
+		// sent while the connection to the returning node was still being
+		// set up may have been dropped, and then no Down would ever come.
+		// A second Fenced is harmless (the worker stops on the first).
+		if err := c.n.Send(to, fenced.ToTerm()); err != nil {
+			c.log.Warn("cannot send a fence", "to", to.String(), "err", err)
+		}
 	}
 }
 
