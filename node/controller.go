@@ -74,6 +74,7 @@ type controller struct {
 	fences    map[string][]*fenceItem // unconfirmed fences by former owner
 	monitors  map[MonitorRef]*fenceItem
 	stopping  bool
+	lost      map[string]lostMember // failed members to rejoin, by name
 
 	infra actor.SupervisorStrategy // for the handler and the bridges
 }
@@ -83,7 +84,7 @@ func newController(n *Node) *controller {
 		n: n, log: n.log.With("actor", replicationName),
 		view: map[string]Member{}, outs: map[string]*actor.PID{},
 		workers: map[string]*workerEntry{}, byPID: map[string]string{},
-		fences: map[string][]*fenceItem{}, monitors: map[MonitorRef]*fenceItem{},
+		fences: map[string][]*fenceItem{}, monitors: map[MonitorRef]*fenceItem{}, lost: map[string]lostMember{},
 		infra: actor.NewOneForOneStrategy(10, 10*time.Second, actor.DefaultDecider),
 	}
 }
@@ -124,6 +125,8 @@ func (c *controller) Receive(ctx actor.Context) {
 		c.forwardQuery(ctx, m.q)
 	case *Down:
 		c.onFenceDown(ctx, m)
+	case rejoinTargets:
+		ctx.Respond(c.rejoinTargets(time.Now()))
 	case *actor.Terminated:
 		c.onTerminated(ctx, m.Who)
 	}
@@ -181,6 +184,7 @@ func (c *controller) onEvent(ctx actor.Context, ev NodeEvent) {
 	case NodeUp, NodeUpdate:
 		c.view[name] = ev.Member
 		if ev.Kind == NodeUp {
+			delete(c.lost, name)
 			c.onReturn(ctx, name)
 		} else {
 			c.retryFences(ctx, name)
@@ -190,6 +194,11 @@ func (c *controller) onEvent(ctx actor.Context, ev NodeEvent) {
 		prev, known := c.view[name]
 		takeover := known && prev.Role == RoleActive && c.isBackupOf(name)
 		delete(c.view, name)
+		if known && !ev.Left {
+			c.lost[name] = lostMember{gossip: prev.GossipAddr, since: detected}
+		} else {
+			delete(c.lost, name)
+		}
 		if out, ok := c.outs[prev.RemoteAddr]; known && ok {
 			ctx.Stop(out)
 			delete(c.outs, prev.RemoteAddr)

@@ -88,7 +88,9 @@ type replication struct {
 	pid      *actor.PID
 	watch    *NodeWatch
 	done     chan struct{} // closed when the event forwarder has exited
-	running  bool          // the forwarder was started
+	quit     chan struct{} // closed to stop the rejoin loop
+	rejoined chan struct{} // closed when the rejoin loop has exited
+	running  bool          // the forwarder and the rejoin loop were started
 	stopOnce sync.Once
 }
 
@@ -119,7 +121,7 @@ func (n *Node) startReplication() error {
 		w.Cancel()
 		return fmt.Errorf("replication controller: %w", err)
 	}
-	n.repl = &replication{pid: pid, watch: w, done: make(chan struct{})}
+	n.repl = &replication{pid: pid, watch: w, done: make(chan struct{}), quit: make(chan struct{}), rejoined: make(chan struct{})}
 	res, err := n.system.Root.RequestFuture(pid, controllerReady{}, n.cfg.CallTimeout).Result()
 	if err == nil {
 		if e, ok := res.(error); ok {
@@ -134,11 +136,12 @@ func (n *Node) startReplication() error {
 }
 
 // runReplication starts the goroutine that hands membership events to the
-// controller. It ends when the subscription is cancelled (stopReplication)
-// or closed (the node's shutdown).
+// controller (it ends when the subscription is cancelled by stopReplication
+// or closed by the node's shutdown) and the rejoin loop (see rejoin.go).
 func (n *Node) runReplication() {
 	r := n.repl
 	r.running = true
+	go n.runRejoin(r.quit, r.rejoined)
 	go func() {
 		defer close(r.done)
 		for ev := range r.watch.Events() {
@@ -156,8 +159,10 @@ func (n *Node) stopReplication() {
 	}
 	r.stopOnce.Do(func() {
 		r.watch.Cancel()
+		close(r.quit)
 		if r.running {
 			<-r.done
+			<-r.rejoined
 		}
 		_ = n.system.Root.StopFuture(r.pid).Wait()
 	})

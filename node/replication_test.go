@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -52,7 +54,14 @@ func counterFactory(id string) (actors.Behaviour, error) {
 	return counter{}, nil
 }
 
-func withWorkers(cfg *node.Config) { cfg.Workers = counterFactory }
+// withWorkers gives a node the counter factory, and with ENODE_TEST_LOG
+// set, a logger on stderr (to follow takeovers and fences).
+func withWorkers(cfg *node.Config) {
+	cfg.Workers = counterFactory
+	if os.Getenv("ENODE_TEST_LOG") != "" {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+}
 
 // counterOf returns N of a counter's state.
 func counterOf(t *testing.T, st term.Term) int64 {

@@ -102,6 +102,7 @@ func (c *controller) onReturn(ctx actor.Context, name string) {
 	if len(items) == 0 {
 		return
 	}
+	c.log.Info("a node we took workers from is back: fencing its copies", "member", name, "workers", len(items))
 	now := time.Now()
 	for _, f := range items {
 		if t := &c.takeovers[f.takeover]; t.Returned.IsZero() {
@@ -158,7 +159,8 @@ func (c *controller) onFenceDown(ctx actor.Context, d *Down) {
 	f.monitored = false
 	switch d.Reason {
 	case ReasonNoConnection, ReasonNodeDown:
-		return // retried at the next NodeUp or NodeUpdate of the node
+		c.log.Info("fence not confirmed, retried at the node's next event", "worker", f.worker, "on", f.from, "reason", d.Reason.String())
+		return
 	}
 	now := time.Now()
 	t := &c.takeovers[f.takeover]

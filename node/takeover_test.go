@@ -127,7 +127,22 @@ func TestTakeoverAfterGracefulLeave(t *testing.T) {
 }
 
 func TestFencingAfterPartitionAndRotation(t *testing.T) {
-	c := nodetest.Start(t, 3, nodetest.WithConfig(withWorkers)) // n1, n2 active; n3 spare
+	for _, tc := range []struct {
+		name string
+		cfg  func(*node.Config)
+	}{
+		// memberlist's own gossip to the dead heals the partition.
+		{"short", withWorkers},
+		// Without gossip to the dead (as for a partition longer than
+		// GossipToTheDeadTime) only the node's rejoin loop heals it.
+		{"long", func(cfg *node.Config) { withWorkers(cfg); cfg.Failure.GossipToTheDeadTime = 0 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testFencingAndRotation(t, tc.cfg) })
+	}
+}
+
+func testFencingAndRotation(t *testing.T, cfg func(*node.Config)) {
+	c := nodetest.Start(t, 3, nodetest.WithConfig(cfg)) // n1, n2 active; n3 spare
 	n1, n2, n3 := c.Nodes[0], c.Nodes[1], c.Nodes[2]
 	waitBackup(t, n1, n3.Name())
 	waitBackup(t, n2, n3.Name())
