@@ -81,7 +81,7 @@ func getState(t *testing.T, n *node.Node, id, at string) term.Term {
 	return res.(term.Term)
 }
 
-func incr(t *testing.T, n *node.Node, id string, times int) {
+func incr(t testing.TB, n *node.Node, id string, times int) {
 	t.Helper()
 	for range times {
 		require.NoError(t, n.Send(node.ProcessID{Name: id}, term.Atom("incr")))
@@ -89,7 +89,7 @@ func incr(t *testing.T, n *node.Node, id string, times int) {
 }
 
 // worker returns the WorkerInfo of id on n.
-func worker(t *testing.T, n *node.Node, id string) (node.WorkerInfo, bool) {
+func worker(t testing.TB, n *node.Node, id string) (node.WorkerInfo, bool) {
 	t.Helper()
 	ws, err := n.Workers()
 	require.NoError(t, err)
@@ -103,7 +103,7 @@ func worker(t *testing.T, n *node.Node, id string) (node.WorkerInfo, bool) {
 
 // waitAcked waits until worker id on n has had every state acknowledged,
 // at least up to seq, and returns its info.
-func waitAcked(t *testing.T, n *node.Node, id string, seq uint64) node.WorkerInfo {
+func waitAcked(t testing.TB, n *node.Node, id string, seq uint64) node.WorkerInfo {
 	t.Helper()
 	var w node.WorkerInfo
 	nodetest.WaitFor(t, nodetest.DefaultTimeout, func() bool {
@@ -130,7 +130,7 @@ func waitReplicaEqual(t *testing.T, spare *node.Node, id string, want term.Term)
 	return r
 }
 
-func waitBackup(t *testing.T, n *node.Node, want string) {
+func waitBackup(t testing.TB, n *node.Node, want string) {
 	t.Helper()
 	nodetest.WaitFor(t, nodetest.DefaultTimeout, func() bool {
 		b, _, err := n.Backup()
