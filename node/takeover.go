@@ -121,16 +121,28 @@ func (c *controller) retryFences(ctx actor.Context, name string) {
 	if _, alive := c.view[name]; !alive {
 		return
 	}
+	var todo []*fenceItem
 	for _, f := range c.fences[name] {
-		if f.monitored {
-			continue
+		if !f.monitored {
+			todo = append(todo, f)
 		}
+	}
+	send := func(f *fenceItem) bool {
 		to := ProcessID{Name: f.worker, Node: name}
 		fenced := &actors.Fenced{Worker: f.worker, Epoch: f.epoch}
 		if err := c.n.Send(to, fenced.ToTerm()); err != nil {
 			c.log.Warn("cannot send a fence", "to", to.String(), "err", err)
-			continue
+			return false
 		}
+		return true
+	}
+	// Every fence first (each Monitor below waits a round trip, and the
+	// copies run until they get their Fenced), then the monitors.
+	for _, f := range todo {
+		send(f)
+	}
+	for _, f := range todo {
+		to := ProcessID{Name: f.worker, Node: name}
 		ref, err := c.n.Monitor(c.self, to)
 		if err != nil {
 			c.log.Warn("cannot watch a fenced copy", "to", to.String(), "err", err)
@@ -142,9 +154,7 @@ func (c *controller) retryFences(ctx actor.Context, name string) {
 		// sent while the connection to the returning node was still being
 		// set up may have been dropped, and then no Down would ever come.
 		// A second Fenced is harmless (the worker stops on the first).
-		if err := c.n.Send(to, fenced.ToTerm()); err != nil {
-			c.log.Warn("cannot send a fence", "to", to.String(), "err", err)
-		}
+		send(f)
 	}
 }
 
