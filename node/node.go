@@ -301,15 +301,18 @@ func (n *Node) SetMeta(kv map[string]string) error {
 func (n *Node) stopped() bool { return n.state.Load() != stateRunning }
 
 // Shutdown stops the node in order: it leaves the membership (peers see a
-// graceful NodeDown at once), stops the node's actors and the remote
-// transport, then the actor system, and closes MonitorNodes channels. It
-// is idempotent: later calls return the first call's result.
+// graceful NodeDown at once), stops the node's registered processes (their
+// monitors elsewhere get their Down) and the remote transport, then the
+// actor system, and closes MonitorNodes channels. It is idempotent: later
+// calls return the first call's result. Do not call it from one of the
+// node's own actors: it waits for them to stop.
 func (n *Node) Shutdown() error { return n.stop(true) }
 
 // Halt stops the node as if its process had been killed: it does not leave
 // the membership, so peers find out through failure detection (a NodeDown
-// with Left unset). It exists for failure tests; it is idempotent, and
-// after Shutdown it does nothing.
+// with Left unset), and the transport stops before the processes, so
+// nothing of their end reaches other nodes. It exists for failure tests;
+// it is idempotent, and after Shutdown it does nothing.
 func (n *Node) Halt() error { return n.stop(false) }
 
 func (n *Node) stop(graceful bool) error {
@@ -332,8 +335,16 @@ func (n *Node) stop(graceful bool) error {
 		errs = append(errs, fmt.Errorf("membership shutdown: %w", err))
 	}
 	n.endpoints.cancel()
-	n.stopActors()
-	n.stopRemote()
+	if graceful {
+		// The processes stop first, so their monitors on other nodes
+		// learn how they ended.
+		n.stopActors()
+		n.stopRemote()
+	} else {
+		// As if killed: nothing leaves the node any more.
+		n.stopRemote()
+		n.stopActors()
+	}
 	n.system.Shutdown()
 	n.members.closeAll()
 	n.state.Store(stateStopped)
