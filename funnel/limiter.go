@@ -225,19 +225,7 @@ func (l *Limiter) serve(sh *shard, b *batch) {
 	case opLen:
 		b.n = sh.st.n
 	case opDecide:
-		now := int64(l.cfg.Clock.Now())
-		hook, budget := l.cfg.beforeDecide, l.cfg.ExpireBudget
-		for i, k := range b.keys {
-			if hook != nil {
-				hook(k)
-			}
-			cost := 1.0
-			if b.costs != nil {
-				cost = b.costs[i]
-			}
-			b.out[i] = sh.st.decide(k, cost, now)
-			sh.st.expire(now, budget)
-		}
+		sh.st.decideBatch(b.keys, b.costs, b.out, int64(l.cfg.Clock.Now()), l.cfg.ExpireBudget, l.cfg.beforeDecide)
 	}
 	sh.cur = nil
 	b.done <- struct{}{}

@@ -2,6 +2,7 @@ package funnel
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -50,15 +51,16 @@ func checkInvariants(t *testing.T, s *store) {
 	lastMoved := int64(-1 << 62)
 	for ref := s.head; ref != 0; ref = s.at(ref).next {
 		e := s.at(ref)
-		switch got, ok := s.index[e.key]; {
+		key := s.keyOf(ref, e)
+		switch got, _ := s.find(key, maphash.String(s.seed, key)); {
 		case e.prev != prev:
 			t.Fatalf("entry %d: prev %d, want %d", ref, e.prev, prev)
 		case e.moved < lastMoved:
 			t.Fatalf("entry %d: list not sorted by move time", ref)
 		case e.last-e.moved > s.grain:
 			t.Fatalf("entry %d: touched %d ns after its move, grain %d", ref, e.last-e.moved, s.grain)
-		case !ok || got != ref:
-			t.Fatalf("entry %d (%s): index has %d, %v", ref, e.key, got, ok)
+		case got != ref:
+			t.Fatalf("entry %d (%s): index has %d", ref, key, got)
 		}
 		lastMoved = e.moved
 		prev = ref
@@ -66,7 +68,13 @@ func checkInvariants(t *testing.T, s *store) {
 	}
 	require.Equal(t, prev, s.tail)
 	require.Equal(t, s.n, seen)
-	require.Len(t, s.index, s.n)
+	used := 0
+	for _, sl := range s.slots {
+		if sl != 0 {
+			used++
+		}
+	}
+	require.Equal(t, s.n, used)
 }
 
 // A store that expires keys decides exactly as a model that never forgets,
@@ -85,6 +93,12 @@ func TestStoreAgainstModel(t *testing.T) {
 	for step := range 50000 {
 		now += r.Int64N(sec / 20)
 		key := fmt.Sprintf("k%d", r.IntN(300))
+		switch r.IntN(8) {
+		case 0: // stored outside the entry
+			key = "2001:0db8:85a3:0000:0000:8a2e:0370:" + key
+		case 1: // 23 bytes or so: the inline limit
+			key = fmt.Sprintf("%021d", r.IntN(300)) + key[:2]
+		}
 		cost := float64(r.IntN(3))
 		d := s.decide(key, cost, now)
 		f, ok := model[key]
@@ -108,8 +122,8 @@ func TestStoreAgainstModel(t *testing.T) {
 			// No key idle for less than the TTL is gone.
 			for k, f := range model {
 				if now-f.last < int64(ttl) {
-					_, ok := s.index[k]
-					require.True(t, ok, "%s idle %v was expired", k, time.Duration(now-f.last))
+					ref, _ := s.find(k, maphash.String(s.seed, k))
+					require.NotZero(t, ref, "%s idle %v was expired", k, time.Duration(now-f.last))
 				}
 			}
 		}
@@ -145,7 +159,7 @@ func TestExpireBoundedAndReclaimed(t *testing.T) {
 	require.Equal(t, keys/1000, steps)
 	require.Equal(t, 0, s.n)
 	require.Empty(t, s.chunks, "chunks of %d given back", chunksFull)
-	require.Empty(t, s.index)
+	require.Empty(t, s.slots)
 
 	// Half expire: the rest is compacted, still in order, still found.
 	for i := range 4096 {
