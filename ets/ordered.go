@@ -33,9 +33,13 @@ type ordered struct {
 }
 
 type skipNode struct {
-	key  term.Term // never changes; a replace with a different key form replaces the node
-	obj  atomic.Pointer[term.Tuple]
-	next []atomic.Pointer[skipNode]
+	key term.Term // never changes; a replace with a different key form replaces the node
+	// ik is the key when it is an integer (isInt), so that comparing
+	// integer keys reads nothing outside the node.
+	ik    int64
+	isInt bool
+	obj   atomic.Pointer[term.Tuple]
+	next  []atomic.Pointer[skipNode]
 	// inline holds the tower of short nodes (15 in 16 with a fan-out of
 	// four), saving an allocation.
 	inline [2]atomic.Pointer[skipNode]
@@ -81,6 +85,32 @@ func compareKeys(a, b term.Term) int {
 	return term.Compare(a, b)
 }
 
+// probe is a key being searched for, with its integer value unboxed.
+type probe struct {
+	key   term.Term
+	ik    int64
+	isInt bool
+}
+
+func newProbe(key term.Term) probe {
+	i, ok := key.(term.Int)
+	return probe{key: key, ik: int64(i), isInt: ok}
+}
+
+// cmp compares n's key with p's in term order.
+func (n *skipNode) cmp(p *probe) int {
+	if n.isInt && p.isInt {
+		switch {
+		case n.ik < p.ik:
+			return -1
+		case n.ik > p.ik:
+			return 1
+		}
+		return 0
+	}
+	return compareKeys(n.key, p.key)
+}
+
 // randomLevel draws a tower height with P(level > k) = 4^-k (a fan-out of
 // four keeps towers short: 1.33 links per node). Under mu.
 func (o *ordered) randomLevel() int {
@@ -95,12 +125,13 @@ func (o *ordered) randomLevel() int {
 // the node that ended the level-0 walk, not a second load of the link,
 // which a writer may have changed in between.
 func (o *ordered) findGE(key term.Term) *skipNode {
+	p := newProbe(key)
 	x := &o.head
 	var nx *skipNode
 	for l := int(o.top.Load()) - 1; l >= 0; l-- {
 		for {
 			nx = x.next[l].Load()
-			if nx == nil || compareKeys(nx.key, key) >= 0 {
+			if nx == nil || nx.cmp(&p) >= 0 {
 				break
 			}
 			x = nx
@@ -111,11 +142,12 @@ func (o *ordered) findGE(key term.Term) *skipNode {
 
 // findLT returns the last node with key < key, or nil, lock-free.
 func (o *ordered) findLT(key term.Term) *skipNode {
+	p := newProbe(key)
 	x := &o.head
 	for l := int(o.top.Load()) - 1; l >= 0; l-- {
 		for {
 			nx := x.next[l].Load()
-			if nx == nil || compareKeys(nx.key, key) >= 0 {
+			if nx == nil || nx.cmp(&p) >= 0 {
 				break
 			}
 			x = nx
@@ -136,7 +168,8 @@ func (o *ordered) resetTails() {
 // predecessors fills preds with the last node before key at each level
 // and returns the node after them; under mu.
 func (o *ordered) predecessors(key term.Term, preds *[maxLevel]*skipNode) *skipNode {
-	if last := o.tails[0]; last != &o.head && compareKeys(last.key, key) < 0 {
+	p := newProbe(key)
+	if last := o.tails[0]; last != &o.head && last.cmp(&p) < 0 {
 		*preds = o.tails
 		return nil
 	}
@@ -148,7 +181,7 @@ func (o *ordered) predecessors(key term.Term, preds *[maxLevel]*skipNode) *skipN
 	for l := top - 1; l >= 0; l-- {
 		for {
 			nx := x.next[l].Load()
-			if nx == nil || compareKeys(nx.key, key) >= 0 {
+			if nx == nil || nx.cmp(&p) >= 0 {
 				break
 			}
 			x = nx
@@ -159,8 +192,9 @@ func (o *ordered) predecessors(key term.Term, preds *[maxLevel]*skipNode) *skipN
 }
 
 func (o *ordered) lookup(key term.Term) *term.Tuple {
+	p := newProbe(key)
 	n := o.findGE(key)
-	if n == nil || compareKeys(n.key, key) != 0 {
+	if n == nil || n.cmp(&p) != 0 {
 		return nil
 	}
 	return n.obj.Load()
@@ -168,12 +202,13 @@ func (o *ordered) lookup(key term.Term) *term.Tuple {
 
 func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
 	key := obj.At(o.keyPos)
+	p := newProbe(key)
 	size := termBytes(obj)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var preds [maxLevel]*skipNode
 	n := o.predecessors(key, &preds)
-	if n != nil && compareKeys(n.key, key) == 0 {
+	if n != nil && n.cmp(&p) == 0 {
 		if onlyNew {
 			return false
 		}
@@ -201,6 +236,9 @@ func (o *ordered) replace(n *skipNode, obj *term.Tuple, key term.Term, size int6
 
 func (o *ordered) newNode(obj *term.Tuple, key term.Term) *skipNode {
 	n := &skipNode{key: key}
+	if i, ok := key.(term.Int); ok {
+		n.ik, n.isInt = int64(i), true
+	}
 	if lvl := o.randomLevel(); lvl <= len(n.inline) {
 		n.next = n.inline[:lvl]
 	} else {
@@ -249,11 +287,12 @@ func (o *ordered) unlink(n *skipNode, preds *[maxLevel]*skipNode) {
 }
 
 func (o *ordered) delete(key term.Term) bool {
+	p := newProbe(key)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var preds [maxLevel]*skipNode
 	n := o.predecessors(key, &preds)
-	if n == nil || compareKeys(n.key, key) != 0 {
+	if n == nil || n.cmp(&p) != 0 {
 		return false
 	}
 	o.mem.Add(-termBytes(n.obj.Load()) - nodeBytes - 8*int64(len(n.next)))
@@ -262,11 +301,12 @@ func (o *ordered) delete(key term.Term) bool {
 }
 
 func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, error)) error {
+	p := newProbe(key)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var preds [maxLevel]*skipNode
 	n := o.predecessors(key, &preds)
-	found := n != nil && compareKeys(n.key, key) == 0
+	found := n != nil && n.cmp(&p) == 0
 	var old *term.Tuple
 	if found {
 		old = n.obj.Load()
@@ -306,8 +346,9 @@ func (o *ordered) last() term.Term {
 }
 
 func (o *ordered) next(key term.Term) (term.Term, error) {
+	p := newProbe(key)
 	n := o.findGE(key)
-	for n != nil && compareKeys(n.key, key) == 0 {
+	for n != nil && n.cmp(&p) == 0 {
 		n = n.next[0].Load()
 	}
 	if n == nil {
