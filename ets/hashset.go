@@ -16,7 +16,7 @@ const (
 	// minSlots is a shard's smallest non-empty table.
 	minSlots = 16
 	// slotBytes is the size of one slot, for memory info.
-	slotBytes = 16
+	slotBytes = 24
 )
 
 type hashSet struct {
@@ -32,29 +32,58 @@ type setShard struct {
 	_     [64]byte // keeps shards on separate cache lines
 }
 
-// setSlot is one object and its key's hash; obj is nil in an empty slot.
+// setSlot is one object with its key's hash; obj is nil in an empty slot.
+// An integer key is kept in the slot too, so finding it reads nothing
+// else.
 type setSlot struct {
-	h   uint64
+	h   uint64 // setKey.h
+	ik  int64  // the key, when h says it is an integer
 	obj *term.Tuple
 }
+
+// setKey is a key with what the slots compare: its term.Hash with bit 0
+// replaced by "is an integer", and the integer.
+type setKey struct {
+	key term.Term
+	h   uint64
+	ik  int64
+}
+
+func makeSetKey(key term.Term) setKey {
+	k := setKey{key: key, h: term.Hash(key) &^ 1}
+	if i, ok := key.(term.Int); ok {
+		k.h |= 1
+		k.ik = int64(i)
+	}
+	return k
+}
+
+// home is the slot a hash probes first; bit 0 is not part of it.
+func home(h uint64, mask uint64) uint64 { return h >> 1 & mask }
 
 func newHashSet(keyPos int) *hashSet { return &hashSet{keyPos: keyPos} }
 
 func (s *hashSet) shardOf(h uint64) *setShard { return &s.shards[h>>(64-shardBits)] }
 
-// find returns the slot index of key in sh, or -1; sh is locked.
-func (s *hashSet) find(sh *setShard, h uint64, key term.Term) int {
+// find returns the slot index of k in sh, or -1; sh is locked.
+func (s *hashSet) find(sh *setShard, k *setKey) int {
 	if len(sh.slots) == 0 {
 		return -1
 	}
 	mask := uint64(len(sh.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	for i := home(k.h, mask); ; i = (i + 1) & mask {
 		sl := &sh.slots[i]
 		if sl.obj == nil {
 			return -1
 		}
-		if sl.h == h && keyEqual(sl.obj.At(s.keyPos), key) {
-			return int(i)
+		if sl.h == k.h {
+			if k.h&1 == 1 {
+				if sl.ik == k.ik {
+					return int(i)
+				}
+			} else if keyEqual(sl.obj.At(s.keyPos), k.key) {
+				return int(i)
+			}
 		}
 	}
 }
@@ -73,11 +102,11 @@ func keyEqual(a, b term.Term) bool {
 }
 
 func (s *hashSet) lookup(key term.Term) *term.Tuple {
-	h := term.Hash(key)
-	sh := s.shardOf(h)
+	k := makeSetKey(key)
+	sh := s.shardOf(k.h)
 	sh.mu.RLock()
 	var obj *term.Tuple
-	if i := s.find(sh, h, key); i >= 0 {
+	if i := s.find(sh, &k); i >= 0 {
 		obj = sh.slots[i].obj
 	}
 	sh.mu.RUnlock()
@@ -85,13 +114,12 @@ func (s *hashSet) lookup(key term.Term) *term.Tuple {
 }
 
 func (s *hashSet) insert(obj *term.Tuple, onlyNew bool) bool {
-	key := obj.At(s.keyPos)
-	h := term.Hash(key)
+	k := makeSetKey(obj.At(s.keyPos))
 	size := termBytes(obj)
-	sh := s.shardOf(h)
+	sh := s.shardOf(k.h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if i := s.find(sh, h, key); i >= 0 {
+	if i := s.find(sh, &k); i >= 0 {
 		if onlyNew {
 			return false
 		}
@@ -99,22 +127,22 @@ func (s *hashSet) insert(obj *term.Tuple, onlyNew bool) bool {
 		sh.slots[i].obj = obj
 		return true
 	}
-	sh.put(h, obj)
+	sh.put(&k, obj)
 	sh.mem += size
 	return true
 }
 
 // put adds an object whose key is absent, growing the table at 3/4 load.
-func (sh *setShard) put(h uint64, obj *term.Tuple) {
+func (sh *setShard) put(k *setKey, obj *term.Tuple) {
 	if (sh.n+1)*4 > len(sh.slots)*3 {
 		sh.resize(max(minSlots, len(sh.slots)*2))
 	}
 	mask := uint64(len(sh.slots) - 1)
-	i := h & mask
+	i := home(k.h, mask)
 	for sh.slots[i].obj != nil {
 		i = (i + 1) & mask
 	}
-	sh.slots[i] = setSlot{h: h, obj: obj}
+	sh.slots[i] = setSlot{h: k.h, ik: k.ik, obj: obj}
 	sh.n++
 }
 
@@ -126,7 +154,7 @@ func (sh *setShard) resize(n int) {
 		if sl.obj == nil {
 			continue
 		}
-		i := sl.h & mask
+		i := home(sl.h, mask)
 		for sh.slots[i].obj != nil {
 			i = (i + 1) & mask
 		}
@@ -151,9 +179,9 @@ func (sh *setShard) remove(i int) {
 				}
 				return
 			}
-			home := int(sh.slots[j].h) & mask
+			hj := int(home(sh.slots[j].h, uint64(mask)))
 			// Move slot j back to i unless its home lies cyclically in (i, j].
-			if (i <= j && (home <= i || home > j)) || (i > j && home <= i && home > j) {
+			if (i <= j && (hj <= i || hj > j)) || (i > j && hj <= i && hj > j) {
 				break
 			}
 		}
@@ -163,11 +191,11 @@ func (sh *setShard) remove(i int) {
 }
 
 func (s *hashSet) delete(key term.Term) bool {
-	h := term.Hash(key)
-	sh := s.shardOf(h)
+	k := makeSetKey(key)
+	sh := s.shardOf(k.h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	i := s.find(sh, h, key)
+	i := s.find(sh, &k)
 	if i < 0 {
 		return false
 	}
@@ -177,11 +205,11 @@ func (s *hashSet) delete(key term.Term) bool {
 }
 
 func (s *hashSet) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, error)) error {
-	h := term.Hash(key)
-	sh := s.shardOf(h)
+	k := makeSetKey(key)
+	sh := s.shardOf(k.h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	i := s.find(sh, h, key)
+	i := s.find(sh, &k)
 	var old *term.Tuple
 	if i >= 0 {
 		old = sh.slots[i].obj
@@ -194,7 +222,7 @@ func (s *hashSet) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 		sh.mem += termBytes(obj) - termBytes(old)
 		sh.slots[i].obj = obj
 	} else {
-		sh.put(h, obj)
+		sh.put(&k, obj)
 		sh.mem += termBytes(obj)
 	}
 	return nil
@@ -221,11 +249,11 @@ func (s *hashSet) first() term.Term { return s.firstFrom(0, 0) }
 func (s *hashSet) last() term.Term  { return s.first() }
 
 func (s *hashSet) next(key term.Term) (term.Term, error) {
-	h := term.Hash(key)
-	si := int(h >> (64 - shardBits))
+	k := makeSetKey(key)
+	si := int(k.h >> (64 - shardBits))
 	sh := &s.shards[si]
 	sh.mu.RLock()
-	i := s.find(sh, h, key)
+	i := s.find(sh, &k)
 	sh.mu.RUnlock()
 	if i < 0 {
 		return nil, errNoKey
