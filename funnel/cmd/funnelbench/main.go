@@ -48,6 +48,7 @@ type options struct {
 	singleCalls    int
 	ets            bool
 	etsOps         int
+	rounds         int
 	anchor         string
 	memory         bool
 }
@@ -66,13 +67,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.singleCalls, "single-calls", 1<<18, "decisions for the one-call-per-decision runs")
 	fs.BoolVar(&o.ets, "ets", true, "run the ets figures and the Erlang anchor (needs escript)")
 	fs.IntVar(&o.etsOps, "ets-ops", 1000000, "ets operations per figure, as the anchor's argument")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds of the ets figures (the best of each is printed)")
 	fs.StringVar(&o.anchor, "anchor", "", "path of ets_bench.escript (default: ../shared/anchors beside the module root)")
 	fs.BoolVar(&o.memory, "memory", true, "run the memory and expiry figures")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	for name, v := range map[string]int{"keys": o.keys, "decisions": o.decisions, "shards": o.shards,
-		"producers": o.producers, "batch": o.batch, "redis-decisions": o.redisDecisions, "single-calls": o.singleCalls, "ets-ops": o.etsOps} {
+		"producers": o.producers, "batch": o.batch, "redis-decisions": o.redisDecisions, "single-calls": o.singleCalls, "ets-ops": o.etsOps, "rounds": o.rounds} {
 		if v < 1 {
 			return o, fmt.Errorf("-%s must be at least 1, not %d", name, v)
 		}

@@ -18,7 +18,7 @@ import (
 // absent). The Erlang anchor runs when escript is installed, and must be
 // under CI=true.
 func TestSmoke(t *testing.T) {
-	args := []string{"-keys", "5000", "-decisions", "20000", "-single-calls", "2000", "-ets-ops", "2000", "-redis=false"}
+	args := []string{"-keys", "5000", "-decisions", "20000", "-single-calls", "2000", "-ets-ops", "2000", "-rounds", "1", "-redis=false"}
 	withETS := true
 	if _, err := exec.LookPath("escript"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -96,4 +96,23 @@ func TestRESPReplies(t *testing.T) {
 	require.NoError(t, rc.send("GET", "k"))
 	require.NoError(t, rc.flush())
 	require.Equal(t, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", buf.String())
+}
+
+// Whatever the bytes, the reply reader returns (a value or an error); it
+// neither panics nor allocates without bound.
+func FuzzRESPRead(f *testing.F) {
+	for _, seed := range []string{
+		"+OK\r\n", "-ERR x\r\n", ":42\r\n", "$5\r\nhello\r\n", "$-1\r\n", "*2\r\n:1\r\n$2\r\n99\r\n",
+		"$999999999999\r\n", "*99999999\r\n", "*1\r\n*1\r\n*1\r\n", "$3\r\nab", ":x\r\n", "\r\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		rc := &redisConn{r: bufio.NewReader(bytes.NewReader(in))}
+		for range 64 {
+			if _, err := rc.read(); err != nil {
+				return
+			}
+		}
+	})
 }

@@ -129,6 +129,10 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// maxReply bounds a bulk reply's length (and an array's elements), so a
+// corrupt length cannot make the client allocate without limit.
+const maxReply = 1 << 20
+
 // redisConn is a minimal RESP2 client: enough to pipeline commands.
 type redisConn struct {
 	c net.Conn
@@ -195,6 +199,9 @@ func (rc *redisConn) read() (any, error) {
 		if err != nil || n < 0 {
 			return nil, err
 		}
+		if n > maxReply {
+			return nil, fmt.Errorf("redis: %d-byte reply is over %d", n, maxReply)
+		}
 		b := make([]byte, n+2)
 		if _, err := io.ReadFull(rc.r, b); err != nil {
 			return nil, err
@@ -204,6 +211,9 @@ func (rc *redisConn) read() (any, error) {
 		n, err := strconv.Atoi(l[1:])
 		if err != nil || n < 0 {
 			return nil, err
+		}
+		if n > maxReply/4 {
+			return nil, fmt.Errorf("redis: %d-element reply is over %d", n, maxReply/4)
 		}
 		out := make([]any, n)
 		for i := range out {
