@@ -508,3 +508,100 @@ func TestConcurrentReaders(t *testing.T) {
 		})
 	}
 }
+
+// A search starts from where the last one ended when it can; that must
+// never find what a delete or a clear removed, nor miss what is there.
+func TestOrderedFingerNeverStale(t *testing.T) {
+	o, _ := New(Options{Kind: OrderedSet})
+	for i := range 100 {
+		require.NoError(t, o.Insert(tup(term.Int(int64(i)), term.Int(0))))
+	}
+	ok, _ := o.Member(term.Int(50)) // the finger is now at 50
+	require.True(t, ok)
+	_, err := o.Delete(term.Int(50))
+	require.NoError(t, err)
+	ok, _ = o.Member(term.Int(50))
+	require.False(t, ok, "a deleted finger node is not found")
+	ok, _ = o.Member(term.Int(51))
+	require.True(t, ok)
+
+	require.NoError(t, o.Insert(tup(term.Int(52), term.Atom("replaced"))))
+	obj, ok, _ := o.Lookup(term.Int(52))
+	require.True(t, ok)
+	require.Equal(t, term.Atom("replaced"), obj.At(1))
+
+	require.NoError(t, o.DeleteAll())
+	require.NoError(t, o.Insert(tup(term.Int(1000), term.Int(0))))
+	for _, k := range []int64{51, 52, 53, 99} {
+		ok, _ = o.Member(term.Int(k))
+		require.False(t, ok, "key %d survived a clear", k)
+	}
+	k, ok, _ := o.Next(term.Int(52))
+	require.True(t, ok)
+	require.Equal(t, term.Int(1000), k)
+
+	// A key inserted just after the finger is found by a walk from it.
+	require.NoError(t, o.Insert(tup(term.Int(1002), term.Int(0))))
+	ok, _ = o.Member(term.Int(1000))
+	require.True(t, ok)
+	require.NoError(t, o.Insert(tup(term.Int(1001), term.Int(0))))
+	ok, _ = o.Member(term.Int(1001))
+	require.True(t, ok)
+}
+
+// Interleaved ascending streams with deletes between them: the insert
+// fingers must keep every level of the skip list in order.
+func TestOrderedInterleavedStreams(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	o, _ := New(Options{Kind: OrderedSet})
+	m := &model{kind: OrderedSet}
+	next := []int64{0, 100000, 200000}
+	check := func() {
+		want := make([]term.Term, len(m.objs))
+		for i, obj := range m.objs {
+			want[i] = obj.At(0)
+		}
+		slices.SortFunc(want, term.Compare)
+		var got []term.Term
+		for obj := range o.All() {
+			got = append(got, obj.At(0))
+		}
+		require.Equal(t, want, got)
+	}
+	for step := range 10000 {
+		s := r.IntN(len(next))
+		k := term.Int(next[s])
+		next[s] += 1 + int64(r.IntN(3))
+		obj := tup(k, term.Int(int64(step)))
+		require.NoError(t, o.Insert(obj))
+		m.objs = append(m.objs, obj)
+		if r.IntN(4) == 0 && len(m.objs) > 0 {
+			i := r.IntN(len(m.objs))
+			ok, err := o.Delete(m.objs[i].At(0))
+			require.NoError(t, err)
+			require.True(t, ok)
+			m.objs = slices.Delete(m.objs, i, i+1)
+		}
+		if step%2500 == 0 {
+			check()
+		}
+	}
+	check()
+	for _, obj := range m.objs {
+		got, ok, _ := o.Lookup(obj.At(0))
+		require.True(t, ok)
+		require.Same(t, obj, got)
+	}
+	// Every level is sorted, not just the bottom one.
+	st := o.t.st.(*ordered)
+	for l := range maxLevel {
+		var prev *skipNode
+		for n := st.head.next[l].Load(); n != nil; n = n.next[l].Load() {
+			require.False(t, n.removed.Load())
+			if prev != nil {
+				require.Negative(t, term.Compare(prev.key, n.key), "level %d", l)
+			}
+			prev = n
+		}
+	}
+}

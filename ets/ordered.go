@@ -30,7 +30,32 @@ type ordered struct {
 	// sequence numbers), needs no search.
 	tails [maxLevel]*skipNode
 	rng   uint64 // tower heights, under mu
+	// insFingers are the predecessors left by recent inserts, under mu: a
+	// writer that inserts keys in order in the middle of the table (one
+	// of several time-ordered streams) finds its place without a search.
+	// insSlot is the finger the current insert uses; insNext the next to
+	// replace.
+	insFingers [2][maxLevel]*skipNode
+	insSlot    int
+	insNext    int
+
+	// fingers remembers, per P, where the last search ended, so that a
+	// search near it (the next key of a scan, keys that arrive in order)
+	// walks a few links instead of descending from the top. A finger is
+	// used only while its node is still in the list and the table has not
+	// been cleared since (epoch).
+	fingers sync.Pool
+	epoch   atomic.Uint64
 }
+
+// finger is a remembered search position.
+type finger struct {
+	n     *skipNode
+	epoch uint64
+}
+
+// fingerSteps bounds the walk from a finger before a search gives up on it.
+const fingerSteps = 8
 
 type skipNode struct {
 	key term.Term // never changes; a replace with a different key form replaces the node
@@ -39,7 +64,9 @@ type skipNode struct {
 	ik    int64
 	isInt bool
 	obj   atomic.Pointer[term.Tuple]
-	next  []atomic.Pointer[skipNode]
+	// removed is set, before it is unlinked, when the node leaves the list.
+	removed atomic.Bool
+	next    []atomic.Pointer[skipNode]
 	// inline holds the tower of short nodes (15 in 16 with a fan-out of
 	// four), saving an allocation.
 	inline [2]atomic.Pointer[skipNode]
@@ -124,8 +151,22 @@ func (o *ordered) randomLevel() int {
 // findGE returns the first node with key >= key, lock-free. It returns
 // the node that ended the level-0 walk, not a second load of the link,
 // which a writer may have changed in between.
+//
+// It first tries the finger of the last search on this P: if that node is
+// still in the list and at or before key, the answer is usually a few
+// links on. Walking on from a node that is unlinked meanwhile is safe: its
+// links still lead forward to every key that stays in the table, which is
+// what a lock-free search promises.
 func (o *ordered) findGE(key term.Term) *skipNode {
 	p := newProbe(key)
+	f, _ := o.fingers.Get().(*finger)
+	if f == nil {
+		f = &finger{}
+	}
+	if n, ok := o.fromFinger(f, &p); ok {
+		o.putFinger(f, n)
+		return n
+	}
 	x := &o.head
 	var nx *skipNode
 	for l := int(o.top.Load()) - 1; l >= 0; l-- {
@@ -137,7 +178,40 @@ func (o *ordered) findGE(key term.Term) *skipNode {
 			x = nx
 		}
 	}
+	o.putFinger(f, nx)
 	return nx
+}
+
+// fromFinger returns the first node >= p found by walking from f, and
+// false when f cannot answer.
+func (o *ordered) fromFinger(f *finger, p *probe) (*skipNode, bool) {
+	x := f.n
+	if x == nil || f.epoch != o.epoch.Load() || x.removed.Load() {
+		return nil, false
+	}
+	c := x.cmp(p)
+	if c == 0 {
+		return x, true
+	}
+	if c > 0 {
+		return nil, false
+	}
+	for range fingerSteps {
+		nx := x.next[0].Load()
+		if nx == nil || nx.cmp(p) >= 0 {
+			return nx, true
+		}
+		x = nx
+	}
+	return nil, false
+}
+
+func (o *ordered) putFinger(f *finger, n *skipNode) {
+	if n == nil {
+		return // past the end: keep the old finger
+	}
+	f.n, f.epoch = n, o.epoch.Load()
+	o.fingers.Put(f)
 }
 
 // findLT returns the last node with key < key, or nil, lock-free.
@@ -159,6 +233,23 @@ func (o *ordered) findLT(key term.Term) *skipNode {
 	return x
 }
 
+// fingerFits reports whether fp holds, at every level, the last node
+// before p; under mu.
+func (o *ordered) fingerFits(fp *[maxLevel]*skipNode, p *probe) bool {
+	if fp[0] == nil {
+		return false
+	}
+	for l, x := range fp {
+		if x != &o.head && (x.removed.Load() || x.cmp(p) >= 0) {
+			return false
+		}
+		if nx := x.next[l].Load(); nx != nil && nx.cmp(p) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (o *ordered) resetTails() {
 	for l := range o.tails {
 		o.tails[l] = &o.head
@@ -171,8 +262,18 @@ func (o *ordered) predecessors(key term.Term, preds *[maxLevel]*skipNode) *skipN
 	p := newProbe(key)
 	if last := o.tails[0]; last != &o.head && last.cmp(&p) < 0 {
 		*preds = o.tails
+		o.insSlot = -1
 		return nil
 	}
+	for i := range o.insFingers {
+		if o.fingerFits(&o.insFingers[i], &p) {
+			*preds = o.insFingers[i]
+			o.insSlot = i
+			return preds[0].next[0].Load()
+		}
+	}
+	o.insSlot = o.insNext
+	o.insNext = (o.insNext + 1) % len(o.insFingers)
 	top := int(o.top.Load())
 	for l := top; l < maxLevel; l++ {
 		preds[l] = &o.head
@@ -251,6 +352,14 @@ func (o *ordered) newNode(obj *term.Tuple, key term.Term) *skipNode {
 func (o *ordered) link(obj *term.Tuple, key term.Term, size int64, preds *[maxLevel]*skipNode) {
 	n := o.newNode(obj, key)
 	o.publish(n, preds)
+	if o.insSlot >= 0 {
+		// The next key of the same stream goes right after n.
+		fp := &o.insFingers[o.insSlot]
+		*fp = *preds
+		for l := range n.next {
+			fp[l] = n
+		}
+	}
 	o.n.Add(1)
 	o.mem.Add(size + nodeBytes + towerBytes(n))
 }
@@ -275,6 +384,7 @@ func (o *ordered) publish(n *skipNode, preds *[maxLevel]*skipNode) {
 // 0 after missing it above; a reader standing on n still walks on from it.
 // Under mu.
 func (o *ordered) unlink(n *skipNode, preds *[maxLevel]*skipNode) {
+	n.removed.Store(true)
 	for l := len(n.next) - 1; l >= 0; l-- {
 		if preds[l].next[l].Load() == n {
 			preds[l].next[l].Store(n.next[l].Load())
@@ -392,6 +502,7 @@ func (o *ordered) memory() int64 { return o.mem.Load() + int64(maxLevel)*8 + 128
 func (o *ordered) clear() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.epoch.Add(1)
 	for l := range o.head.next {
 		o.head.next[l].Store(nil)
 	}
@@ -399,4 +510,5 @@ func (o *ordered) clear() {
 	o.mem.Store(0)
 	o.top.Store(1)
 	o.resetTails()
+	o.insFingers = [2][maxLevel]*skipNode{}
 }

@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -351,7 +352,7 @@ func (l *Limiter) DecideBatch(keys []string, out []Decision) error {
 		if b == nil {
 			continue
 		}
-		b.out = append(b.out[:0], make([]Decision, len(b.keys))...)
+		b.out = slices.Grow(b.out[:0], len(b.keys))[:len(b.keys)]
 		if err := l.send(l.shards[s], b); err != nil {
 			firstErr = cmpErr(firstErr, err)
 			continue
