@@ -37,9 +37,10 @@ type Config struct {
 	Capacity float64
 	// Rate is the room that leaks back per second: the sustained rate.
 	Rate float64
-	// TTL is how long a key may stay idle before it is forgotten (its
-	// funnel is then full of room again, so forgetting it changes no
-	// decision once TTL >= Capacity/Rate).
+	// TTL is how long a key may stay idle before it is forgotten. It must
+	// be at least Capacity/Rate, the time a funnel takes to leak empty, so
+	// that forgetting a key changes no decision. Keys go at most TTL/128
+	// after their TTL.
 	TTL time.Duration
 	// Shards is the number of owners, each with its own table; a key
 	// always goes to the same one. 1 is the single-owner limiter.
@@ -90,6 +91,10 @@ func (c Config) validate() error {
 		return bad("Rate", c.Rate)
 	case c.TTL <= 0:
 		return bad("TTL", c.TTL)
+	case c.TTL.Seconds() < c.Capacity/c.Rate:
+		// A key forgotten before its funnel has leaked empty would come
+		// back with full room: more grants than the rate allows.
+		return fmt.Errorf("%w: TTL = %v is shorter than Capacity/Rate = %.3gs, the time a funnel takes to leak empty", ErrConfig, c.TTL, c.Capacity/c.Rate)
 	case c.Shards < 1 || c.Shards > 4096:
 		return bad("Shards", c.Shards)
 	case c.ExpireBudget < 1:

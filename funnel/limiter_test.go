@@ -35,6 +35,7 @@ func TestConfigValidation(t *testing.T) {
 		{"Capacity", func(c *Config) { c.Capacity = math.Inf(1) }},
 		{"Rate", func(c *Config) { c.Rate = math.NaN() }},
 		{"TTL", func(c *Config) { c.TTL = 0 }},
+		{"TTL", func(c *Config) { c.Capacity, c.Rate, c.TTL = 100, 1, time.Minute }},
 		{"Shards", func(c *Config) { c.Shards = 0 }},
 		{"ExpireBudget", func(c *Config) { c.ExpireBudget = 0 }},
 		{"SweepBudget", func(c *Config) { c.SweepBudget = -1 }},
@@ -88,7 +89,7 @@ func TestNoOverGrant(t *testing.T) {
 	for _, shards := range []int{1, 4} {
 		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
 			cfg := testConfig(NewManualClock(0), shards)
-			cfg.Capacity = 1000
+			cfg.Capacity, cfg.Rate = 1000, 10
 			l := newLimiter(t, cfg)
 			var granted atomic.Int64
 			var wg sync.WaitGroup
