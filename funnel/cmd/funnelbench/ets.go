@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,6 +164,7 @@ func etsFigures(rep *report, o options) error {
 		path = p
 	}
 	anchor, mine := map[string]etsRow{}, map[string]etsRow{}
+	floor := 0.0
 	otp, haveErl := "?", true
 	for range o.rounds {
 		if haveErl {
@@ -180,6 +182,7 @@ func etsFigures(rep *report, o options) error {
 				}
 			}
 		}
+		floor = max(floor, tupleFloor(o.etsOps))
 		for _, kind := range []ets.Kind{ets.Set, ets.OrderedSet} {
 			for _, procs := range []int{1, 2} {
 				row, err := etsMirror(kind, procs, o.etsOps)
@@ -206,5 +209,20 @@ func etsFigures(rep *report, o options) error {
 		}
 	}
 	rep.printf("(target: enode >= 2x ETS for set and ordered_set, insert and lookup)\n")
+	rep.printf("%-22s %12s  building and keeping {K,K} in Go, no table: the ceiling of any insert figure\n", "floor procs=1", mps(floor))
 	return nil
+}
+
+// tupleFloor is how many {K, K} tuples a second one goroutine builds and
+// keeps, as the insert loop does, without a table: what the term
+// representation costs before the table does anything.
+func tupleFloor(ops int) float64 {
+	keep := make([]*term.Tuple, 0, ops)
+	start := time.Now()
+	for k := range ops {
+		keep = append(keep, term.NewTuple(term.Int(k), term.Int(k)))
+	}
+	elapsed := time.Since(start)
+	runtime.KeepAlive(keep)
+	return float64(ops) / elapsed.Seconds()
 }
