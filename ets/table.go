@@ -58,6 +58,7 @@ const (
 	OrderedSet
 )
 
+// String returns the ETS name of the kind: set or ordered_set.
 func (k Kind) String() string {
 	switch k {
 	case Set:
@@ -81,6 +82,7 @@ const (
 	Public
 )
 
+// String returns the ETS name of the protection.
 func (a Access) String() string {
 	switch a {
 	case Protected:
@@ -103,6 +105,7 @@ const (
 	ByGiveAway
 )
 
+// String names the reason as ETS's operations do: heir or give_away.
 func (r TransferReason) String() string {
 	switch r {
 	case ByHeir:
