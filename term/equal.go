@@ -168,6 +168,12 @@ func Compare(a, b Term) int { return compare(a, b, false) }
 // at any depth.
 func compareKeys(a, b Term) int { return compare(a, b, true) }
 
+// CompareKeys orders a and b as the keys of a map are ordered (and as
+// term_to_binary writes the keys of a small map): Erlang's term order,
+// except that every integer sorts before every float, at any depth. It is 0
+// exactly when a and b are Equal.
+func CompareKeys(a, b Term) int { return compareKeys(a, b) }
+
 func compare(a, b Term, exact bool) int {
 	ka, kb := a.Kind(), b.Kind()
 	if ka.order() != kb.order() {

@@ -1,0 +1,71 @@
+// Package actors is enode's Erlang-style behaviours on protoactor: the
+// worker (a gen_server whose state is replicated), the replica_handler that
+// keeps replicas on a spare node, supervisors with Erlang's strategies, and
+// the replication path between them.
+//
+// A worker's code only says what its state is. After each step the worker
+// sends its whole state, as a ReplicaState, to the replica_handler on its
+// backup node, as {replica_handler, Backup} ! State did in Erlang. A sender
+// middleware on the worker takes that message off the mailbox path and
+// sends a keyframe or a delta instead (delta.Encoder with an adaptive
+// keyframe policy); a receiver middleware on the replica_handler turns the
+// frames back into whole states (delta.Decoder), so the handler only ever
+// sees states:
+//
+//	worker ─ReplicaState─▶ [sender middleware: delta.Encoder, window] ─frame─▶
+//	  link (chunks, interleaved, credits) ─Chunk…─▶ [ReplicaReceiver:
+//	  reassembly, delta.Decoder] ─ReplicaUpdate─▶ ReplicaHandler ─Ack─▶ worker
+//
+// # Flow control
+//
+// A worker has at most Window frames unacknowledged. While the window is
+// full, or no backup is known, it neither blocks nor queues: the newest
+// state replaces the one waiting, and when acks return it goes out as one
+// delta from the last sent state (which is what merging the skipped deltas
+// would give). NeedKeyframe from the replica, a new backup (SetBackup) and
+// an ack timeout each make the next frame a keyframe.
+//
+// Frames are cut into chunks (64 KiB by default) by a link actor, one per
+// destination replica_handler, which carries every local worker's stream
+// to it: at each turn it sends a chunk of the frame with the fewest chunks
+// left, alternating with round robin, with a bounded number of chunks in
+// flight, so one worker's 40 MB keyframe never holds up another's deltas.
+//
+// # Epochs and fencing
+//
+// A worker started fresh has epoch 1; one started from its replica on
+// takeover (FromReplica) has the replica's epoch + 1 and starts its stream
+// with a keyframe. A replica refuses frames of a lower epoch and answers
+// them with Fenced; a worker that gets Fenced with a higher epoch stops at
+// once, so that a node that was only paused does not run a worker twice.
+//
+// # Wire
+//
+// Every message that crosses nodes (Chunk, ChunkAck, Ack, NeedKeyframe,
+// Fenced, SetBackup) has a term form ({enode_chunk, ...} and so on; ToTerm,
+// FromTerm), so a transport that carries Erlang terms can move it; the
+// middlewares and the worker accept both forms, so record tuples tagged
+// enode_* are reserved: a worker does not hand them to its Behaviour.
+// Chunks must be sent with a sender (actor Request) so that answers find
+// their way back to the link.
+//
+// # Usage
+//
+// On a spare node:
+//
+//	props, err := actors.ReplicaHandlerProps(actors.DefaultReceiverConfig())
+//	handler, err := system.Root.SpawnNamed(props, "replica_handler")
+//
+// On an active node, a worker under a supervisor:
+//
+//	spec := actors.WorkerSpec{ID: "session-42", Owner: "a@host", Behaviour: b,
+//		Backup: handlerPID, Replication: actors.DefaultReplicationConfig()}
+//	wprops, stats, err := actors.WorkerProps(spec)
+//	sup, err := actors.SupervisorProps(actors.SupervisorSpec{Strategy: actors.OneForOne,
+//		Children: []actors.ChildSpec{{Name: spec.ID, Props: wprops}}})
+//	system.Root.Spawn(sup)
+//
+// When membership changes, node computes each active node's backup with
+// RendezvousBackup and sends the workers SetBackup; on takeover it asks the
+// handler for ReplicasByOwner and starts each worker with FromReplica.
+package actors

@@ -1,0 +1,372 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/enode-dev/enode/delta"
+	"github.com/enode-dev/enode/term"
+)
+
+// ReplicateMode says when a worker replicates its state.
+type ReplicateMode uint8
+
+// The replicate modes.
+const (
+	// EveryStep replicates after every handled message (and after Init).
+	EveryStep ReplicateMode = iota
+	// OnRequest replicates only after steps whose handler called
+	// WorkerContext.Replicate.
+	OnRequest
+)
+
+// ReplicationConfig configures the worker side of replication: the sender
+// middleware, the keyframe policy, chunking and flow control. Start from
+// DefaultReplicationConfig: the zero value has Delta false.
+type ReplicationConfig struct {
+	// Delta sends keyframes and deltas when true; when false every
+	// replication is a keyframe (the whole state, no diffing), for
+	// comparison.
+	Delta bool
+	// Policy decides between keyframe and delta. Default
+	// delta.DefaultPolicy() (adaptive).
+	Policy delta.KeyframePolicy
+	// Diff tunes delta.Diff. The zero value means delta's defaults.
+	Diff delta.DiffOptions
+	// Mode says when to replicate. Default EveryStep.
+	Mode ReplicateMode
+	// Sync makes the worker wait for the replica's Ack of a step's state
+	// before it replies and takes the next message (while no backup is
+	// known, replies wait until one is set). Default false.
+	Sync bool
+	// ChunkSize is the most frame bytes per Chunk. Default 64 KiB.
+	ChunkSize int
+	// Window is the most frames a worker has sent and not had acknowledged.
+	// When it is full (or no backup is known) new states are not queued:
+	// the newest one replaces the one waiting, and it goes out, as one
+	// delta from the last sent state, when acks free the window. Default 4.
+	Window int
+	// MaxInFlightChunks is the most unacknowledged chunks a link to one
+	// replica_handler has on the wire. Default 16 (1 MiB with 64 KiB chunks).
+	MaxInFlightChunks int
+	// AckTimeout is how long a worker waits for an ack before it gives the
+	// frames in flight up and resends its latest state as a keyframe; the
+	// link writes off lost chunk credits after the same time. It must cover
+	// the replica's time to decode a keyframe. Default 30 s.
+	AckTimeout time.Duration
+
+	dropChunk func(*Chunk) bool // test hook: the link drops chunks it returns true for
+}
+
+// DefaultReplicationConfig returns the defaults: delta mode, adaptive
+// keyframes, replication after every step, asynchronous.
+func DefaultReplicationConfig() ReplicationConfig {
+	return ReplicationConfig{
+		Delta:             true,
+		Policy:            delta.DefaultPolicy(),
+		Mode:              EveryStep,
+		ChunkSize:         64 << 10,         // far below gRPC's 4 MB message limit
+		Window:            4,                // enough to keep a loopback link busy
+		MaxInFlightChunks: 16,               // 1 MiB on the wire per destination
+		AckTimeout:        30 * time.Second, // a 40 MB keyframe's decode, with room
+	}
+}
+
+// Validate fills defaults for zero numeric fields and checks the rest.
+func (c *ReplicationConfig) Validate() error {
+	d := DefaultReplicationConfig()
+	if c.Policy == nil {
+		c.Policy = d.Policy
+	}
+	if c.ChunkSize == 0 {
+		c.ChunkSize = d.ChunkSize
+	}
+	if c.Window == 0 {
+		c.Window = d.Window
+	}
+	if c.MaxInFlightChunks == 0 {
+		c.MaxInFlightChunks = d.MaxInFlightChunks
+	}
+	if c.AckTimeout == 0 {
+		c.AckTimeout = d.AckTimeout
+	}
+	switch {
+	case c.Mode != EveryStep && c.Mode != OnRequest:
+		return fmt.Errorf("%w: Mode %d", ErrConfig, c.Mode)
+	case c.ChunkSize < 0:
+		return fmt.Errorf("%w: ChunkSize %d < 0", ErrConfig, c.ChunkSize)
+	case c.Window < 0:
+		return fmt.Errorf("%w: Window %d < 0", ErrConfig, c.Window)
+	case c.MaxInFlightChunks < 0:
+		return fmt.Errorf("%w: MaxInFlightChunks %d < 0", ErrConfig, c.MaxInFlightChunks)
+	case c.AckTimeout < 0:
+		return fmt.Errorf("%w: AckTimeout %v < 0", ErrConfig, c.AckTimeout)
+	}
+	if a, ok := c.Policy.(delta.Adaptive); ok {
+		if err := a.Validate(); err != nil {
+			return fmt.Errorf("%w: Policy: %w", ErrConfig, err)
+		}
+	}
+	return nil
+}
+
+// ReplicaState is a worker's whole state at sequence number Seq, sent to its
+// backup's replica_handler PID (or to nil when no backup is known). The
+// worker's sender middleware takes it off the mailbox path and sends
+// keyframe or delta chunks instead; it never travels as such.
+type ReplicaState struct {
+	State term.Term
+	Seq   uint64
+}
+
+// WorkerStats are a worker's counters, updated by the worker and readable
+// from any goroutine (for status pages and the demo).
+type WorkerStats struct {
+	steps, frames, keyframes, deltas atomic.Uint64
+	bytesSent, fullBytes             atomic.Uint64
+	seq, acked, coalesced, failures  atomic.Uint64
+	needKey, timeouts                atomic.Uint64
+}
+
+// WorkerStatus is a snapshot of WorkerStats.
+type WorkerStatus struct {
+	Steps          uint64 // messages handled
+	Frames         uint64 // frames sent (keyframes + deltas)
+	Keyframes      uint64
+	Deltas         uint64
+	BytesSent      uint64 // frame bytes sent
+	FullStateBytes uint64 // bytes that sending the whole state each time would have cost
+	Seq            uint64 // sequence number of the newest replicated state
+	AckedSeq       uint64 // newest sequence number the replica acknowledged
+	AckLag         uint64 // Seq - AckedSeq
+	Coalesced      uint64 // states replaced by a newer one before being sent
+	EncodeFailures uint64 // states that could not be encoded
+	NeedKeyframes  uint64 // keyframe requests from the replica (gaps, mismatches)
+	AckTimeouts    uint64 // times the frames in flight were given up for lack of an ack
+}
+
+// Snapshot returns the current counters.
+func (s *WorkerStats) Snapshot() WorkerStatus {
+	st := WorkerStatus{
+		Steps: s.steps.Load(), Frames: s.frames.Load(), Keyframes: s.keyframes.Load(), Deltas: s.deltas.Load(),
+		BytesSent: s.bytesSent.Load(), FullStateBytes: s.fullBytes.Load(), Seq: s.seq.Load(),
+		AckedSeq: s.acked.Load(), Coalesced: s.coalesced.Load(), EncodeFailures: s.failures.Load(),
+		NeedKeyframes: s.needKey.Load(), AckTimeouts: s.timeouts.Load(),
+	}
+	if st.Seq > st.AckedSeq {
+		st.AckLag = st.Seq - st.AckedSeq
+	}
+	return st
+}
+
+// replicatorTick is the replicator's ack-timeout timer.
+type replicatorTick struct{}
+
+type sentFrame struct {
+	seq    uint64 // the frame's sequence number in the stream
+	step   uint64 // the worker's replication count it carries
+	kind   delta.FrameKind
+	sentAt time.Time
+}
+
+// replicator is the worker side of replication: it decides what to send
+// and when, keeps the frame window, and feeds the link. It belongs to one
+// worker; all its methods run on the worker's goroutine (the sender
+// middleware runs inside the worker's Send).
+//
+// Two sequences meet here: the worker numbers the states it replicates
+// (steps, continuing across takeovers), and the delta stream numbers the
+// frames it sends (from 1 in each epoch). States that arrive while the
+// window is full are not queued: the newest replaces the waiting one, and
+// the next frame is one delta from the last sent state to it, which is what
+// merging the skipped deltas would give, for one diff instead of many.
+type replicator struct {
+	cfg   *ReplicationConfig
+	enc   *delta.Encoder
+	stats *WorkerStats
+	logs  *slog.Logger
+
+	worker, owner string
+	epoch         uint64
+
+	dest, link  *actor.PID
+	self        *actor.PID
+	actorSystem *actor.ActorSystem
+
+	latest       term.Term // newest state handed in
+	latestStep   uint64
+	sentStep     uint64 // step of the newest frame sent
+	forceKey     bool
+	inflight     []sentFrame
+	keyInFlight  uint64 // seq of an unacknowledged keyframe, 0 for none
+	ackedStep    uint64
+	lastKeyBytes int
+	timer        *time.Timer
+}
+
+// senderMiddleware intercepts ReplicaState sends.
+func (r *replicator) senderMiddleware(next actor.SenderFunc) actor.SenderFunc {
+	return func(ctx actor.SenderContext, target *actor.PID, env *actor.MessageEnvelope) {
+		st, ok := env.Message.(*ReplicaState)
+		if !ok {
+			next(ctx, target, env)
+			return
+		}
+		r.replicate(ctx, target, st)
+	}
+}
+
+// replicate takes a new state for the replica at target.
+func (r *replicator) replicate(ctx actor.SenderContext, target *actor.PID, st *ReplicaState) {
+	if r.latest != nil && r.latestStep > r.sentStep && st.Seq != r.latestStep {
+		r.stats.coalesced.Add(1)
+	}
+	r.latest, r.latestStep = st.State, st.Seq
+	r.stats.seq.Store(st.Seq)
+	r.retarget(target)
+	r.trySend(ctx)
+}
+
+// retarget switches to a new destination: the next frame is a keyframe.
+func (r *replicator) retarget(target *actor.PID) {
+	if samePID(target, r.dest) {
+		return
+	}
+	if r.link != nil {
+		r.actorSystem.Root.Send(r.link, &linkDetach{worker: r.worker, pid: r.self})
+	}
+	r.dest, r.link = target, nil
+	r.inflight, r.keyInFlight, r.forceKey = nil, 0, true
+	if target == nil {
+		return
+	}
+	link, err := linkTo(r.actorSystem, target, r.cfg)
+	if err != nil {
+		r.logs.Warn("replication: no link to the backup", slog.String("worker", r.worker), slog.Any("err", err))
+		return
+	}
+	r.link = link
+}
+
+// trySend sends the newest state when it is new (or a keyframe is due) and
+// the window has room.
+func (r *replicator) trySend(ctx actor.SenderContext) {
+	if r.latest == nil || r.link == nil || len(r.inflight) >= r.cfg.Window {
+		return
+	}
+	if r.latestStep == r.sentStep && !r.forceKey {
+		return
+	}
+	if r.forceKey || !r.cfg.Delta {
+		r.enc.RequestKeyframe() // also spares the diff in full-state mode
+	}
+	f, err := r.enc.Encode(r.latest)
+	var data []byte
+	if err == nil {
+		data, err = appendEnvelope(make([]byte, 0, len(f.Payload)+64), r.owner, f)
+	}
+	if err != nil {
+		r.stats.failures.Add(1)
+		r.logs.Error("replication: cannot encode the state", slog.String("worker", r.worker), slog.Any("err", err))
+		r.latest = nil // do not retry the same state on every ack
+		return
+	}
+	r.forceKey = false
+	r.sentStep = r.latestStep
+	r.inflight = append(r.inflight, sentFrame{seq: f.Seq, step: r.latestStep, kind: f.Kind, sentAt: time.Now()})
+	r.stats.frames.Add(1)
+	r.stats.bytesSent.Add(uint64(len(data)))
+	if f.Kind == delta.FrameKeyframe {
+		r.keyInFlight = f.Seq
+		r.lastKeyBytes = len(data)
+		r.stats.keyframes.Add(1)
+	} else {
+		r.stats.deltas.Add(1)
+	}
+	// What a full-state send would have cost: the last keyframe's size
+	// stands in for the state's (the state changes little between two).
+	r.stats.fullBytes.Add(uint64(r.lastKeyBytes))
+	ctx.Send(r.link, &linkFrame{worker: r.worker, workerPID: r.self, epoch: r.epoch, seq: f.Seq, kind: f.Kind, data: data})
+	r.arm()
+}
+
+// onAck frees the window up to a.Seq.
+func (r *replicator) onAck(ctx actor.SenderContext, a *Ack) {
+	if a.Epoch != r.epoch {
+		return
+	}
+	kept := r.inflight[:0]
+	for _, f := range r.inflight {
+		if f.seq > a.Seq {
+			kept = append(kept, f)
+			continue
+		}
+		if f.step > r.ackedStep {
+			r.ackedStep = f.step
+			r.stats.acked.Store(f.step)
+		}
+	}
+	r.inflight = kept
+	if r.keyInFlight != 0 && r.keyInFlight <= a.Seq {
+		r.keyInFlight = 0
+	}
+	r.trySend(ctx)
+}
+
+// onNeedKeyframe resends the newest state as a keyframe, unless a keyframe
+// newer than what the replica has is already on its way (the replica asks
+// again for every delta that was in flight behind a gap).
+func (r *replicator) onNeedKeyframe(ctx actor.SenderContext, n *NeedKeyframe) {
+	if n.Epoch != r.epoch {
+		return
+	}
+	r.stats.needKey.Add(1)
+	if r.keyInFlight != 0 && r.keyInFlight > n.HaveSeq {
+		return
+	}
+	r.inflight, r.forceKey = nil, true
+	r.trySend(ctx)
+}
+
+// onTick gives up frames unacknowledged for longer than AckTimeout.
+func (r *replicator) onTick(ctx actor.SenderContext) {
+	r.timer = nil
+	if len(r.inflight) > 0 && time.Since(r.inflight[0].sentAt) >= r.cfg.AckTimeout {
+		r.stats.timeouts.Add(1)
+		r.inflight, r.keyInFlight, r.forceKey = nil, 0, true
+		r.trySend(ctx)
+	}
+	r.arm()
+}
+
+func (r *replicator) arm() {
+	if r.timer != nil || len(r.inflight) == 0 || r.cfg.AckTimeout <= 0 {
+		return
+	}
+	system, self := r.actorSystem, r.self
+	r.timer = time.AfterFunc(r.cfg.AckTimeout, func() { system.Root.Send(self, &replicatorTick{}) })
+}
+
+// stop cancels the timer and detaches from the link.
+func (r *replicator) stop() {
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+	if r.link != nil {
+		r.actorSystem.Root.Send(r.link, &linkDetach{worker: r.worker, pid: r.self})
+		r.link, r.dest = nil, nil
+	}
+}
+
+// samePID reports whether a and b name the same process (nil for none).
+func samePID(a, b *actor.PID) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Address == b.Address && a.Id == b.Id
+}

@@ -1,0 +1,148 @@
+package delta
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/enode-dev/enode/internal/workload"
+	"github.com/enode-dev/enode/term"
+)
+
+// benchStates returns a workload state and the state one step later,
+// hashed (as the stream's checksums leave them).
+func benchStates(v workload.Variant) (*term.Tuple, *term.Tuple) {
+	s0 := workload.State(v, 42)
+	st := workload.NewStepper(v, 1)
+	s0 = st.Step(s0, workload.InitialTimestampMs+1000)
+	s1 := st.Step(s0, workload.InitialTimestampMs+2000)
+	term.Hash(s0)
+	term.Hash(s1)
+	return s0, s1
+}
+
+// loop runs f in b.Loop and reports, besides wall time, the CPU time of
+// the benchmark's thread per op (cpu-ns/op): on a shared machine wall time
+// also counts waiting for a core.
+func loop(b *testing.B, f func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0, ok := threadCPU()
+	n := 0
+	for b.Loop() {
+		f()
+		n++
+	}
+	if t1, ok1 := threadCPU(); ok && ok1 && n > 0 {
+		b.ReportMetric(float64(t1-t0)/float64(n), "cpu-ns/op")
+	}
+}
+
+func benchVariants(b *testing.B, f func(b *testing.B, v workload.Variant)) {
+	for _, v := range []workload.Variant{workload.Small, workload.Reference} {
+		b.Run(v.String(), func(b *testing.B) { f(b, v) })
+	}
+}
+
+func BenchmarkDiff(b *testing.B) {
+	benchVariants(b, func(b *testing.B, v workload.Variant) {
+		s0, s1 := benchStates(v)
+		b.ReportAllocs()
+		loop(b, func() {
+			Diff(s0, s1)
+		})
+	})
+}
+
+func BenchmarkEncode(b *testing.B) {
+	benchVariants(b, func(b *testing.B, v workload.Variant) {
+		s0, s1 := benchStates(v)
+		spec := Diff(s0, s1)
+		buf, _ := Encode(spec)
+		b.SetBytes(int64(len(buf)))
+		b.ReportAllocs()
+		loop(b, func() {
+			buf, _ = AppendEncode(buf[:0], spec)
+		})
+	})
+}
+
+func BenchmarkDecode(b *testing.B) {
+	benchVariants(b, func(b *testing.B, v workload.Variant) {
+		s0, s1 := benchStates(v)
+		buf, _ := Encode(Diff(s0, s1))
+		b.SetBytes(int64(len(buf)))
+		b.ReportAllocs()
+		loop(b, func() {
+			if _, err := Decode(buf); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+}
+
+func BenchmarkApply(b *testing.B) {
+	benchVariants(b, func(b *testing.B, v workload.Variant) {
+		s0, s1 := benchStates(v)
+		spec := Diff(s0, s1)
+		b.ReportAllocs()
+		loop(b, func() {
+			if _, err := Apply(s0, spec); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+}
+
+// BenchmarkMerge folds ten consecutive deltas, as an outbox does.
+func BenchmarkMerge(b *testing.B) {
+	benchVariants(b, func(b *testing.B, v workload.Variant) {
+		st := workload.NewStepper(v, 1)
+		s := workload.State(v, 42)
+		var specs []Spec
+		for k := range 10 {
+			n := st.Step(s, int64(k))
+			specs = append(specs, Diff(s, n))
+			s = n
+		}
+		b.ReportAllocs()
+		loop(b, func() {
+			var m Spec = Keep{}
+			for _, sp := range specs {
+				m = Merge(m, sp)
+			}
+		})
+	})
+}
+
+// BenchmarkFullEncode and BenchmarkFullDecode are the keyframe payload of
+// the same state, for comparison with Diff + Encode and Decode + Apply.
+func BenchmarkFullEncode(b *testing.B) {
+	benchVariants(b, func(b *testing.B, v workload.Variant) {
+		_, s1 := benchStates(v)
+		buf, _ := encodeState(s1)
+		b.SetBytes(int64(len(buf)))
+		b.ReportAllocs()
+		loop(b, func() {
+			if _, err := encodeState(s1); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+}
+
+func BenchmarkFullDecode(b *testing.B) {
+	benchVariants(b, func(b *testing.B, v workload.Variant) {
+		_, s1 := benchStates(v)
+		buf, err := encodeState(s1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(buf)))
+		b.ReportAllocs()
+		loop(b, func() {
+			if _, err := decodeState(buf); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+}
