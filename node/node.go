@@ -215,6 +215,10 @@ func (n *Node) startRemote(advIP net.IP) (err error) {
 	// One connection attempt: membership decides whether a node is there,
 	// and each retry costs protoactor a 2 s sleep.
 	rc.MaxRetryCount = 1
+	// Every message of every actor of the node is encoded and decoded here,
+	// on the wire side of the transport (see wire.go).
+	rc.Outbound = n.forRemote
+	rc.Inbound = fromWire
 	n.remote = remote.NewRemote(n.system, rc)
 	defer func() {
 		if r := recover(); r != nil {
