@@ -275,7 +275,10 @@ func (n *Node) Meta() map[string]string {
 // SetMeta sets (or, with an empty value, removes) user metadata keys and
 // publishes the change to the cluster, where it shows as a NodeUpdate event.
 // It fails with ErrMetaTooLarge when the metadata would exceed memberlist's
-// 512-byte limit, and changes nothing then.
+// 512-byte limit, and changes nothing then. It waits (up to
+// Config.CallTimeout) until the update has been gossiped; if that wait
+// times out, the error says so, but the new metadata is in place and
+// spreads with the next state exchanges.
 func (n *Node) SetMeta(kv map[string]string) error {
 	if n.stopped() {
 		return ErrStopped
@@ -299,7 +302,7 @@ func (n *Node) SetMeta(kv map[string]string) error {
 	}
 	n.userMeta, n.metaBytes = next, b
 	n.metaMu.Unlock()
-	return n.ml.UpdateNode(n.cfg.LeaveTimeout)
+	return n.ml.UpdateNode(n.cfg.CallTimeout)
 }
 
 func (n *Node) stopped() bool { return n.state.Load() != stateRunning }
@@ -329,7 +332,8 @@ func (n *Node) stop(graceful bool) error {
 	var errs []error
 	if graceful {
 		if err := n.announceLeaving(); err != nil {
-			errs = append(errs, fmt.Errorf("announcing leave: %w", err))
+			// Best effort: without it peers see the leave as a failure.
+			n.log.Warn("leave announcement not confirmed", "err", err)
 		}
 		if err := n.ml.Leave(n.cfg.LeaveTimeout); err != nil {
 			errs = append(errs, fmt.Errorf("leave: %w", err))
