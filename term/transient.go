@@ -1,6 +1,9 @@
 package term
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // Batched updates and hash carrying.
 //
@@ -115,7 +118,7 @@ func (l *List) SetMany(elems []ListElem) *List {
 	}
 	if !sorted {
 		s := slices.Clone(elems)
-		slices.SortStableFunc(s, func(a, b ListElem) int { return cmpInt(a.Index, b.Index) })
+		slices.SortStableFunc(s, func(a, b ListElem) int { return cmp.Compare(a.Index, b.Index) })
 		elems = s[:0]
 		for _, e := range s {
 			if n := len(elems); n > 0 && elems[n-1].Index == e.Index {

@@ -1,6 +1,7 @@
 package term
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -72,7 +73,7 @@ func TestListSetMany(t *testing.T) {
 				batch[i] = ListElem{r.IntN(n), NewTuple(Atom("s"), Int(r.IntN(1000)))}
 			}
 			if round%2 == 0 {
-				slices.SortFunc(batch, func(a, b ListElem) int { return cmpInt(a.Index, b.Index) })
+				slices.SortFunc(batch, func(a, b ListElem) int { return cmp.Compare(a.Index, b.Index) })
 				batch = slices.CompactFunc(batch, func(a, b ListElem) bool { return a.Index == b.Index })
 			}
 			one := l
