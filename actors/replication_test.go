@@ -539,8 +539,10 @@ func TestAckTimeoutResends(t *testing.T) {
 	pid, stats := startWorker(t, sys, spec("w1", newStepper(workload.Small), h, rc))
 	request[uint64](t, sys, pid, "step") // its frame is lost; nobody says so
 	r := converged(t, sys, h, pid, "w1")
-	require.Equal(t, uint64(2), r.Keyframes, "the ack timeout resent the state as a keyframe")
-	require.Equal(t, uint64(2), stats.Snapshot().Keyframes)
+	// Under load other frames may time out too (20 ms is short); at least
+	// the lost one did, and a keyframe repaired it.
+	require.GreaterOrEqual(t, r.Keyframes, uint64(2), "the ack timeout resent the state as a keyframe")
+	require.GreaterOrEqual(t, stats.Snapshot().AckTimeouts, uint64(1))
 }
 
 // TestKeyframeDoesNotStallOtherWorkers runs two workers through one link
@@ -559,6 +561,7 @@ func TestKeyframeDoesNotStallOtherWorkers(t *testing.T) {
 	pidB, statsB := startWorker(t, sys, spec("b", newStepper(workload.Small), g.pid, rc))
 	sys.Root.Send(pidB, "step")
 	sys.Root.Send(pidB, "step")
+	waitFor(t, "b's three frames at the link", func() bool { return statsB.Snapshot().Frames == 3 })
 	released := 0
 	// Release one chunk at a time, in the order the link sent them, until
 	// b's three frames are acknowledged.

@@ -172,6 +172,10 @@ func applyTupleInPlace(t *term.Tuple, ops []Op) (term.Term, bool, error) {
 
 func applyList(l *term.List, s List) (term.Term, error) {
 	pos := 0 // index in the list being built; elements from pos on are old ones not yet consumed
+	// Edited elements are set in one batch at the end (SetMany copies each
+	// changed node once). Their indexes stay valid: every later insert or
+	// delete happens after them.
+	var sets []term.ListElem
 	for _, op := range s.Ops {
 		if err := checkOp(op); err != nil {
 			return nil, err
@@ -200,11 +204,12 @@ func applyList(l *term.List, s List) (term.Term, error) {
 				return nil, err
 			}
 			if !term.Same(v, old) {
-				l = l.Set(pos, v)
+				sets = append(sets, term.ListElem{Index: pos, Value: v})
 			}
 			pos++
 		}
 	}
+	l = l.SetMany(sets)
 	if isEmpty(s.Tail) {
 		return l, nil
 	}
@@ -219,6 +224,9 @@ func applyList(l *term.List, s List) (term.Term, error) {
 }
 
 func applyMap(m *term.Map, entries []MapEntry) (term.Term, error) {
+	if keysIncreasing(entries) {
+		return applyMapBatch(m, entries)
+	}
 	for _, e := range entries {
 		if e.Key == nil {
 			return nil, fmt.Errorf("%w: map entry with a nil key", ErrInvalidSpec)
@@ -248,6 +256,61 @@ func applyMap(m *term.Map, entries []MapEntry) (term.Term, error) {
 		}
 	}
 	return m, nil
+}
+
+// keysIncreasing reports whether the entries' keys are strictly increasing
+// in map-key order, as Diff and Merge write them: then no two entries name
+// one key, and they can be applied in any order.
+func keysIncreasing(entries []MapEntry) bool {
+	for i, e := range entries {
+		if e.Key == nil {
+			return false
+		}
+		if i > 0 && term.CompareKeys(entries[i-1].Key, e.Key) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// applyMapBatch applies entries of distinct keys: removals one by one, puts
+// and edits in one PutMany.
+func applyMapBatch(m *term.Map, entries []MapEntry) (term.Term, error) {
+	puts := make([]term.Pair, 0, len(entries))
+	removes := 0
+	for _, e := range entries {
+		switch e.Kind {
+		case MapPut:
+			if e.Value == nil {
+				return nil, fmt.Errorf("%w: put of a nil term", ErrInvalidSpec)
+			}
+			puts = append(puts, term.Pair{Key: e.Key, Value: e.Value})
+		case MapRemove:
+			removes++
+		case MapEdit:
+			old, ok := m.Get(e.Key)
+			if !ok {
+				return nil, fmt.Errorf("%w: edit of absent map key", ErrMismatch)
+			}
+			v, err := apply(old, e.Spec)
+			if err != nil {
+				return nil, err
+			}
+			if !term.Same(v, old) {
+				puts = append(puts, term.Pair{Key: e.Key, Value: v})
+			}
+		default:
+			return nil, fmt.Errorf("%w: map op kind %d", ErrInvalidSpec, e.Kind)
+		}
+	}
+	if removes > 0 {
+		for _, e := range entries {
+			if e.Kind == MapRemove {
+				m = m.Remove(e.Key)
+			}
+		}
+	}
+	return m.PutMany(puts), nil
 }
 
 func checkByteOp(op ByteOp) error {

@@ -146,3 +146,62 @@ func BenchmarkFullDecode(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkReceive is the receiver's real path, one workload step per op:
+// decode the delta bytes, apply them to a replica that was decoded from the
+// keyframe (so it shares nothing with the sender's states), and checksum
+// the result, as Decoder.Apply does. The sender's deltas of 100 steps are
+// prepared first; after the last one the replica starts again from the
+// keyframe (outside the timer, hashed as a keyframe's checksum leaves it).
+func BenchmarkReceive(b *testing.B) {
+	benchVariants(b, func(b *testing.B, v workload.Variant) {
+		const steps = 100
+		cur := workload.State(v, 42)
+		key, err := encodeState(cur)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := workload.NewStepper(v, 1)
+		payloads := make([][]byte, steps)
+		sums := make([]uint64, steps)
+		for k := range payloads {
+			next := st.Step(cur, workload.InitialTimestampMs+int64(k+1)*1000)
+			if payloads[k], err = Encode(Diff(cur, next)); err != nil {
+				b.Fatal(err)
+			}
+			sums[k] = term.Hash(next)
+			cur = next
+		}
+		fresh := func() term.Term {
+			r, err := decodeState(key)
+			if err != nil {
+				b.Fatal(err)
+			}
+			term.Hash(r)
+			return r
+		}
+		replica := fresh()
+		k := 0
+		b.ReportAllocs()
+		loop(b, func() {
+			if k == steps {
+				b.StopTimer()
+				replica, k = fresh(), 0
+				b.StartTimer()
+			}
+			spec, err := Decode(payloads[k])
+			if err != nil {
+				b.Fatal(err)
+			}
+			next, err := Apply(replica, spec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if term.Hash(next) != sums[k] {
+				b.Fatalf("step %d: checksum mismatch", k)
+			}
+			replica = next
+			k++
+		})
+	})
+}

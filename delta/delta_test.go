@@ -3,6 +3,7 @@ package delta
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -462,4 +463,40 @@ func requireEqualSpecs(t *testing.T, want, got Spec) {
 	g, err := Encode(got)
 	require.NoError(t, err)
 	require.Equal(t, w, g, "want %#v\n got %#v", want, got)
+}
+
+// TestApplyMapBatch checks the batched map path (entries in increasing key
+// order) against the one-at-a-time path (the same entries reversed): with
+// distinct keys both must give the same map, or both fail.
+func TestApplyMapBatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 9))
+	for range 300 {
+		m := term.EmptyMap()
+		for range r.IntN(300) {
+			m = m.Put(term.Int(r.IntN(400)), term.NewTuple(term.Int(r.IntN(5))))
+		}
+		var entries []MapEntry
+		for k := range 400 {
+			switch r.IntN(12) {
+			case 0:
+				entries = append(entries, PutKey(term.Int(k), term.Int(r.IntN(9))))
+			case 1:
+				entries = append(entries, RemoveKey(term.Int(k)))
+			case 2:
+				entries = append(entries, EditKey(term.Int(k), Tuple{Ops: []Op{Edit(Replace{Value: term.Atom("e")})}}))
+			}
+		}
+		batch, errB := applyMap(m, entries)
+		rev := slices.Clone(entries)
+		slices.Reverse(rev)
+		if len(rev) < 2 {
+			continue
+		}
+		seq, errS := applyMap(m, rev)
+		require.Equal(t, errS == nil, errB == nil, "%v / %v", errS, errB)
+		if errB == nil {
+			require.True(t, term.Equal(seq, batch))
+			require.Equal(t, term.Hash(seq), term.Hash(batch))
+		}
+	}
 }

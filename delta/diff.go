@@ -372,7 +372,7 @@ func (d *differ) mapSpec(x, y *term.Map, depth int) (Spec, int) {
 	return Map{Entries: entries}, n + uvarintLen(uint64(len(entries)))
 }
 
-func entryOrder(a, b MapEntry) int { return keyOrder(a.Key, b.Key) }
+func entryOrder(a, b MapEntry) int { return term.CompareKeys(a.Key, b.Key) }
 
 func (d *differ) binary(x, y *term.Binary) (Spec, int) {
 	if !x.IsBinary() || !y.IsBinary() {

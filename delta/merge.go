@@ -148,7 +148,7 @@ func sortedEntries(es []MapEntry) ([]MapEntry, error) {
 	}
 	strict := true
 	for i := 1; i < len(es) && strict; i++ {
-		strict = keyOrder(es[i-1].Key, es[i].Key) < 0
+		strict = term.CompareKeys(es[i-1].Key, es[i].Key) < 0
 	}
 	if strict {
 		return es, nil
@@ -157,7 +157,7 @@ func sortedEntries(es []MapEntry) ([]MapEntry, error) {
 	slices.SortStableFunc(s, entryOrder)
 	out := s[:0]
 	for _, e := range s {
-		if n := len(out); n > 0 && keyOrder(out[n-1].Key, e.Key) == 0 {
+		if n := len(out); n > 0 && term.CompareKeys(out[n-1].Key, e.Key) == 0 {
 			c, keep, err := composeEntry(out[n-1], e)
 			if err != nil {
 				return nil, err
@@ -193,7 +193,7 @@ func mergeMaps(a, b []MapEntry) Spec {
 		case j == len(b):
 			c = -1
 		default:
-			c = keyOrder(a[i].Key, b[j].Key)
+			c = term.CompareKeys(a[i].Key, b[j].Key)
 		}
 		switch {
 		case c < 0:

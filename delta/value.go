@@ -167,8 +167,9 @@ func appendFun(b []byte, f *term.Fun) ([]byte, error) {
 
 // reader reads an encoding and reports errors with the byte offset.
 type reader struct {
-	b   []byte
-	off int
+	b      []byte
+	off    int
+	opSlab []Op // slab for the op lists of the spec (see takeOps)
 }
 
 func (r *reader) fail(format string, args ...any) error {

@@ -290,7 +290,7 @@ func (r *reader) ops(depth int) ([]Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	ops := make([]Op, 0, n)
+	ops := r.takeOps(n)
 	for range n {
 		k, c, err := r.opHeader(true)
 		if err != nil {
@@ -319,4 +319,20 @@ func (r *reader) ops(depth int) ([]Op, error) {
 		}
 	}
 	return ops, nil
+}
+
+// takeOps returns an empty op slice with room for n ops, cut from a slab
+// shared by the spec being decoded: a delta of the reference workload has
+// about a thousand small op lists (one per changed record and per nested
+// tuple), and one allocation per list was most of Decode's cost.
+func (r *reader) takeOps(n int) []Op {
+	if n > cap(r.opSlab)-len(r.opSlab) {
+		// Every op takes at least one byte, and a delta of records about
+		// four: the slab is sized on the input left, so that a small spec
+		// stays small and a large one costs a few allocations.
+		r.opSlab = make([]Op, 0, max(n, min(4096, r.left()/4+8)))
+	}
+	k := len(r.opSlab)
+	r.opSlab = r.opSlab[:k+n]
+	return r.opSlab[k : k : k+n]
 }

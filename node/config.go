@@ -46,7 +46,7 @@ type FailureDetection struct {
 	GossipInterval      time.Duration // time between gossip rounds
 	PushPullInterval    time.Duration // time between full state syncs with a random member
 	TCPTimeout          time.Duration // timeout of stream connections (joins, push/pull)
-	DeadNodeReclaimTime time.Duration // after this, a dead node's name may rejoin from another address
+	DeadNodeReclaimTime time.Duration // after this, a dead node's name may rejoin from another address (0: never)
 	GossipToTheDeadTime time.Duration // keep gossiping to a dead node this long (it may be a false positive)
 }
 
@@ -76,7 +76,7 @@ func LocalFailureDetection() FailureDetection {
 		GossipInterval:      50 * time.Millisecond,  // spread the news fast
 		PushPullInterval:    2 * time.Second,        // cheap on loopback; heals missed gossip quickly
 		TCPTimeout:          1 * time.Second,        // loopback connects are instant
-		DeadNodeReclaimTime: 200 * time.Millisecond, // a restarted node (new port) may rejoin at once
+		DeadNodeReclaimTime: time.Millisecond,       // a restarted node (new port) may take its name back as soon as the old one is dead
 		GossipToTheDeadTime: 1 * time.Second,        // a false positive refutes within this
 	}
 }

@@ -12,7 +12,7 @@ import (
 // kill does (Halt: no leave) or cuts it off (Isolate), and returns how long
 // the first node took to report it down.
 func detectionTime(tb testing.TB, isolate bool) time.Duration {
-	c := nodetest.Start(tb, 3)
+	c := nodetest.Start(tb, 3, nodetest.WithConfig(func(cfg *node.Config) { cfg.Failure = node.LocalFailureDetection() }))
 	w := c.Nodes[0].MonitorNodes()
 	defer w.Cancel()
 	victim := c.Nodes[2]

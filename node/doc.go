@@ -33,15 +33,16 @@
 //
 // # Messages
 //
-// A message is a protobuf message (carried as is), a term.Term, or a Go
-// value that term.Marshal turns into a term. Terms bound for another node
-// are encoded in the External Term Format when they are sent, so the sender
-// gets the error (ErrUnserializable, ErrTooLarge), and travel wrapped in an
-// anypb.Any; actors built with Node.Props receive them as term.Term again,
-// and what they send or Respond to other nodes is encoded on the way out.
-// Between processes of one node, terms are passed as they are (they are
-// immutable). Config.MaxMessageSize bounds one message; the replication
-// layer chunks larger state itself.
+// A message is a protobuf message (carried as is), a term.Term, a TermForm
+// (sent as its term), or a Go value that term.Marshal turns into a term.
+// Terms bound for another node travel in the External Term Format, wrapped
+// in an anypb.Any. Send and Call encode at send time, so the sender gets
+// the error (ErrUnserializable, ErrTooLarge); what actors send, respond or
+// forward with their own context is encoded by the transport's outbound
+// hook. The receiving node decodes before delivery, so every actor receives
+// term.Term. Between processes of one node, terms are passed as they are
+// (they are immutable). Config.MaxMessageSize bounds one message; the
+// replication layer chunks larger state itself.
 //
 // # Monitors
 //

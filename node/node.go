@@ -222,6 +222,10 @@ func (n *Node) startRemote(advIP net.IP) (err error) {
 	// One connection attempt: membership decides whether a node is there,
 	// and each retry costs protoactor a 2 s sleep.
 	rc.MaxRetryCount = 1
+	// Every message of every actor of the node is encoded and decoded here,
+	// on the wire side of the transport (see wire.go).
+	rc.Outbound = n.forRemote
+	rc.Inbound = fromWire
 	n.remote = remote.NewRemote(n.system, rc)
 	defer func() {
 		if r := recover(); r != nil {
@@ -284,7 +288,10 @@ func (n *Node) Meta() map[string]string {
 // SetMeta sets (or, with an empty value, removes) user metadata keys and
 // publishes the change to the cluster, where it shows as a NodeUpdate event.
 // It fails with ErrMetaTooLarge when the metadata would exceed memberlist's
-// 512-byte limit, and changes nothing then.
+// 512-byte limit, and changes nothing then. It waits (up to
+// Config.CallTimeout) until the update has been gossiped; if that wait
+// times out, the error says so, but the new metadata is in place and
+// spreads with the next state exchanges.
 func (n *Node) SetMeta(kv map[string]string) error {
 	if n.stopped() {
 		return ErrStopped
@@ -308,21 +315,24 @@ func (n *Node) SetMeta(kv map[string]string) error {
 	}
 	n.userMeta, n.metaBytes = next, b
 	n.metaMu.Unlock()
-	return n.ml.UpdateNode(n.cfg.LeaveTimeout)
+	return n.ml.UpdateNode(n.cfg.CallTimeout)
 }
 
 func (n *Node) stopped() bool { return n.state.Load() != stateRunning }
 
 // Shutdown stops the node in order: it leaves the membership (peers see a
-// graceful NodeDown at once), stops the node's actors and the remote
-// transport, then the actor system, and closes MonitorNodes channels. It
-// is idempotent: later calls return the first call's result.
+// graceful NodeDown at once), stops the node's registered processes (their
+// monitors elsewhere get their Down) and the remote transport, then the
+// actor system, and closes MonitorNodes channels. It is idempotent: later
+// calls return the first call's result. Do not call it from one of the
+// node's own actors: it waits for them to stop.
 func (n *Node) Shutdown() error { return n.stop(true) }
 
 // Halt stops the node as if its process had been killed: it does not leave
 // the membership, so peers find out through failure detection (a NodeDown
-// with Left unset). It exists for failure tests; it is idempotent, and
-// after Shutdown it does nothing.
+// with Left unset), and the transport stops before the processes, so
+// nothing of their end reaches other nodes. It exists for failure tests;
+// it is idempotent, and after Shutdown it does nothing.
 func (n *Node) Halt() error { return n.stop(false) }
 
 func (n *Node) stop(graceful bool) error {
@@ -336,7 +346,8 @@ func (n *Node) stop(graceful bool) error {
 	var errs []error
 	if graceful {
 		if err := n.announceLeaving(); err != nil {
-			errs = append(errs, fmt.Errorf("announcing leave: %w", err))
+			// Best effort: without it peers see the leave as a failure.
+			n.log.Warn("leave announcement not confirmed", "err", err)
 		}
 		if err := n.ml.Leave(n.cfg.LeaveTimeout); err != nil {
 			errs = append(errs, fmt.Errorf("leave: %w", err))
@@ -346,8 +357,16 @@ func (n *Node) stop(graceful bool) error {
 		errs = append(errs, fmt.Errorf("membership shutdown: %w", err))
 	}
 	n.endpoints.cancel()
-	n.stopActors()
-	n.stopRemote()
+	if graceful {
+		// The processes stop first, so their monitors on other nodes
+		// learn how they ended.
+		n.stopActors()
+		n.stopRemote()
+	} else {
+		// As if killed: nothing leaves the node any more.
+		n.stopRemote()
+		n.stopActors()
+	}
 	n.system.Shutdown()
 	n.members.closeAll()
 	n.state.Store(stateStopped)

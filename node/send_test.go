@@ -239,3 +239,48 @@ func TestReplyReportsErrors(t *testing.T) {
 	require.True(t, ok, "%v", term.Format(got.(term.Term)))
 	require.Equal(t, term.Int(42), v)
 }
+
+// chunk has a term form, like the actors package's protocol messages.
+type chunk struct{ seq int }
+
+func (c chunk) ToTerm() term.Term { return term.Record("chunk", term.Int(c.seq)) }
+
+// Any actor of a node sends and receives terms across nodes, whatever its
+// props: the transport encodes and decodes them.
+func TestPlainActorsExchangeTerms(t *testing.T) {
+	c := nodetest.Start(t, 2)
+	a, b := c.Nodes[0], c.Nodes[1]
+	got := make(chan any, 4)
+	plain := b.System().Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case term.Term:
+			got <- m
+			if ctx.Sender() != nil {
+				ctx.Respond(term.NewTuple(term.Atom("seen"), m))
+			}
+		case chunk:
+			got <- m
+		}
+	}))
+	require.NoError(t, b.Register("plain", plain))
+	to := node.ProcessID{Name: "plain", Node: b.Name()}
+
+	r, err := a.Call(context.Background(), to, term.Atom("x"))
+	require.NoError(t, err)
+	require.True(t, term.Equal(term.NewTuple(term.Atom("seen"), term.Atom("x")), r.(term.Term)))
+	require.Equal(t, term.Atom("x"), <-got)
+
+	// a TermForm goes as its term, also when an actor sends it itself
+	require.NoError(t, a.Send(to, chunk{seq: 1}))
+	require.True(t, term.Equal(chunk{1}.ToTerm(), (<-got).(term.Term)))
+	sender := a.System().Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*actor.Started); ok {
+			ctx.Send(actor.NewPID(b.RemoteAddr(), "plain"), chunk{seq: 2})
+		}
+	}))
+	defer a.System().Root.Stop(sender)
+	require.True(t, term.Equal(chunk{2}.ToTerm(), (<-got).(term.Term)))
+	// locally the Go value is delivered as it is
+	b.System().Root.Send(plain, chunk{seq: 3})
+	require.Equal(t, chunk{seq: 3}, <-got)
+}

@@ -12,14 +12,27 @@ import (
 // Terms over the wire.
 //
 // protoactor's remote carries protobuf messages only, and silently drops
-// (after logging) a message it fails to serialize. So the node serializes
-// at send time, where the sender can get the error: a term (or a Go value
-// that term.Marshal turns into one) is encoded in the External Term Format
-// and wrapped in an anypb.Any with type URL "type.enode.dev/term"; on the
-// receiving side the node's receiver middleware unwraps it, so handlers of
-// actors made with Node.Props see a term.Term. Protobuf messages pass
-// through unchanged. Messages between processes of one node are not encoded
-// at all: terms are immutable, so the receiver gets the sender's value.
+// (after logging) a message it fails to serialize. So a term (or a Go value
+// that term.Marshal turns into one, or a TermForm) bound for another node is
+// encoded in the External Term Format and wrapped in an anypb.Any with type
+// URL "type.enode.dev/term":
+//
+//   - by Node.Send and Node.Call, at send time, so the sender gets the
+//     error (ErrUnserializable, ErrTooLarge);
+//   - for everything else an actor sends, responds or forwards to another
+//     node, by the remote transport's outbound hook, on the wire side (a
+//     message that cannot be encoded is logged and dropped there).
+//
+// The receiving node's inbound hook unwraps it, so every actor receives a
+// term.Term. Protobuf messages pass through unchanged. Messages between
+// processes of one node are not encoded at all: terms are immutable, so the
+// receiver gets the sender's value.
+
+// TermForm is a message that has an Erlang term form: it travels to other
+// nodes as ToTerm's term (the actors package's protocol messages are such).
+type TermForm interface {
+	ToTerm() term.Term
+}
 
 // forRemote turns msg into what protoactor can carry to another node.
 func (n *Node) forRemote(msg any) (any, error) {
@@ -33,6 +46,8 @@ func (n *Node) forRemote(msg any) (any, error) {
 		return m, nil
 	case term.Term:
 		return n.wrapTerm(m)
+	case TermForm:
+		return n.wrapTerm(m.ToTerm())
 	}
 	t, err := marshalTerm(msg)
 	if err != nil {
@@ -55,11 +70,13 @@ func (n *Node) wrapTerm(t term.Term) (any, error) {
 // forLocal turns msg into what a process of this node receives: protobuf
 // messages and terms as they are, other Go values marshaled to terms.
 func forLocal(msg any) (any, error) {
-	switch msg.(type) {
+	switch m := msg.(type) {
 	case nil:
 		return nil, fmt.Errorf("%w: nil message", ErrUnserializable)
 	case proto.Message, term.Term:
 		return msg, nil
+	case TermForm:
+		return m.ToTerm(), nil
 	}
 	t, err := marshalTerm(msg)
 	if err != nil {
@@ -82,20 +99,16 @@ func fromWire(msg any) (any, error) {
 	return t, nil
 }
 
-// Props returns props for an actor of this node: its handler receives
-// terms sent from other nodes as term.Term (not as their wire form), what
-// it sends or responds to processes on other nodes is encoded on the way
-// out (a message that cannot be encoded is logged and dropped: use
-// Node.Send to get the error), and a crash that stops it is reported as
-// ReasonCrashed to its monitors. opts are applied after the node's own
-// receiver middleware (so the caller's middleware sees terms) and before
-// its sender middleware (so the caller's middleware sees what the handler
-// sent).
+// Props returns props for an actor of this node whose crashes are
+// reported as such: a monitor of a process made from these props gets
+// ReasonCrashed when it panics and its supervisor stops it instead of
+// restarting it (any other actor's end is ReasonNormal). Terms are
+// encoded and decoded for every actor of the node, whatever its props.
+// opts are applied after the node's receiver middleware.
 func (n *Node) Props(producer actor.Producer, opts ...actor.PropsOption) *actor.Props {
-	all := make([]actor.PropsOption, 0, len(opts)+2)
-	all = append(all, actor.WithReceiverMiddleware(n.receiveMiddleware))
+	all := make([]actor.PropsOption, 0, len(opts)+1)
+	all = append(all, actor.WithReceiverMiddleware(n.CrashReporting))
 	all = append(all, opts...)
-	all = append(all, actor.WithSenderMiddleware(n.sendMiddleware))
 	return actor.PropsFromProducer(producer, all...)
 }
 
@@ -104,16 +117,13 @@ func (n *Node) PropsFromFunc(f actor.ReceiveFunc, opts ...actor.PropsOption) *ac
 	return n.Props(func() actor.Actor { return f }, opts...)
 }
 
-func (n *Node) receiveMiddleware(next actor.ReceiverFunc) actor.ReceiverFunc {
+// CrashReporting is the receiver middleware Props adds, for props built
+// elsewhere (actor.WithReceiverMiddleware(n.CrashReporting)): it tells the
+// node's monitors that a process stopped after a panic, so they report
+// ReasonCrashed instead of ReasonNormal.
+func (n *Node) CrashReporting(next actor.ReceiverFunc) actor.ReceiverFunc {
 	return func(ctx actor.ReceiverContext, env *actor.MessageEnvelope) {
 		switch env.Message.(type) {
-		case *anypb.Any:
-			msg, err := fromWire(env.Message)
-			if err != nil {
-				n.log.Warn("dropping undecodable message", "actor", ctx.Self().String(), "sender", env.Sender.String(), "err", err)
-				return
-			}
-			env = &actor.MessageEnvelope{Header: env.Header, Message: msg, Sender: env.Sender}
 		case *actor.Restarting:
 			if rec, ok := n.exits.Load(ctx.Self().Id); ok {
 				rec.(*exitRecord).failed.Store(false)
@@ -133,20 +143,5 @@ func (n *Node) receiveMiddleware(next actor.ReceiverFunc) actor.ReceiverFunc {
 			}
 		}()
 		next(ctx, env)
-	}
-}
-
-func (n *Node) sendMiddleware(next actor.SenderFunc) actor.SenderFunc {
-	return func(ctx actor.SenderContext, target *actor.PID, env *actor.MessageEnvelope) {
-		if target == nil || n.isLocal(target) {
-			next(ctx, target, env)
-			return
-		}
-		msg, err := n.forRemote(env.Message)
-		if err != nil {
-			n.log.Error("dropping message that cannot be sent", "actor", ctx.Self().String(), "to", target.String(), "err", err)
-			return
-		}
-		next(ctx, target, &actor.MessageEnvelope{Header: env.Header, Message: msg, Sender: env.Sender})
 	}
 }

@@ -152,14 +152,22 @@ func (x *mnode) put(k, v Term) []*mnode {
 			vals := make([]Term, len(x.vals))
 			copy(vals, x.vals)
 			vals[i] = v
-			return []*mnode{btreeLeaf(x.keys, vals)}
+			nx := btreeLeaf(x.keys, vals)
+			if s, ok := x.cachedSum(); ok {
+				nx.storeSum(s - pairHash(k, x.vals[i]) + pairHash(k, v))
+			}
+			return []*mnode{nx}
 		}
 		keys := make([]Term, 0, len(x.keys)+1)
 		keys = append(append(append(keys, x.keys[:i]...), k), x.keys[i:]...)
 		vals := make([]Term, 0, len(x.vals)+1)
 		vals = append(append(append(vals, x.vals[:i]...), v), x.vals[i:]...)
 		if len(keys) <= btreeLeafMax {
-			return []*mnode{btreeLeaf(keys, vals)}
+			nx := btreeLeaf(keys, vals)
+			if s, ok := x.cachedSum(); ok {
+				nx.storeSum(s + pairHash(k, v))
+			}
+			return []*mnode{nx}
 		}
 		h := len(keys) / 2
 		return []*mnode{btreeLeaf(keys[:h:h], vals[:h:h]), btreeLeaf(keys[h:], vals[h:])}
@@ -186,7 +194,9 @@ func (x *mnode) put(k, v Term) []*mnode {
 	}
 	kids = append(kids, x.kids[c+1:]...)
 	if len(kids) <= btreeNodeMax {
-		return []*mnode{{kids: kids, n: n, h: x.h}}
+		nx := &mnode{kids: kids, n: n, h: x.h}
+		nx.carrySum(x, []*mnode{old.node}, parts)
+		return []*mnode{nx}
 	}
 	return btreeSplitKids(kids, x.h)
 }

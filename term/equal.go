@@ -2,6 +2,7 @@ package term
 
 import (
 	"bytes"
+	"cmp"
 	"math"
 	"math/big"
 	"slices"
@@ -177,13 +178,13 @@ func CompareKeys(a, b Term) int { return compareKeys(a, b) }
 func compare(a, b Term, exact bool) int {
 	ka, kb := a.Kind(), b.Kind()
 	if ka.order() != kb.order() {
-		return cmpInt(ka.order(), kb.order())
+		return cmp.Compare(ka.order(), kb.order())
 	}
 	switch x := a.(type) {
 	case Int, BigInt, Float:
 		if exact && ka != kb {
 			// In map-key order every integer sorts before every float.
-			return cmpInt(int(ka), int(kb))
+			return cmp.Compare(int(ka), int(kb))
 		}
 		return compareNumbers(a, b)
 	case Atom:
@@ -196,15 +197,15 @@ func compare(a, b Term, exact bool) int {
 			return c
 		}
 		if x.Creation != y.Creation {
-			return cmpU64(uint64(x.Creation), uint64(y.Creation))
+			return cmp.Compare(uint64(x.Creation), uint64(y.Creation))
 		}
 		xw, yw := x.Words(), y.Words()
 		if len(xw) != len(yw) {
-			return cmpInt(len(xw), len(yw))
+			return cmp.Compare(len(xw), len(yw))
 		}
 		for i := len(xw) - 1; i >= 0; i-- {
 			if xw[i] != yw[i] {
-				return cmpU64(uint64(xw[i]), uint64(yw[i]))
+				return cmp.Compare(uint64(xw[i]), uint64(yw[i]))
 			}
 		}
 		return 0
@@ -216,30 +217,30 @@ func compare(a, b Term, exact bool) int {
 			return c
 		}
 		if x.ID != y.ID {
-			return cmpU64(x.ID, y.ID)
+			return cmp.Compare(x.ID, y.ID)
 		}
-		return cmpU64(uint64(x.Creation), uint64(y.Creation))
+		return cmp.Compare(uint64(x.Creation), uint64(y.Creation))
 	case Pid:
 		// OTP 25 orders pids by serial, then number, then node (the
 		// serial is the high part of a local pid's word).
 		y := b.(Pid)
 		if x.Serial != y.Serial {
-			return cmpU64(uint64(x.Serial), uint64(y.Serial))
+			return cmp.Compare(uint64(x.Serial), uint64(y.Serial))
 		}
 		if x.ID != y.ID {
-			return cmpU64(uint64(x.ID), uint64(y.ID))
+			return cmp.Compare(uint64(x.ID), uint64(y.ID))
 		}
 		if c := strings.Compare(string(x.Node), string(y.Node)); c != 0 {
 			return c
 		}
-		return cmpU64(uint64(x.Creation), uint64(y.Creation))
+		return cmp.Compare(uint64(x.Creation), uint64(y.Creation))
 	case *Tuple:
 		y := b.(*Tuple)
 		if x == y {
 			return 0
 		}
 		if len(x.elems) != len(y.elems) {
-			return cmpInt(len(x.elems), len(y.elems))
+			return cmp.Compare(len(x.elems), len(y.elems))
 		}
 		for i := range x.elems {
 			if c := compare(x.elems[i], y.elems[i], exact); c != 0 {
@@ -284,7 +285,7 @@ func compareMaps(x, y *Map, exact bool) int {
 		return 0
 	}
 	if x.Len() != y.Len() {
-		return cmpInt(x.Len(), y.Len())
+		return cmp.Compare(x.Len(), y.Len())
 	}
 	c := 0
 	MapEdits(x, y, func(_, ov, nv Term) bool {
@@ -353,7 +354,7 @@ func tailVersusRest(t Term) int {
 	if _, ok := t.(*List); ok {
 		return -1 // [] sorts before any non-empty list
 	}
-	return cmpInt(t.Kind().order(), KindList.order())
+	return cmp.Compare(t.Kind().order(), KindList.order())
 }
 
 // binaryBytesEqual reports whether two binaries of one bit length hold the
@@ -386,7 +387,7 @@ func compareBinaries(x, y *Binary) int {
 			return r
 		}
 	}
-	return cmpInt(x.BitLen(), y.BitLen())
+	return cmp.Compare(x.BitLen(), y.BitLen())
 }
 
 func compareFuns(x, y *Fun, exact bool) int {
@@ -407,7 +408,7 @@ func compareFuns(x, y *Fun, exact bool) int {
 		if c := strings.Compare(string(x.Function), string(y.Function)); c != 0 {
 			return c
 		}
-		return cmpInt(int(x.Arity), int(y.Arity))
+		return cmp.Compare(int(x.Arity), int(y.Arity))
 	}
 	if c := compareOptional(x.OldIndex, y.OldIndex, exact); c != 0 {
 		return c
@@ -418,19 +419,19 @@ func compareFuns(x, y *Fun, exact bool) int {
 	// Then what tells two local funs of one module apart, so that funs
 	// which are not Equal never compare as 0 (they would collide as keys).
 	if x.Index != y.Index {
-		return cmpU64(uint64(x.Index), uint64(y.Index))
+		return cmp.Compare(uint64(x.Index), uint64(y.Index))
 	}
 	if c := bytes.Compare(x.Uniq[:], y.Uniq[:]); c != 0 {
 		return c
 	}
 	if x.Arity != y.Arity {
-		return cmpInt(int(x.Arity), int(y.Arity))
+		return cmp.Compare(int(x.Arity), int(y.Arity))
 	}
 	if c := compareOptional(x.Pid, y.Pid, exact); c != 0 {
 		return c
 	}
 	if len(x.FreeVars) != len(y.FreeVars) {
-		return cmpInt(len(x.FreeVars), len(y.FreeVars))
+		return cmp.Compare(len(x.FreeVars), len(y.FreeVars))
 	}
 	for i := range x.FreeVars {
 		if c := compare(x.FreeVars[i], y.FreeVars[i], exact); c != 0 {
@@ -460,7 +461,7 @@ func compareNumbers(a, b Term) int {
 	case Int:
 		switch y := b.(type) {
 		case Int:
-			return cmpI64(int64(x), int64(y))
+			return cmp.Compare(int64(x), int64(y))
 		case BigInt:
 			return -y.v.Sign()
 		case Float:
@@ -503,34 +504,4 @@ func compareFloatInt(f float64, i *big.Int) int {
 	}
 	bf := new(big.Float).SetFloat64(f)
 	return bf.Cmp(new(big.Float).SetInt(i))
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpI64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

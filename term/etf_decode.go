@@ -2,6 +2,7 @@ package term
 
 import (
 	"bytes"
+	"cmp"
 	"compress/zlib"
 	"encoding/binary"
 	"errors"
@@ -805,7 +806,7 @@ func keyOrder(a, b Term, rawA, rawB []byte) int {
 		}
 	case Int:
 		if y, ok := b.(Int); ok {
-			return cmpI64(int64(x), int64(y))
+			return cmp.Compare(int64(x), int64(y))
 		}
 	}
 	return compareKeys(a, b)

@@ -1,6 +1,7 @@
 package term
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -44,7 +45,7 @@ func refEqualLists(x, y *List) bool {
 // map-key order, then values in key order.
 func refCompareMaps(x, y *Map, exact bool) int {
 	if x.Len() != y.Len() {
-		return cmpInt(x.Len(), y.Len())
+		return cmp.Compare(x.Len(), y.Len())
 	}
 	var xk, yk, xv, yv []Term
 	for k, v := range x.All() {

@@ -162,13 +162,21 @@ func (x *lnode) set(i int, v Term) *lnode {
 		e := make([]Term, len(x.elems))
 		copy(e, x.elems)
 		e[i] = v
-		return ropeLeaf(e)
+		nx := ropeLeaf(e)
+		if p, w, ok := x.cachedPoly(); ok {
+			nx.storePoly(polyAdd(p, x.leafDelta(nx, i)), w)
+		}
+		return nx
 	}
 	k := x.find(i)
 	kids := make([]lchild, len(x.kids))
 	copy(kids, x.kids)
 	kids[k].node = x.kids[k].node.set(i-x.start(k), v)
-	return &lnode{kids: kids, n: x.n, h: x.h}
+	nx := &lnode{kids: kids, n: x.n, h: x.h}
+	if p, w, ok := x.cachedPoly(); ok {
+		nx.storePoly(polyAdd(p, x.kidDelta(nx, k)), w)
+	}
+	return nx
 }
 
 // leaves calls fn with each leaf's elements in order until fn returns false;

@@ -1,5 +1,5 @@
 // Package nodetest starts clusters of enode nodes inside one test binary,
-// on 127.0.0.1 with free ports and node.LocalFailureDetection, and injects
+// on 127.0.0.1 with free ports and fast failure detection, and injects
 // real partitions between them: gossip packets are dropped and remote
 // connections refused and cut (node.Faults). Everything it starts is
 // stopped by t.Cleanup. Waiting is done by polling a condition against a
@@ -70,10 +70,25 @@ func Start(t testing.TB, n int, opts ...Option) *Cluster {
 	return c
 }
 
-// Config returns the configuration the cluster gives a new node: the local
-// profile, the cluster's secret and faults, and the first node as seed.
+// FailureDetection is the failure detection of the nodes the harness
+// starts: node.LocalFailureDetection with twice its probe timeout and
+// suspicion multiplier, so that a test machine stalling a node for 50 ms
+// (two cores, -race, other jobs) does not get it declared dead, while a
+// node that is really gone is still declared dead in about half a second.
+// Tests that measure the local profile itself set it with WithConfig.
+func FailureDetection() node.FailureDetection {
+	f := node.LocalFailureDetection()
+	f.ProbeTimeout = 2 * f.ProbeTimeout
+	f.SuspicionMult = 2 * f.SuspicionMult
+	return f
+}
+
+// Config returns the configuration the cluster gives a new node: LocalConfig
+// with FailureDetection, the cluster's secret and faults, and the first node
+// as seed.
 func (c *Cluster) Config(name string, role node.Role) node.Config {
 	cfg := node.LocalConfig(name)
+	cfg.Failure = FailureDetection()
 	cfg.Role = role
 	cfg.Secret = c.secret
 	cfg.Faults = c.Faults

@@ -1,3 +1,4 @@
+// Modified for enode (see doc.go): config.go
 package remote
 
 import (
@@ -56,4 +57,14 @@ type Config struct {
 	EndpointManagerQueueSize int
 	Kinds                    map[string]*actor.Props
 	MaxRetryCount            int
+
+	// enode: Outbound, when set, turns each user message into what is
+	// serialized, in the endpoint writer, before the protobuf serializer
+	// (enode encodes terms there). A message it refuses is logged and
+	// dropped.
+	Outbound func(message interface{}) (interface{}, error)
+	// enode: Inbound, when set, turns each deserialized user message into
+	// what is delivered (enode decodes terms there). A message it refuses
+	// is logged and dropped; the connection goes on.
+	Inbound func(message interface{}) (interface{}, error)
 }

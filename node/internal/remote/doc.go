@@ -19,6 +19,9 @@
 //     with codes.Unimplemented; both were panics in a gRPC handler;
 //   - an endpoint reader no longer closes the channel the endpoint
 //     manager's stop sends on (a data race, and a panic when the two met);
+//   - Config.Outbound and Config.Inbound hook every user message on its way
+//     into and out of the wire (enode encodes and decodes Erlang terms
+//     there, so every actor of a node sends and receives terms);
 //   - the JSON serializer (and its gogo/protobuf dependency) is left out;
 //   - the protobuf package is renamed from "remote" to "enode.remote" (file
 //     "enode/remote.proto", gRPC service "enode.remote.Remoting"), so that

@@ -166,6 +166,13 @@ func (s *endpointReader) onMessageBatch(m *MessageBatch) error {
 				return err
 			}
 		}
+		if s.remote.config.Inbound != nil {
+			message, err = s.remote.config.Inbound(message)
+			if err != nil {
+				s.remote.Logger().Warn("EndpointReader dropped a message it cannot decode", slog.Any("error", err))
+				continue
+			}
+		}
 
 		switch msg := message.(type) {
 		case *actor.Terminated:

@@ -216,6 +216,13 @@ func (state *endpointWriter) sendEnvelopes(msg []interface{}, ctx actor.Context)
 				continue
 			}
 		}
+		if state.config.Outbound != nil {
+			message, err = state.config.Outbound(message)
+			if err != nil {
+				state.remote.Logger().Error("EndpointWriter dropped a message it cannot encode", slog.String("address", state.address), slog.Any("error", err))
+				continue
+			}
+		}
 
 		bytes, typeName, err := Serialize(message, serializerID)
 		if err != nil {

@@ -1,0 +1,47 @@
+// Package ets is Erlang Term Storage for enode: in-memory tables of tuples,
+// keyed by a term at a fixed position, that many goroutines read at once
+// while one owner writes.
+//
+// A table is a set (keys distinct by exact equality, =:=, so 1 and 1.0 are
+// two keys) or an ordered_set (keys in Erlang term order, under which 1 and
+// 1.0 are one key, exactly as in ETS). Objects are *term.Tuple values; the
+// key is the element at Options.KeyPos (0-based; Erlang's keypos 1 is 0).
+//
+// # Ownership and protection
+//
+// Protection is a matter of which handle you hold, not of runtime checks on
+// the caller's identity. Creating a table returns its *Owner. The owner
+// hands out the other handles:
+//
+//   - Protected (the default): View returns a read-only *View.
+//   - Private: View and Writer refuse; nobody else reads the table.
+//   - Public: Writer returns a *Writer, which anyone may use to write.
+//
+// When the owner stops it calls Exit. With an heir set, the table passes to
+// the heir, which is told through its Heir function (Erlang's
+// {'ETS-TRANSFER', Tab, FromPid, HeirData}) and receives a fresh *Owner;
+// every handle of the old owner then refuses to write. Without an heir the
+// table is deleted and every handle returns ErrDeleted.
+//
+// Named tables live in a Registry, one per node (no package-level state):
+// Registry.View and Registry.Writer give the handle the table's protection
+// allows to whoever asks by name.
+//
+// # Concurrency
+//
+// Every handle is safe for concurrent use. Reads never take a table-wide
+// lock: a set is split into shards with a reader/writer lock each, and an
+// ordered_set is a skip list whose readers follow atomic pointers without
+// locking at all (its writers take one lock). Each single-object operation
+// is atomic; UpdateCounter is an atomic read-modify-write. Traversals (Next,
+// All, Select, Fold) see each object at most once but, as in ETS without
+// safe_fixtable, may or may not see objects inserted or deleted while they
+// run.
+//
+// # Usage
+//
+//	owner, _ := ets.New(ets.Options{Kind: ets.OrderedSet})
+//	_ = owner.Insert(term.NewTuple(term.Atom("alice"), term.Int(3)))
+//	view, _ := owner.View()          // hand this to readers
+//	obj, ok, _ := view.Lookup(term.Atom("alice"))
+package ets

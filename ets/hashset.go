@@ -1,0 +1,315 @@
+package ets
+
+import (
+	"sync"
+
+	"github.com/enode-dev/enode/term"
+)
+
+// A set is split into setShards shards picked by the top bits of the key's
+// term.Hash; each shard is an open-addressing table (linear probing,
+// backward-shift deletion) under its own reader/writer lock, so readers of
+// different shards never meet and no operation locks the whole table.
+const (
+	shardBits = 6
+	setShards = 1 << shardBits
+	// minSlots is a shard's smallest non-empty table.
+	minSlots = 16
+	// slotBytes is the size of one slot, for memory info.
+	slotBytes = 24
+)
+
+type hashSet struct {
+	keyPos int
+	shards [setShards]setShard
+}
+
+type setShard struct {
+	mu    sync.RWMutex
+	slots []setSlot // len is 0 or a power of two
+	n     int
+	mem   int64    // estimated bytes of the objects held
+	_     [64]byte // keeps shards on separate cache lines
+}
+
+// setSlot is one object with its key's hash; obj is nil in an empty slot.
+// An integer key is kept in the slot too, so finding it reads nothing
+// else.
+type setSlot struct {
+	h   uint64 // setKey.h
+	ik  int64  // the key, when h says it is an integer
+	obj *term.Tuple
+}
+
+// setKey is a key with what the slots compare: its term.Hash with bit 0
+// replaced by "is an integer", and the integer.
+type setKey struct {
+	key term.Term
+	h   uint64
+	ik  int64
+}
+
+func makeSetKey(key term.Term) setKey {
+	k := setKey{key: key, h: term.Hash(key) &^ 1}
+	if i, ok := key.(term.Int); ok {
+		k.h |= 1
+		k.ik = int64(i)
+	}
+	return k
+}
+
+// home is the slot a hash probes first; bit 0 is not part of it.
+func home(h uint64, mask uint64) uint64 { return h >> 1 & mask }
+
+func newHashSet(keyPos int) *hashSet { return &hashSet{keyPos: keyPos} }
+
+func (s *hashSet) shardOf(h uint64) *setShard { return &s.shards[h>>(64-shardBits)] }
+
+// find returns the slot index of k in sh, or -1; sh is locked.
+func (s *hashSet) find(sh *setShard, k *setKey) int {
+	if len(sh.slots) == 0 {
+		return -1
+	}
+	mask := uint64(len(sh.slots) - 1)
+	for i := home(k.h, mask); ; i = (i + 1) & mask {
+		sl := &sh.slots[i]
+		if sl.obj == nil {
+			return -1
+		}
+		if sl.h == k.h {
+			if k.h&1 == 1 {
+				if sl.ik == k.ik {
+					return int(i)
+				}
+			} else if keyEqual(sl.obj.At(s.keyPos), k.key) {
+				return int(i)
+			}
+		}
+	}
+}
+
+// keyEqual is term.Equal with the common scalar keys decided inline.
+func keyEqual(a, b term.Term) bool {
+	switch x := a.(type) {
+	case term.Int:
+		y, ok := b.(term.Int)
+		return ok && x == y
+	case term.Atom:
+		y, ok := b.(term.Atom)
+		return ok && x == y
+	}
+	return term.Equal(a, b)
+}
+
+func (s *hashSet) lookup(key term.Term) *term.Tuple {
+	k := makeSetKey(key)
+	sh := s.shardOf(k.h)
+	sh.mu.RLock()
+	var obj *term.Tuple
+	if i := s.find(sh, &k); i >= 0 {
+		obj = sh.slots[i].obj
+	}
+	sh.mu.RUnlock()
+	return obj
+}
+
+func (s *hashSet) insert(obj *term.Tuple, onlyNew bool) bool {
+	k := makeSetKey(obj.At(s.keyPos))
+	size := termBytes(obj)
+	sh := s.shardOf(k.h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if i := s.find(sh, &k); i >= 0 {
+		if onlyNew {
+			return false
+		}
+		sh.mem += size - termBytes(sh.slots[i].obj)
+		sh.slots[i].obj = obj
+		return true
+	}
+	sh.put(&k, obj)
+	sh.mem += size
+	return true
+}
+
+// put adds an object whose key is absent, growing the table at 3/4 load.
+func (sh *setShard) put(k *setKey, obj *term.Tuple) {
+	if (sh.n+1)*4 > len(sh.slots)*3 {
+		sh.resize(max(minSlots, len(sh.slots)*2))
+	}
+	mask := uint64(len(sh.slots) - 1)
+	i := home(k.h, mask)
+	for sh.slots[i].obj != nil {
+		i = (i + 1) & mask
+	}
+	sh.slots[i] = setSlot{h: k.h, ik: k.ik, obj: obj}
+	sh.n++
+}
+
+func (sh *setShard) resize(n int) {
+	old := sh.slots
+	sh.slots = make([]setSlot, n)
+	mask := uint64(n - 1)
+	for _, sl := range old {
+		if sl.obj == nil {
+			continue
+		}
+		i := home(sl.h, mask)
+		for sh.slots[i].obj != nil {
+			i = (i + 1) & mask
+		}
+		sh.slots[i] = sl
+	}
+}
+
+// remove empties slot i and shifts the following run back so that probing
+// needs no tombstones; it shrinks the table when it falls below 1/8 load,
+// which gives the memory back.
+func (sh *setShard) remove(i int) {
+	mask := len(sh.slots) - 1
+	for {
+		j := i
+		for {
+			j = (j + 1) & mask
+			if sh.slots[j].obj == nil {
+				sh.slots[i] = setSlot{}
+				sh.n--
+				if len(sh.slots) > minSlots && sh.n*8 < len(sh.slots) {
+					sh.resize(len(sh.slots) / 2)
+				}
+				return
+			}
+			hj := int(home(sh.slots[j].h, uint64(mask)))
+			// Move slot j back to i unless its home lies cyclically in (i, j].
+			if (i <= j && (hj <= i || hj > j)) || (i > j && hj <= i && hj > j) {
+				break
+			}
+		}
+		sh.slots[i] = sh.slots[j]
+		i = j
+	}
+}
+
+func (s *hashSet) delete(key term.Term) bool {
+	k := makeSetKey(key)
+	sh := s.shardOf(k.h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	i := s.find(sh, &k)
+	if i < 0 {
+		return false
+	}
+	sh.mem -= termBytes(sh.slots[i].obj)
+	sh.remove(i)
+	return true
+}
+
+func (s *hashSet) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, error)) error {
+	k := makeSetKey(key)
+	sh := s.shardOf(k.h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	i := s.find(sh, &k)
+	var old *term.Tuple
+	if i >= 0 {
+		old = sh.slots[i].obj
+	}
+	obj, err := f(old)
+	if err != nil {
+		return err
+	}
+	if i >= 0 {
+		sh.mem += termBytes(obj) - termBytes(old)
+		sh.slots[i].obj = obj
+	} else {
+		sh.put(&k, obj)
+		sh.mem += termBytes(obj)
+	}
+	return nil
+}
+
+// firstFrom returns the first key at or after slot i of shard si, in
+// (shard, slot) order; nil at the end.
+func (s *hashSet) firstFrom(si, i int) term.Term {
+	for ; si < setShards; si, i = si+1, 0 {
+		sh := &s.shards[si]
+		sh.mu.RLock()
+		for ; i < len(sh.slots); i++ {
+			if obj := sh.slots[i].obj; obj != nil {
+				sh.mu.RUnlock()
+				return obj.At(s.keyPos)
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return nil
+}
+
+func (s *hashSet) first() term.Term { return s.firstFrom(0, 0) }
+func (s *hashSet) last() term.Term  { return s.first() }
+
+func (s *hashSet) next(key term.Term) (term.Term, error) {
+	k := makeSetKey(key)
+	si := int(k.h >> (64 - shardBits))
+	sh := &s.shards[si]
+	sh.mu.RLock()
+	i := s.find(sh, &k)
+	sh.mu.RUnlock()
+	if i < 0 {
+		return nil, errNoKey
+	}
+	return s.firstFrom(si, i+1), nil
+}
+
+func (s *hashSet) prev(key term.Term) (term.Term, error) { return s.next(key) }
+
+func (s *hashSet) all(yield func(*term.Tuple) bool) {
+	var buf []*term.Tuple
+	for si := range s.shards {
+		sh := &s.shards[si]
+		buf = buf[:0]
+		sh.mu.RLock()
+		for _, sl := range sh.slots {
+			if sl.obj != nil {
+				buf = append(buf, sl.obj)
+			}
+		}
+		sh.mu.RUnlock()
+		for _, obj := range buf {
+			if !yield(obj) {
+				return
+			}
+		}
+	}
+}
+
+func (s *hashSet) size() int {
+	n := 0
+	for si := range s.shards {
+		sh := &s.shards[si]
+		sh.mu.RLock()
+		n += sh.n
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
+func (s *hashSet) memory() int64 {
+	m := int64(0)
+	for si := range s.shards {
+		sh := &s.shards[si]
+		sh.mu.RLock()
+		m += int64(len(sh.slots))*slotBytes + sh.mem + 128
+		sh.mu.RUnlock()
+	}
+	return m
+}
+
+func (s *hashSet) clear() {
+	for si := range s.shards {
+		sh := &s.shards[si]
+		sh.mu.Lock()
+		sh.slots, sh.n, sh.mem = nil, 0, 0
+		sh.mu.Unlock()
+	}
+}

@@ -1,0 +1,370 @@
+package term
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Batched updates and hash carrying.
+//
+// SetMany and PutMany apply many changes to a list or a map in one pass:
+// every node on the paths to the changes is copied once per batch instead of
+// once per change, and the result is an ordinary immutable term that shares
+// every untouched node with the input, exactly as the same changes made one
+// at a time with Set or Put would give.
+//
+// The updates also carry content hashes: when a node being copied has its
+// hash cached (the old term was hashed, as a replicated state is after
+// every step), the copy gets its hash from the old one and the hashes of the
+// changed elements, in O(1) per change and node, instead of rehashing all
+// the elements of a 64-element leaf on the next Hash. Nodes whose old hash
+// is not cached stay lazy, so terms that are never hashed never pay for it.
+
+// cachedPoly returns the node's cached polynomial hash and P^n.
+func (x *lnode) cachedPoly() (poly, pow uint64, ok bool) {
+	p := x.poly.Load()
+	if p&polyCached == 0 {
+		return 0, 0, false
+	}
+	return p &^ polyCached, x.pow.Load(), true
+}
+
+// storePoly caches a polynomial hash on a node that is not shared yet.
+func (x *lnode) storePoly(poly, pow uint64) {
+	x.pow.Store(pow)
+	x.poly.Store(poly | polyCached)
+}
+
+// polySub returns a-b mod 2^61-1 for a, b < 2^61-1.
+func polySub(a, b uint64) uint64 {
+	if a >= b {
+		return a - b
+	}
+	return a + polyMod - b
+}
+
+// leafDelta returns what replacing element i of leaf x by element i of leaf
+// nx adds to the leaf's polynomial hash: (h(new) - h(old))·P^(n-1-i).
+func (x *lnode) leafDelta(nx *lnode, i int) uint64 {
+	d := polySub(Hash(nx.elems[i])%polyMod, Hash(x.elems[i])%polyMod)
+	return polyMulMod(d, polyPow(len(x.elems)-1-i))
+}
+
+// kidDelta returns what replacing child k of x by child k of nx (of the same
+// length) adds to the polynomial hash of x: the difference of the children's
+// hashes times P to the number of elements after the child.
+func (x *lnode) kidDelta(nx *lnode, k int) uint64 {
+	op, _ := x.kids[k].node.polyHash()
+	np, _ := nx.kids[k].node.polyHash()
+	return polyMulMod(polySub(np, op), polyPow(x.n-x.kids[k].end))
+}
+
+// cachedSum returns the node's cached sum of pair hashes.
+func (x *mnode) cachedSum() (uint64, bool) {
+	if !x.sumOK.Load() {
+		return 0, false
+	}
+	return x.sum.Load(), true
+}
+
+// storeSum caches the sum of pair hashes on a node that is not shared yet.
+func (x *mnode) storeSum(s uint64) {
+	x.sum.Store(s)
+	x.sumOK.Store(true)
+}
+
+// carrySum caches on nx, the copy of inner node x in which the children
+// olds were replaced by the nodes news, its sum of pair hashes, when x has
+// one cached.
+func (nx *mnode) carrySum(x *mnode, olds, news []*mnode) {
+	s, ok := x.cachedSum()
+	if !ok {
+		return
+	}
+	for _, c := range olds {
+		s -= c.sumHash()
+	}
+	for _, c := range news {
+		s += c.sumHash()
+	}
+	nx.storeSum(s)
+}
+
+// ListElem is an element of a list and its index, as SetMany takes them.
+type ListElem struct {
+	Index int
+	Value Term
+}
+
+// SetMany returns the list with element e.Index replaced by e.Value for
+// every e in elems: the same list as calling Set for each in turn (when an
+// index repeats, the last value wins), built in one pass that copies each
+// node on the paths to the changes once. It panics if an index is out of
+// range or a value is nil, as Set does. elems may be in any order; sorted
+// by index it is not copied.
+func (l *List) SetMany(elems []ListElem) *List {
+	if len(elems) == 0 {
+		return l
+	}
+	sorted := true
+	for i, e := range elems {
+		if e.Value == nil {
+			panic("term: nil Term in List.SetMany")
+		}
+		l.checkIndex(e.Index)
+		if i > 0 && elems[i-1].Index >= e.Index {
+			sorted = false
+		}
+	}
+	if !sorted {
+		s := slices.Clone(elems)
+		slices.SortStableFunc(s, func(a, b ListElem) int { return cmp.Compare(a.Index, b.Index) })
+		elems = s[:0]
+		for _, e := range s {
+			if n := len(elems); n > 0 && elems[n-1].Index == e.Index {
+				elems[n-1] = e
+				continue
+			}
+			elems = append(elems, e)
+		}
+	}
+	return &List{root: l.root.setMany(elems, 0), tail: l.tail}
+}
+
+// setMany returns x with the elements replaced; elems are sorted, distinct
+// and all under x, whose first element has index base.
+func (x *lnode) setMany(elems []ListElem, base int) *lnode {
+	p, w, cached := x.cachedPoly()
+	if x.h == 0 {
+		e := make([]Term, len(x.elems))
+		copy(e, x.elems)
+		for _, el := range elems {
+			e[el.Index-base] = el.Value
+		}
+		nx := ropeLeaf(e)
+		if cached {
+			for _, el := range elems {
+				p = polyAdd(p, x.leafDelta(nx, el.Index-base))
+			}
+			nx.storePoly(p, w)
+		}
+		return nx
+	}
+	kids := make([]lchild, len(x.kids))
+	copy(kids, x.kids)
+	nx := &lnode{kids: kids, n: x.n, h: x.h}
+	for len(elems) > 0 {
+		k := x.find(elems[0].Index - base)
+		end := base + x.kids[k].end
+		j := 1
+		for j < len(elems) && elems[j].Index < end {
+			j++
+		}
+		kids[k].node = x.kids[k].node.setMany(elems[:j], base+x.start(k))
+		if cached {
+			p = polyAdd(p, x.kidDelta(nx, k))
+		}
+		elems = elems[j:]
+	}
+	if cached {
+		nx.storePoly(p, w)
+	}
+	return nx
+}
+
+// PutMany returns the map with every pair put: the same map as calling Put
+// for each in turn (when a key repeats, the last value wins), built in one
+// pass that copies each node on the paths to the changes once. Pairs whose
+// value is already the one under their key (Same) change nothing, and when
+// none changes anything PutMany returns m. It panics if a key or value is
+// nil, as Put does. pairs may be in any order; sorted by map-key order with
+// distinct keys it is not copied.
+func (m *Map) PutMany(pairs []Pair) *Map {
+	if len(pairs) == 0 {
+		return m
+	}
+	sorted := true
+	for i, p := range pairs {
+		if p.Key == nil || p.Value == nil {
+			panic("term: nil Term in Map.PutMany")
+		}
+		if i > 0 && sorted && compareKeys(pairs[i-1].Key, p.Key) >= 0 {
+			sorted = false
+		}
+	}
+	if !sorted {
+		s := slices.Clone(pairs)
+		slices.SortStableFunc(s, func(a, b Pair) int { return compareKeys(a.Key, b.Key) })
+		pairs = s[:0]
+		for _, p := range s {
+			// As with Put, the first key object stays and the last value
+			// wins.
+			if n := len(pairs); n > 0 && compareKeys(pairs[n-1].Key, p.Key) == 0 {
+				pairs[n-1].Value = p.Value
+				continue
+			}
+			pairs = append(pairs, p)
+		}
+	}
+	if m.root == nil {
+		keys := make([]Term, len(pairs))
+		vals := make([]Term, len(pairs))
+		for i, p := range pairs {
+			keys[i], vals[i] = p.Key, p.Value
+		}
+		return mapFromSorted(keys, vals)
+	}
+	parts := m.root.putMany(pairs)
+	if len(parts) == 1 && parts[0] == m.root {
+		return m
+	}
+	for len(parts) > 1 {
+		parts = btreeGroup(parts, btreeNodeMax)
+	}
+	return &Map{root: parts[0]}
+}
+
+// putMany returns x with the pairs (sorted, distinct, all routed to x) put,
+// as one node or several of x's height, each at least half full; it
+// returns x itself when nothing changes.
+func (x *mnode) putMany(pairs []Pair) []*mnode {
+	if x.h == 0 {
+		return x.putManyLeaf(pairs)
+	}
+	var kids []mchild // nil until a child changes
+	var olds, news []*mnode
+	next := 0 // the first child of x not yet in kids
+	for c := 0; c < len(x.kids) && len(pairs) > 0; c++ {
+		// The pairs routed to child c are those below the next bound.
+		j := len(pairs)
+		if c+1 < len(x.kids) {
+			j = 0
+			for j < len(pairs) && compareKeys(pairs[j].Key, x.kids[c+1].key) < 0 {
+				j++
+			}
+		}
+		if j == 0 {
+			continue
+		}
+		old := x.kids[c]
+		parts := old.node.putMany(pairs[:j])
+		pairs = pairs[j:]
+		if len(parts) == 1 && parts[0] == old.node {
+			continue
+		}
+		if kids == nil {
+			kids = make([]mchild, 0, len(x.kids)+len(parts))
+		}
+		kids = append(kids, x.kids[next:c]...)
+		next = c + 1
+		bound := old.key
+		if c == 0 && compareKeys(parts[0].firstKey(), bound) < 0 {
+			bound = parts[0].firstKey()
+		}
+		kids = append(kids, mchild{parts[0], bound})
+		for _, p := range parts[1:] {
+			kids = append(kids, mchild{p, p.firstKey()})
+		}
+		olds = append(olds, old.node)
+		news = append(news, parts...)
+	}
+	if kids == nil {
+		return []*mnode{x}
+	}
+	kids = append(kids, x.kids[next:]...)
+	if len(kids) <= btreeNodeMax {
+		nx := &mnode{kids: kids, n: mchildCount(kids), h: x.h}
+		nx.carrySum(x, olds, news)
+		return []*mnode{nx}
+	}
+	nodes := make([]*mnode, 0, len(kids)/btreeNodeMin)
+	for _, g := range evenGroups(len(kids), btreeNodeMax) {
+		part := kids[g[0]:g[1]:g[1]]
+		nodes = append(nodes, &mnode{kids: part, n: mchildCount(part), h: x.h})
+	}
+	return nodes
+}
+
+// putManyLeaf merges sorted pairs into leaf x.
+func (x *mnode) putManyLeaf(pairs []Pair) []*mnode {
+	// Where each pair goes, and whether the leaf keeps its keys.
+	allThere := true
+	for _, p := range pairs {
+		if _, ok := x.search(p.Key); !ok {
+			allThere = false
+			break
+		}
+	}
+	if allThere {
+		var vals []Term
+		s, cached := x.cachedSum()
+		for _, p := range pairs {
+			i, _ := x.search(p.Key)
+			if Same(x.vals[i], p.Value) {
+				continue
+			}
+			if vals == nil {
+				vals = make([]Term, len(x.vals))
+				copy(vals, x.vals)
+			}
+			vals[i] = p.Value
+			if cached {
+				s += pairHash(x.keys[i], p.Value) - pairHash(x.keys[i], x.vals[i])
+			}
+		}
+		if vals == nil {
+			return []*mnode{x}
+		}
+		nx := btreeLeaf(x.keys, vals)
+		if cached {
+			nx.storeSum(s)
+		}
+		return []*mnode{nx}
+	}
+	n := len(x.keys) + len(pairs)
+	keys := make([]Term, 0, n)
+	vals := make([]Term, 0, n)
+	i := 0
+	for _, p := range pairs {
+		for i < len(x.keys) && compareKeys(x.keys[i], p.Key) < 0 {
+			keys, vals = append(keys, x.keys[i]), append(vals, x.vals[i])
+			i++
+		}
+		if i < len(x.keys) && compareKeys(x.keys[i], p.Key) == 0 {
+			keys, vals = append(keys, x.keys[i]), append(vals, p.Value)
+			i++
+			continue
+		}
+		keys, vals = append(keys, p.Key), append(vals, p.Value)
+	}
+	keys, vals = append(keys, x.keys[i:]...), append(vals, x.vals[i:]...)
+	groups := evenGroups(len(keys), btreeLeafMax)
+	out := make([]*mnode, len(groups))
+	for g, r := range groups {
+		out[g] = btreeLeaf(keys[r[0]:r[1]:r[1]], vals[r[0]:r[1]:r[1]])
+	}
+	return out
+}
+
+// evenGroups cuts n items into the fewest runs of at most max items, of
+// sizes differing by at most one (so each holds at least max/2 when there
+// are two or more), and returns their [lo, hi) bounds.
+func evenGroups(n, max int) [][2]int {
+	k := (n + max - 1) / max
+	out := make([][2]int, k)
+	for i := range out {
+		out[i] = [2]int{i * n / k, (i + 1) * n / k}
+	}
+	return out
+}
+
+// btreeGroup puts nodes of one height under as few inner nodes of at most
+// max children as it takes, spread evenly.
+func btreeGroup(nodes []*mnode, max int) []*mnode {
+	groups := evenGroups(len(nodes), max)
+	out := make([]*mnode, len(groups))
+	for g, r := range groups {
+		out[g] = btreeInner(nodes[r[0]:r[1]])
+	}
+	return out
+}
