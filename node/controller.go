@@ -60,11 +60,9 @@ type controller struct {
 	role      Role
 	view      map[string]Member // live peers, without this node
 	backup    string            // this node's backup ("" for none)
-	backupPID *actor.PID        // the out bridge to the backup's replica_handler
+	backupPID *actor.PID        // the backup's replica_handler
 
-	handler *actor.PID            // the ReplicaHandler (nil until this node is a spare)
-	inbound *actor.PID            // the in bridge registered as replica_handler
-	outs    map[string]*actor.PID // out bridges by destination remote address
+	handler *actor.PID // the ReplicaHandler, registered as replica_handler (nil until this node is a spare)
 
 	workers map[string]*workerEntry // by id
 	byPID   map[string]string       // worker process id -> worker id
@@ -76,13 +74,13 @@ type controller struct {
 	stopping  bool
 	lost      map[string]lostMember // failed members to rejoin, by name
 
-	infra actor.SupervisorStrategy // for the handler and the bridges
+	infra actor.SupervisorStrategy // for the replica handler
 }
 
 func newController(n *Node) *controller {
 	return &controller{
 		n: n, log: n.log.With("actor", replicationName),
-		view: map[string]Member{}, outs: map[string]*actor.PID{},
+		view:    map[string]Member{},
 		workers: map[string]*workerEntry{}, byPID: map[string]string{},
 		fences: map[string][]*fenceItem{}, monitors: map[MonitorRef]*fenceItem{}, lost: map[string]lostMember{},
 		infra: actor.NewOneForOneStrategy(10, 10*time.Second, actor.DefaultDecider),
@@ -153,7 +151,7 @@ func (c *controller) start(ctx actor.Context) {
 
 // HandleFailure supervises the controller's children: each worker by its
 // own one_for_one strategy (a worker that fails too often is stopped, not
-// escalated), the handler and bridges by a plain restart.
+// escalated), the replica handler by a plain restart (it keeps its store).
 func (c *controller) HandleFailure(system *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason, message any) {
 	if id, ok := c.byPID[child.Id]; ok {
 		w := c.workers[id]
@@ -199,10 +197,6 @@ func (c *controller) onEvent(ctx actor.Context, ev NodeEvent) {
 		} else {
 			delete(c.lost, name)
 		}
-		if out, ok := c.outs[prev.RemoteAddr]; known && ok {
-			ctx.Stop(out)
-			delete(c.outs, prev.RemoteAddr)
-		}
 		if takeover {
 			c.takeover(ctx, name, detected, ev.Left)
 		}
@@ -242,11 +236,7 @@ func (c *controller) retarget(ctx actor.Context) {
 	}
 	var pid *actor.PID
 	if want != "" {
-		var err error
-		if pid, err = c.outBridge(ctx, c.view[want]); err != nil {
-			c.log.Error("no bridge to the backup", "backup", want, "err", err)
-			want = ""
-		}
+		pid = actor.NewPID(c.view[want].RemoteAddr, replicaHandlerName)
 	}
 	if want == c.backup && samePID(pid, c.backupPID) {
 		return
@@ -265,23 +255,8 @@ func samePID(a, b *actor.PID) bool {
 	return a.Address == b.Address && a.Id == b.Id
 }
 
-// outBridge returns the local bridge to the replica_handler of member m,
-// spawning it the first time.
-func (c *controller) outBridge(ctx actor.Context, m Member) (*actor.PID, error) {
-	if pid, ok := c.outs[m.RemoteAddr]; ok {
-		return pid, nil
-	}
-	dest := actor.NewPID(m.RemoteAddr, replicaHandlerName)
-	pid, err := ctx.SpawnNamed(c.n.Props(func() actor.Actor { return &replicaOut{dest: dest, log: c.log} }), "out-"+m.RemoteAddr)
-	if err != nil {
-		return nil, err
-	}
-	c.outs[m.RemoteAddr] = pid
-	return pid, nil
-}
-
-// ensureHandler starts the replica handler and registers its in bridge as
-// replica_handler, unless they run already.
+// ensureHandler starts the replica handler and registers it as
+// replica_handler, unless it runs already.
 func (c *controller) ensureHandler(ctx actor.Context) error {
 	if c.handler != nil {
 		return nil
@@ -292,23 +267,16 @@ func (c *controller) ensureHandler(ctx actor.Context) error {
 	if err != nil {
 		return err
 	}
-	handler, err := ctx.SpawnNamed(props, "replicas")
+	props.Configure(actor.WithReceiverMiddleware(c.n.CrashReporting))
+	handler, err := ctx.SpawnNamed(props, replicaHandlerName)
 	if err != nil {
 		return err
 	}
-	in, err := ctx.SpawnNamed(c.n.Props(func() actor.Actor {
-		return &replicaIn{handler: handler, senders: map[string]*actor.PID{}, log: c.log}
-	}), replicaHandlerName)
-	if err != nil {
+	if err := c.n.Register(replicaHandlerName, handler); err != nil {
 		ctx.Stop(handler)
 		return err
 	}
-	if err := c.n.Register(replicaHandlerName, in); err != nil {
-		ctx.Stop(handler)
-		ctx.Stop(in)
-		return err
-	}
-	c.handler, c.inbound = handler, in
+	c.handler = handler
 	return nil
 }
 
@@ -373,12 +341,9 @@ func (c *controller) spawnWorker(ctx actor.Context, spec actors.WorkerSpec, from
 		return nil, err
 	}
 	fenced := new(atomic.Bool)
-	// The node's middlewares: terms from other nodes arrive decoded (a
-	// Fenced, a Call), replies to other nodes are encoded.
-	props.Configure(
-		actor.WithReceiverMiddleware(c.n.receiveMiddleware, fenceMiddleware(fenced, spec.ID, spec.Epoch)),
-		actor.WithSenderMiddleware(c.n.sendMiddleware),
-	)
+	// Crashes reported as such to monitors; fences noted for the
+	// controller. (Terms from other nodes arrive decoded for every actor.)
+	props.Configure(actor.WithReceiverMiddleware(c.n.CrashReporting, fenceMiddleware(fenced, spec.ID, spec.Epoch)))
 	strategy, err := actors.NewStrategy(actors.OneForOne, 0, 0, nil)
 	if err != nil {
 		return nil, err

@@ -116,11 +116,9 @@
 // is back has no backup; a spare that turned active keeps the replicas it
 // held of other active nodes but does not take them over.
 //
-// Wire. actors' protocol messages are Go values, and protoactor's remote
-// carries protobuf only: a node-local bridge per backup (given to workers as
-// their SetBackup PID) sends chunks in their term form, and the
-// replica_handler name on a spare is a bridge that hands them to the
-// actors.ReplicaHandler and sends its answers back the same way.
+// Wire. Workers are given their backup's {replica_handler, Node} PID; the
+// replication protocol's messages (actors.Message, a TermForm) cross nodes
+// in their term form like every other term.
 //
 // # Failure detection
 //

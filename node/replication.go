@@ -76,7 +76,7 @@ func (t Takeover) DualWindow() time.Duration {
 }
 
 // replicationName is the id of the node's replication controller actor:
-// the workers, the replica_handler and the bridges are its children.
+// the workers and the replica_handler are its children.
 const replicationName = "enode.replication"
 
 // replicaHandlerName is the registered name of the replica handler on
@@ -151,7 +151,7 @@ func (n *Node) runReplication() {
 }
 
 // stopReplication stops the event forwarder and the controller, which
-// stops the workers, the replica_handler and the bridges. Idempotent.
+// stops the workers and the replica_handler. Idempotent.
 func (n *Node) stopReplication() {
 	r := n.repl
 	if r == nil {

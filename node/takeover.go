@@ -130,7 +130,7 @@ func (c *controller) retryFences(ctx actor.Context, name string) {
 	send := func(f *fenceItem) bool {
 		to := ProcessID{Name: f.worker, Node: name}
 		fenced := &actors.Fenced{Worker: f.worker, Epoch: f.epoch}
-		if err := c.n.Send(to, fenced.ToTerm()); err != nil {
+		if err := c.n.Send(to, fenced); err != nil {
 			c.log.Warn("cannot send a fence", "to", to.String(), "err", err)
 			return false
 		}
