@@ -77,10 +77,14 @@
 //	ws, err := a.Workers()                  // id, epoch, seq, acked seq, bytes sent
 //	backup, ok, err := a.Backup()
 //
-// Each node runs a replication controller, an actor fed by MonitorNodes and
-// stopped first by Shutdown and Halt (so a node's workers stop before it
-// leaves the membership). Its workers are its children, each under its own
-// one_for_one strategy (3 restarts in 5 s, then the worker stays stopped).
+// Each node runs a replication controller, an actor fed by MonitorNodes.
+// Shutdown stops it first, so the node's workers stop before it leaves the
+// membership and the spare that takes them over never runs them alongside;
+// Halt stops it once the transport is down, as a kill would. Its workers are
+// its children, each under its own one_for_one strategy (3 restarts in 5 s,
+// then the worker stays stopped). A rejoin loop retries the gossip addresses
+// of failed members (see Fencing); stopping it may wait for one join attempt
+// (up to Failure.TCPTimeout).
 //
 // Backup choice. Every node computes, from its own member list, the backup
 // of each active node as actors.RendezvousBackup over the live spares: no
@@ -111,6 +115,13 @@
 // stop. A fenced worker stops at once; a node whose workers were all fenced
 // starts replica_handler and turns spare: N+1 rotation. A restarted node
 // should be configured as a spare.
+//
+// memberlist gossips to a member it declared dead only for
+// Failure.GossipToTheDeadTime; a node partitioned for longer would never
+// rejoin by itself, and its stale copies would run on. So every node retries
+// joining the gossip address of each member that failed (not of those that
+// left), every max(GossipToTheDeadTime/2, 5*ProbeInterval): for 10 minutes,
+// and for as long as a fence against that member is pending.
 //
 // Limits: one failure at a time. A second active node dying before a spare
 // is back has no backup; a spare that turned active keeps the replicas it

@@ -342,7 +342,11 @@ func (n *Node) stop(graceful bool) error {
 		return n.stopErr
 	}
 	n.state.Store(stateStopping)
-	n.stopReplication()
+	if graceful {
+		// Workers stop before the node leaves: the spare that takes them
+		// over never runs them alongside these.
+		n.stopReplication()
+	}
 	var errs []error
 	if graceful {
 		if err := n.announceLeaving(); err != nil {
@@ -365,6 +369,7 @@ func (n *Node) stop(graceful bool) error {
 	} else {
 		// As if killed: nothing leaves the node any more.
 		n.stopRemote()
+		n.stopReplication()
 		n.stopActors()
 	}
 	n.system.Shutdown()
