@@ -17,19 +17,24 @@ import (
 // *EncodeError (wrapping ErrUnencodable) when t holds something the format
 // cannot carry.
 //
-// Encode walks t twice, once to size the result and once to write it into
-// one allocation of exactly that size. On a hot path, AppendEncode into a
-// reused buffer walks once and allocates nothing.
+// Encode walks t once, into a buffer sized from an estimate that looks at
+// a sample of each long list and map (their first leaf of up to 64
+// elements); when the estimate falls short the buffer grows as append
+// grows it. The result's capacity can exceed its length by about an
+// eighth, a quarter at most; a result much shorter than the estimate is
+// copied to fit. On a hot path, AppendEncode into a reused buffer
+// allocates nothing.
 func Encode(t Term) ([]byte, error) {
-	n, err := EncodedSize(t)
-	if err != nil {
-		return nil, err
-	}
-	b, err := etfPutTerm(make([]byte, 1, n), t, 0)
-	if err != nil {
-		return nil, err
-	}
+	est := etfEstimate(t, 0)
+	b := make([]byte, 1, 1+est+est/8)
 	b[0] = etfVersion
+	b, err := etfPutTerm(b, t, 0)
+	if err != nil {
+		return nil, err
+	}
+	if cap(b)-len(b) > len(b)/4 {
+		b = append(make([]byte, 0, len(b)), b...)
+	}
 	return b, nil
 }
 
@@ -886,23 +891,8 @@ func etfSizeTerm(t Term, depth int) (int, error) {
 			}
 			n = 5
 		}
-		for _, e := range x.elems {
-			var s int
-			var err error
-			switch v := e.(type) {
-			case Atom:
-				s, err = etfAtomSize(v)
-			case Int:
-				s = etfIntSize(int64(v))
-			default:
-				s, err = etfSizeTerm(e, depth+1)
-			}
-			if err != nil {
-				return 0, err
-			}
-			n += s
-		}
-		return n, nil
+		s, err := etfElemsSize(x.elems, depth+1)
+		return n + s, err
 	case *Binary:
 		if uint64(x.Len()) > math.MaxUint32 {
 			return 0, etfEncodeErr(x, "binary of %d bytes over the format's 32-bit limit", x.Len())
@@ -920,19 +910,11 @@ func etfSizeTerm(t Term, depth int) (int, error) {
 		if x.Len() > 0 && depth >= DefaultMaxDepth {
 			return 0, etfTooDeep(x)
 		}
-		n := 5
-		for k, v := range x.All() {
-			ks, err := etfSizeTerm(k, depth+1)
-			if err != nil {
-				return 0, err
-			}
-			vs, err := etfSizeTerm(v, depth+1)
-			if err != nil {
-				return 0, err
-			}
-			n += ks + vs
+		if x.root == nil {
+			return 5, nil
 		}
-		return n, nil
+		n, err := etfPairsSize(x.root, depth+1)
+		return 5 + n, err
 	case Float:
 		f := float64(x)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
@@ -981,23 +963,11 @@ func etfListSize(x *List, depth int) (int, error) {
 	if uint64(n) > math.MaxUint32 {
 		return 0, etfEncodeErr(x, "list of %d elements over the format's 32-bit limit", n)
 	}
-	size := 5
-	for _, e := range x.All() {
-		var s int
-		var err error
-		switch v := e.(type) {
-		case Atom:
-			s, err = etfAtomSize(v)
-		case Int:
-			s = etfIntSize(int64(v))
-		default:
-			s, err = etfSizeTerm(e, depth+1)
-		}
-		if err != nil {
-			return 0, err
-		}
-		size += s
+	size, err := etfLeavesSize(x.root, depth+1)
+	if err != nil {
+		return 0, err
 	}
+	size += 5
 	if x.IsProper() {
 		return size + 1, nil
 	}
@@ -1041,4 +1011,155 @@ func etfFunSize(f *Fun, depth int) (int, error) {
 		n += s
 	}
 	return n, nil
+}
+
+// etfElemsSize is the encoded size of elems, which lie at depth.
+func etfElemsSize(elems []Term, depth int) (int, error) {
+	n := 0
+	for _, e := range elems {
+		if a, ok := e.(Atom); ok {
+			if len(a) <= maxAtomChars && isASCII(string(a)) {
+				n += 3 + len(a)
+				continue
+			}
+			s, err := etfAtomSize(a)
+			if err != nil {
+				return 0, err
+			}
+			n += s
+			continue
+		}
+		if v, ok := e.(Int); ok {
+			n += etfIntSize(int64(v))
+			continue
+		}
+		s, err := etfSizeTerm(e, depth)
+		if err != nil {
+			return 0, err
+		}
+		n += s
+	}
+	return n, nil
+}
+
+// etfLeavesSize is the encoded size of the elements under x, at depth.
+func etfLeavesSize(x *lnode, depth int) (int, error) {
+	if x.h == 0 {
+		return etfElemsSize(x.elems, depth)
+	}
+	n := 0
+	for _, c := range x.kids {
+		s, err := etfLeavesSize(c.node, depth)
+		if err != nil {
+			return 0, err
+		}
+		n += s
+	}
+	return n, nil
+}
+
+// etfPairsSize is the encoded size of the pairs under x, at depth.
+func etfPairsSize(x *mnode, depth int) (int, error) {
+	n := 0
+	if x.h == 0 {
+		ks, err := etfElemsSize(x.keys, depth)
+		if err != nil {
+			return 0, err
+		}
+		vs, err := etfElemsSize(x.vals, depth)
+		return ks + vs, err
+	}
+	for _, c := range x.kids {
+		s, err := etfPairsSize(c.node, depth)
+		if err != nil {
+			return 0, err
+		}
+		n += s
+	}
+	return n, nil
+}
+
+// etfEstimateDepth bounds how deep etfEstimate looks; below it a term
+// counts as etfEstimateDeep bytes.
+const (
+	etfEstimateDepth = 16
+	etfEstimateDeep  = 16
+)
+
+// etfEstimate guesses the encoded size of t cheaply, for sizing Encode's
+// buffer: exactly for scalars and short composites, and for a long list or
+// map by scaling the size of its first leaf (up to 64 elements or pairs) to
+// its length. It never fails; what Encode would refuse is counted as a few
+// bytes.
+func etfEstimate(t Term, depth int) int {
+	if depth >= etfEstimateDepth {
+		return etfEstimateDeep
+	}
+	switch x := t.(type) {
+	case Atom:
+		return 3 + len(x)
+	case Int:
+		return etfIntSize(int64(x))
+	case *Tuple:
+		n := 2
+		if len(x.elems) >= 256 {
+			n = 5
+		}
+		return n + etfEstimateRun(x.elems, len(x.elems), depth+1)
+	case *Binary:
+		if x.IsBinary() {
+			return 5 + x.Len()
+		}
+		return 6 + x.Len()
+	case *List:
+		if x.root == nil {
+			return etfEstimateTail(x, depth)
+		}
+		leaf := x.root
+		for leaf.h > 0 {
+			leaf = leaf.kids[0].node
+		}
+		return 5 + etfEstimateRun(leaf.elems, x.Len(), depth+1) + etfEstimateTail(x, depth)
+	case *Map:
+		if x.root == nil {
+			return 5
+		}
+		leaf := x.root
+		for leaf.h > 0 {
+			leaf = leaf.kids[0].node
+		}
+		return 5 + etfEstimateRun(leaf.keys, x.Len(), depth+1) + etfEstimateRun(leaf.vals, x.Len(), depth+1)
+	case *Fun:
+		n := 64
+		for _, v := range x.FreeVars {
+			n += etfEstimate(v, depth+1)
+		}
+		return n
+	}
+	return etfEstimateDeep
+}
+
+// etfEstimateTail is etfEstimate of an improper list's tail, 1 (NIL_EXT)
+// for a proper list.
+func etfEstimateTail(x *List, depth int) int {
+	if x.tail == nil {
+		return 1
+	}
+	return etfEstimate(x.tail, depth+1)
+}
+
+// etfEstimateRun estimates n terms from sample, the first of them: the
+// sample's first 64 are sized and scaled to n.
+func etfEstimateRun(sample []Term, n, depth int) int {
+	if len(sample) > ropeLeafMax {
+		sample = sample[:ropeLeafMax]
+	}
+	if len(sample) == 0 {
+		return 0
+	}
+	sum := 0
+	for _, e := range sample {
+		sum += etfEstimate(e, depth)
+	}
+	return int(int64(sum) * int64(n) / int64(len(sample)))
 }
