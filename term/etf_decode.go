@@ -192,6 +192,7 @@ type decoder struct {
 	ints      []Int
 	terms     []Term
 	tuples    []Tuple
+	binaries  []Binary
 	bytes     []byte
 	// keyRaw holds, while maps are being read, the content bytes of their
 	// binary keys (nil for other keys): a stack shared by nested maps.
@@ -226,6 +227,7 @@ func (d *decoder) rest() int { return len(d.b) - d.pos }
 const (
 	maxTermSlab   = 4096
 	maxTupleSlab  = 512
+	maxBinarySlab = 256
 	maxByteSlab   = 32 << 10
 	smallBinary   = 64 // binaries up to this size share slab memory
 	smallElemSpan = 64 // element slices up to this length come from the slab
@@ -254,6 +256,23 @@ func (d *decoder) tuple(e []Term) *Tuple {
 	d.tuples = d.tuples[1:]
 	t.elems = e
 	return t
+}
+
+// binary returns the binary of data (taking ownership, as binaryOwning
+// does), its header from the slab when data is short enough to be one
+// slice.
+func (d *decoder) binary(data []byte) *Binary {
+	if len(data) > binaryHashChunk {
+		return binaryOwning(data)
+	}
+	if len(d.binaries) == 0 {
+		// A binary takes at least 5 bytes of input.
+		d.binaries = make([]Binary, max(1, min(maxBinarySlab, d.rest()/5)))
+	}
+	x := &d.binaries[0]
+	d.binaries = d.binaries[1:]
+	x.data, x.n, x.bits = data, len(data), 8
+	return x
 }
 
 // binaryBytes returns a copy of p, in the byte slab when p is small.
@@ -352,7 +371,7 @@ func (d *decoder) term(depth int) (Term, error) {
 		}
 		start := p + 5
 		d.pos = start + int(n)
-		return binaryOwning(d.binaryBytes(b[start:d.pos])), nil
+		return d.binary(d.binaryBytes(b[start:d.pos])), nil
 	case extBitBinary:
 		return d.bitBinary()
 	case extMap:
@@ -726,7 +745,7 @@ func (d *decoder) bitBinary() (Term, error) {
 	}
 	d.pos = p + 6 + int(n)
 	if n == 0 || bitsUsed == 8 {
-		return binaryOwning(d.binaryBytes(data)), nil
+		return d.binary(d.binaryBytes(data)), nil
 	}
 	return NewBitstring(data, bitsUsed), nil
 }
