@@ -23,9 +23,9 @@ import (
 // with b.
 //
 // For speed the decoder allocates the parts of the term in batches (tuple
-// headers, element slices, small binaries' bytes, integers and atoms), so
-// keeping one small part of a decoded term alive keeps its batch alive too,
-// at most some tens of kilobytes per batch.
+// and binary headers, element slices, small binaries' bytes, integers and
+// atoms), so keeping one small part of a decoded term alive keeps its batch
+// alive too, at most some tens of kilobytes per batch.
 func Decode(b []byte) (Term, error) { return DecodeOptions{}.Decode(b) }
 
 // DecodePrefix reads the term at the front of b and returns it with the
@@ -178,9 +178,9 @@ type atomSlot struct {
 }
 
 // decoder is the state of one decode call. Decoded terms are carved out of
-// per-call slabs (tuple structs, element slices, small binaries' bytes,
-// boxed integers and atoms) and repeated atoms are made once, which is most
-// of the speed; a slab lives as long as any term carved from it.
+// per-call slabs (tuple and binary structs, element slices, small binaries'
+// bytes, boxed integers and atoms) and repeated atoms are made once, which
+// is most of the speed; a slab lives as long as any term carved from it.
 type decoder struct {
 	b        []byte
 	pos      int
