@@ -24,9 +24,9 @@ import (
 // with b.
 //
 // For speed the decoder allocates the parts of the term in batches (tuple
-// headers, element slices, small binaries' bytes, integers and atoms), so
-// keeping one small part of a decoded term alive keeps its batch alive too,
-// at most some tens of kilobytes per batch.
+// and binary headers, element slices, small binaries' bytes, integers and
+// atoms), so keeping one small part of a decoded term alive keeps its batch
+// alive too, at most some tens of kilobytes per batch.
 func Decode(b []byte) (Term, error) { return DecodeOptions{}.Decode(b) }
 
 // DecodePrefix reads the term at the front of b and returns it with the
@@ -179,9 +179,9 @@ type atomSlot struct {
 }
 
 // decoder is the state of one decode call. Decoded terms are carved out of
-// per-call slabs (tuple structs, element slices, small binaries' bytes,
-// boxed integers and atoms) and repeated atoms are made once, which is most
-// of the speed; a slab lives as long as any term carved from it.
+// per-call slabs (tuple and binary structs, element slices, small binaries'
+// bytes, boxed integers and atoms) and repeated atoms are made once, which
+// is most of the speed; a slab lives as long as any term carved from it.
 type decoder struct {
 	b        []byte
 	pos      int
@@ -193,6 +193,7 @@ type decoder struct {
 	ints      []Int
 	terms     []Term
 	tuples    []Tuple
+	binaries  []Binary
 	bytes     []byte
 	// keyRaw holds, while maps are being read, the content bytes of their
 	// binary keys (nil for other keys): a stack shared by nested maps.
@@ -227,6 +228,7 @@ func (d *decoder) rest() int { return len(d.b) - d.pos }
 const (
 	maxTermSlab   = 4096
 	maxTupleSlab  = 512
+	maxBinarySlab = 256
 	maxByteSlab   = 32 << 10
 	smallBinary   = 64 // binaries up to this size share slab memory
 	smallElemSpan = 64 // element slices up to this length come from the slab
@@ -255,6 +257,23 @@ func (d *decoder) tuple(e []Term) *Tuple {
 	d.tuples = d.tuples[1:]
 	t.elems = e
 	return t
+}
+
+// binary returns the binary of data (taking ownership, as binaryOwning
+// does), its header from the slab when data is short enough to be one
+// slice.
+func (d *decoder) binary(data []byte) *Binary {
+	if len(data) > binaryHashChunk {
+		return binaryOwning(data)
+	}
+	if len(d.binaries) == 0 {
+		// A binary takes at least 5 bytes of input.
+		d.binaries = make([]Binary, max(1, min(maxBinarySlab, d.rest()/5)))
+	}
+	x := &d.binaries[0]
+	d.binaries = d.binaries[1:]
+	x.data, x.n, x.bits = data, len(data), 8
+	return x
 }
 
 // binaryBytes returns a copy of p, in the byte slab when p is small.
@@ -353,7 +372,7 @@ func (d *decoder) term(depth int) (Term, error) {
 		}
 		start := p + 5
 		d.pos = start + int(n)
-		return binaryOwning(d.binaryBytes(b[start:d.pos])), nil
+		return d.binary(d.binaryBytes(b[start:d.pos])), nil
 	case extBitBinary:
 		return d.bitBinary()
 	case extMap:
@@ -727,7 +746,7 @@ func (d *decoder) bitBinary() (Term, error) {
 	}
 	d.pos = p + 6 + int(n)
 	if n == 0 || bitsUsed == 8 {
-		return binaryOwning(d.binaryBytes(data)), nil
+		return d.binary(d.binaryBytes(data)), nil
 	}
 	return NewBitstring(data, bitsUsed), nil
 }

@@ -17,19 +17,24 @@ import (
 // *EncodeError (wrapping ErrUnencodable) when t holds something the format
 // cannot carry.
 //
-// Encode walks t twice, once to size the result and once to write it into
-// one allocation of exactly that size. On a hot path, AppendEncode into a
-// reused buffer walks once and allocates nothing.
+// Encode walks t once, into a buffer sized from an estimate that looks at
+// a sample of each long list and map (their first leaf of up to 64
+// elements); when the estimate falls short the buffer grows as append
+// grows it. The result's capacity can exceed its length by about an
+// eighth, a quarter at most; a result much shorter than the estimate is
+// copied to fit. On a hot path, AppendEncode into a reused buffer
+// allocates nothing.
 func Encode(t Term) ([]byte, error) {
-	n, err := EncodedSize(t)
-	if err != nil {
-		return nil, err
-	}
-	b, err := etfAppendTerm(make([]byte, 1, n), t, 0)
-	if err != nil {
-		return nil, err
-	}
+	est := etfEstimate(t, 0)
+	b := make([]byte, 1, 1+est+est/8)
 	b[0] = etfVersion
+	b, err := etfPutTerm(b, t, 0)
+	if err != nil {
+		return nil, err
+	}
+	if cap(b)-len(b) > len(b)/4 {
+		b = append(make([]byte, 0, len(b)), b...)
+	}
 	return b, nil
 }
 
@@ -39,7 +44,7 @@ func Encode(t Term) ([]byte, error) {
 // reuses its buffer (dst[:0]) encodes without garbage. On error it returns
 // dst unchanged and an *EncodeError.
 func AppendEncode(dst []byte, t Term) ([]byte, error) {
-	b, err := etfAppendTerm(append(dst, etfVersion), t, 0)
+	b, err := etfPutTerm(append(dst, etfVersion), t, 0)
 	if err != nil {
 		return dst, err
 	}
@@ -108,22 +113,41 @@ func etfTooDeep(t Term) error {
 	return etfEncodeErr(t, "nested deeper than %d levels", DefaultMaxDepth)
 }
 
-// etfAppendTerm appends the encoding of t (without version byte); depth is
-// the number of composites around t.
-func etfAppendTerm(b []byte, t Term, depth int) ([]byte, error) {
+// The writer below is shaped by the profile of encoding the reference state
+// (shared/workload.md): about half a million small terms, tuples of a few
+// atoms and integers and short binaries, in one long list, then a map and a
+// 1 MiB binary. Lists and maps are walked leaf by leaf over their trees
+// (plain slice loops, not iterator callbacks), and the elements of tuples
+// and list leaves go through one loop, etfPutElems, that writes the common
+// kinds in line. On that state the encoder is bound by memory more than by
+// its own work: a walk that only reads what it reads takes about 80% of its
+// time, as the parts of each session lie in different places of the heap.
+// (Software prefetching of the coming elements was measured and did not
+// pay for itself.)
+
+// etfPutTerm appends the encoding of t (without version byte); depth is the
+// number of composites around t.
+func etfPutTerm(b []byte, t Term, depth int) ([]byte, error) {
 	switch x := t.(type) {
 	case Atom:
-		return etfAppendAtom(b, x)
+		return etfPutAtom(b, x)
 	case Int:
-		return etfAppendInt(b, int64(x)), nil
+		return etfPutInt(b, int64(x)), nil
 	case *Tuple:
-		return etfAppendTuple(b, x, depth)
+		return etfPutTuple(b, x, depth)
 	case *Binary:
-		return etfAppendBinary(b, x)
+		return etfPutBinary(b, x)
 	case *List:
-		return etfAppendList(b, x, depth)
+		return etfPutList(b, x, depth)
 	case *Map:
-		return etfAppendMap(b, x, depth)
+		return etfPutMap(b, x, depth)
+	}
+	return etfPutRare(b, t, depth)
+}
+
+// etfPutRare appends the terms that are seldom in bulk.
+func etfPutRare(b []byte, t Term, depth int) ([]byte, error) {
+	switch x := t.(type) {
 	case Float:
 		f := float64(x)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
@@ -147,7 +171,155 @@ func etfAppendTerm(b []byte, t Term, depth int) ([]byte, error) {
 	return b, etfEncodeErr(t, "unknown term type %T", t)
 }
 
-func etfAppendTuple(b []byte, x *Tuple, depth int) ([]byte, error) {
+// etfPutElems appends the encodings of elems, which lie at depth: the
+// elements of a tuple or of one leaf of a list. It is the encoder's hot
+// loop:
+//
+//   - The common kinds are tested one by one with type assertions (each a
+//     compare of the itab with a constant) rather than a type switch (which
+//     first loads the type's hash and searches it).
+//   - Short ASCII atoms, integers and short binaries are written in line,
+//     and small tuples are entered without a call, so the loop makes no
+//     call for the common shapes.
+//   - Atoms and binaries of up to 16 bytes are checked and copied a word at
+//     a time: two overlapping 8-, 4- or 2-byte loads and stores instead of
+//     a byte loop and a memmove call. This needs etfShortRoom bytes of
+//     capacity left; otherwise the plain append path is taken, so the
+//     output never depends on the capacity.
+//   - The depth bound is checked at composites only.
+func etfPutElems(b []byte, elems []Term, depth int) ([]byte, error) {
+	// Small tuples are entered without a call: the rest of the enclosing
+	// run of elements waits on this stack, and the loop goes on inside the
+	// tuple. Past the stack's height, etfPutTuple recurses.
+	var stack [etfStackHeight][]Term
+	sp := 0
+	var err error
+	for {
+		for len(elems) > 0 {
+			e := elems[0]
+			elems = elems[1:]
+			if a, ok := e.(Atom); ok {
+				s := string(a)
+				n, l := len(s), len(b)
+				if n <= 16 && cap(b)-l >= etfShortRoom {
+					w := b[l : l+etfShortRoom : l+etfShortRoom]
+					switch {
+					case n >= 8:
+						lo, hi := le64(s, 0), le64(s, n-8)
+						if (lo|hi)&hiBits != 0 {
+							break
+						}
+						w[0], w[1], w[2] = extAtom, 0, byte(n)
+						binary.LittleEndian.PutUint64(w[3:], lo)
+						binary.LittleEndian.PutUint64(w[n-5:], hi)
+						b = b[:l+3+n]
+						continue
+					case n >= 4:
+						lo, hi := le32(s, 0), le32(s, n-4)
+						if (lo|hi)&hiBits32 != 0 {
+							break
+						}
+						w[0], w[1], w[2] = extAtom, 0, byte(n)
+						binary.LittleEndian.PutUint32(w[3:], lo)
+						binary.LittleEndian.PutUint32(w[n-1:], hi)
+						b = b[:l+3+n]
+						continue
+					case n >= 2:
+						lo, hi := le16(s, 0), le16(s, n-2)
+						if (lo|hi)&hiBits16 != 0 {
+							break
+						}
+						w[0], w[1], w[2] = extAtom, 0, byte(n)
+						binary.LittleEndian.PutUint16(w[3:], lo)
+						binary.LittleEndian.PutUint16(w[n+1:], hi)
+						b = b[:l+3+n]
+						continue
+					}
+				}
+				if b, err = etfPutAtomSlow(b, a); err != nil {
+					return b, err
+				}
+				continue
+			}
+			if v, ok := e.(Int); ok {
+				l := len(b)
+				if cap(b)-l >= 5 {
+					w := b[l : l+5 : l+5]
+					if uint64(v) <= 255 {
+						w[0], w[1] = extSmallInt, byte(v)
+						b = b[:l+2]
+						continue
+					}
+					if int64(int32(v)) == int64(v) {
+						w[0] = extInt
+						binary.BigEndian.PutUint32(w[1:], uint32(v))
+						b = b[:l+5]
+						continue
+					}
+				}
+				b = etfPutInt(b, int64(v))
+				continue
+			}
+			if x, ok := e.(*Tuple); ok {
+				if n := len(x.elems); n < 256 && depth < DefaultMaxDepth && sp < len(stack) {
+					b = append(b, extSmallTuple, byte(n))
+					stack[sp] = elems
+					sp++
+					elems = x.elems
+					depth++
+					continue
+				}
+				if b, err = etfPutTuple(b, x, depth); err != nil {
+					return b, err
+				}
+				continue
+			}
+			if x, ok := e.(*Binary); ok {
+				d, l := x.data, len(b)
+				if x.chunks == nil && (x.bits == 8 || x.n == 0) && len(d) <= 16 && cap(b)-l >= etfShortRoom {
+					w := b[l : l+etfShortRoom : l+etfShortRoom]
+					w[0] = extBinary
+					binary.BigEndian.PutUint32(w[1:], uint32(len(d)))
+					etfPutBytes(w[5:], d)
+					b = b[:l+5+len(d)]
+					continue
+				}
+				b, err = etfPutBinaryLong(b, x)
+			} else {
+				b, err = etfPutTerm(b, e, depth)
+			}
+			if err != nil {
+				return b, err
+			}
+		}
+		if sp == 0 {
+			return b, nil
+		}
+		sp--
+		elems = stack[sp]
+		depth--
+	}
+}
+
+// etfStackHeight is how many levels of small tuples etfPutElems enters
+// without recursing.
+const etfStackHeight = 8
+
+// etfShortRoom is the capacity the in-line writers of etfPutElems need: a
+// header of up to 5 bytes and 16 bytes of data.
+const etfShortRoom = 5 + 16
+
+func etfPutTuple(b []byte, x *Tuple, depth int) ([]byte, error) {
+	if n := len(x.elems); n < 256 && depth < DefaultMaxDepth {
+		b = append(b, extSmallTuple, byte(n))
+		return etfPutElems(b, x.elems, depth+1)
+	}
+	return etfPutTupleSlow(b, x, depth)
+}
+
+// etfPutTupleSlow writes the tuples etfPutTuple leaves: large ones, and
+// those at the depth bound.
+func etfPutTupleSlow(b []byte, x *Tuple, depth int) ([]byte, error) {
 	n := len(x.elems)
 	if n < 256 {
 		b = append(b, extSmallTuple, byte(n))
@@ -161,47 +333,103 @@ func etfAppendTuple(b []byte, x *Tuple, depth int) ([]byte, error) {
 	if n > 0 && depth >= DefaultMaxDepth {
 		return b, etfTooDeep(x)
 	}
-	var err error
-	for _, e := range x.elems {
-		// The common small elements are written here, saving a call.
-		switch v := e.(type) {
-		case Atom:
-			if b, err = etfAppendAtom(b, v); err != nil {
-				return b, err
-			}
-		case Int:
-			b = etfAppendInt(b, int64(v))
-		default:
-			if b, err = etfAppendTerm(b, e, depth+1); err != nil {
-				return b, err
-			}
-		}
-	}
-	return b, nil
+	return etfPutElems(b, x.elems, depth+1)
 }
 
-// etfAppendAtom writes a as OTP 25 does: ATOM_EXT with Latin-1 bytes when
+// hiBits has the high bit of every byte of a word set: a word of bytes
+// anded with it is zero when all of them are ASCII.
+const (
+	hiBits   = 0x8080808080808080
+	hiBits32 = 0x80808080
+	hiBits16 = 0x8080
+)
+
+// le64 and le32 load the little-endian word at s[i:]; the compiler turns the
+// byte loads into one load.
+func le64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func le16(s string, i int) uint16 {
+	s = s[i : i+2]
+	return uint16(s[0]) | uint16(s[1])<<8
+}
+
+func le32(s string, i int) uint32 {
+	s = s[i : i+4]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+}
+
+// etfPutShort writes s (at most 16 bytes) at w[0:len(s)], where len(w) >=
+// 16, and reports whether all of its bytes are ASCII. It writes nothing
+// past len(s), and nothing at all for a non-ASCII s of 4 bytes or more.
+func etfPutShort(w []byte, s string) bool {
+	n := len(s)
+	switch {
+	case n >= 8:
+		lo, hi := le64(s, 0), le64(s, n-8)
+		if (lo|hi)&hiBits != 0 {
+			return false
+		}
+		binary.LittleEndian.PutUint64(w, lo)
+		binary.LittleEndian.PutUint64(w[n-8:], hi)
+	case n >= 4:
+		lo, hi := le32(s, 0), le32(s, n-4)
+		if (lo|hi)&hiBits32 != 0 {
+			return false
+		}
+		binary.LittleEndian.PutUint32(w, lo)
+		binary.LittleEndian.PutUint32(w[n-4:], hi)
+	default:
+		var or byte
+		for i := 0; i < n; i++ {
+			w[i] = s[i]
+			or |= s[i]
+		}
+		return or < utf8.RuneSelf
+	}
+	return true
+}
+
+// etfPutAtom writes a as OTP 25 does: ATOM_EXT with Latin-1 bytes when
 // every character is in Latin-1, else the UTF-8 forms.
-func etfAppendAtom(b []byte, a Atom) ([]byte, error) {
+func etfPutAtom(b []byte, a Atom) ([]byte, error) {
 	s := string(a)
-	if len(s) <= maxAtomChars {
-		ascii := true
-		for i := 0; i < len(s); i++ {
-			if s[i] >= utf8.RuneSelf {
-				ascii = false
-				break
-			}
-		}
-		if ascii {
-			b = append(b, extAtom, 0, byte(len(s)))
-			return append(b, s...), nil
+	l := len(b)
+	if len(s) <= 16 && cap(b)-l >= 3+16 {
+		w := b[l : l+3+16]
+		if etfPutShort(w[3:], s) {
+			w[0], w[1], w[2] = extAtom, 0, byte(len(s))
+			return b[:l+3+len(s)], nil
 		}
 	}
-	return etfAppendAtomSlow(b, a)
+	return etfPutAtomSlow(b, a)
 }
 
-func etfAppendAtomSlow(b []byte, a Atom) ([]byte, error) {
+// isASCII reports whether every byte of s is below 0x80, a word at a time.
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if le64(s, i)&hiBits != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func etfPutAtomSlow(b []byte, a Atom) ([]byte, error) {
 	s := string(a)
+	if len(s) <= maxAtomChars && isASCII(s) {
+		b = append(b, extAtom, 0, byte(len(s)))
+		return append(b, s...), nil
+	}
 	if !utf8.ValidString(s) {
 		return b, etfEncodeErr(a, "atom %q is not valid UTF-8", s)
 	}
@@ -231,20 +459,11 @@ func etfAppendAtomSlow(b []byte, a Atom) ([]byte, error) {
 	return append(b, s...), nil
 }
 
-// etfAtomSize is the encoded size of a, or an error as etfAppendAtom gives.
+// etfAtomSize is the encoded size of a, or an error as etfPutAtom gives.
 func etfAtomSize(a Atom) (int, error) {
 	s := string(a)
-	if len(s) <= maxAtomChars {
-		ascii := true
-		for i := 0; i < len(s); i++ {
-			if s[i] >= utf8.RuneSelf {
-				ascii = false
-				break
-			}
-		}
-		if ascii {
-			return 3 + len(s), nil
-		}
+	if len(s) <= maxAtomChars && isASCII(s) {
+		return 3 + len(s), nil
 	}
 	if !utf8.ValidString(s) {
 		return 0, etfEncodeErr(a, "atom %q is not valid UTF-8", s)
@@ -267,14 +486,18 @@ func etfAtomSize(a Atom) (int, error) {
 	return 3 + len(s), nil
 }
 
-func etfAppendInt(b []byte, v int64) []byte {
+func etfPutInt(b []byte, v int64) []byte {
 	if uint64(v) <= 255 {
 		return append(b, extSmallInt, byte(v))
 	}
-	if v >= math.MinInt32 && v <= math.MaxInt32 {
-		b = append(b, extInt)
-		return binary.BigEndian.AppendUint32(b, uint32(v))
+	if int64(int32(v)) == v {
+		return append(b, extInt, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
 	}
+	return etfPutInt64(b, v)
+}
+
+// etfPutInt64 writes an integer outside the int32 range as SMALL_BIG_EXT.
+func etfPutInt64(b []byte, v int64) []byte {
 	sign, mag := byte(0), uint64(v)
 	if v < 0 {
 		sign, mag = 1, -uint64(v)
@@ -291,7 +514,7 @@ func etfIntSize(v int64) int {
 	if uint64(v) <= 255 {
 		return 2
 	}
-	if v >= math.MinInt32 && v <= math.MaxInt32 {
+	if int64(int32(v)) == v {
 		return 5
 	}
 	mag := uint64(v)
@@ -307,7 +530,7 @@ func etfAppendBig(b []byte, x BigInt) ([]byte, error) {
 		return b, etfEncodeErr(x, "zero BigInt value (make one with Integer)")
 	}
 	if v.IsInt64() {
-		return etfAppendInt(b, v.Int64()), nil
+		return etfPutInt(b, v.Int64()), nil
 	}
 	n := (v.BitLen() + 7) / 8
 	if uint64(n) > math.MaxUint32 {
@@ -353,7 +576,39 @@ func etfBigSize(x BigInt) (int, error) {
 	return 6 + n, nil
 }
 
-func etfAppendBinary(b []byte, x *Binary) ([]byte, error) {
+// etfPutBinary writes x as BINARY_EXT, or BIT_BINARY_EXT for a bitstring.
+func etfPutBinary(b []byte, x *Binary) ([]byte, error) {
+	d := x.data
+	l := len(b)
+	if x.chunks == nil && (x.bits == 8 || x.n == 0) && len(d) <= 16 && cap(b)-l >= 5+16 {
+		w := b[l : l+5+16]
+		w[0] = extBinary
+		binary.BigEndian.PutUint32(w[1:], uint32(len(d)))
+		etfPutBytes(w[5:], d)
+		return b[:l+5+len(d)], nil
+	}
+	return etfPutBinaryLong(b, x)
+}
+
+// etfPutBytes copies d (at most 16 bytes) to w (at least 16 bytes long) a
+// word at a time, writing nothing past len(d).
+func etfPutBytes(w, d []byte) {
+	n := len(d)
+	switch {
+	case n >= 8:
+		lo, hi := binary.LittleEndian.Uint64(d), binary.LittleEndian.Uint64(d[n-8:])
+		binary.LittleEndian.PutUint64(w, lo)
+		binary.LittleEndian.PutUint64(w[n-8:], hi)
+	case n >= 4:
+		lo, hi := binary.LittleEndian.Uint32(d), binary.LittleEndian.Uint32(d[n-4:])
+		binary.LittleEndian.PutUint32(w, lo)
+		binary.LittleEndian.PutUint32(w[n-4:], hi)
+	default:
+		copy(w, d)
+	}
+}
+
+func etfPutBinaryLong(b []byte, x *Binary) ([]byte, error) {
 	n := x.Len()
 	if uint64(n) > math.MaxUint32 {
 		return b, etfEncodeErr(x, "binary of %d bytes over the format's 32-bit limit", n)
@@ -366,28 +621,70 @@ func etfAppendBinary(b []byte, x *Binary) ([]byte, error) {
 		b = binary.BigEndian.AppendUint32(b, uint32(n))
 		b = append(b, tb)
 	}
-	for c := range x.Chunks() {
-		b = append(b, c...)
+	if x.chunks == nil {
+		return append(b, x.data...), nil
+	}
+	for _, c := range x.chunks {
+		b = append(b, c.b...)
 	}
 	return b, nil
 }
 
-// etfIsByteString reports whether l is written as STRING_EXT: a proper list of
-// 1 to 65535 integers, all in 0..255.
-func etfIsByteString(l *List) bool {
-	n := l.Len()
-	if n == 0 || n > math.MaxUint16 || !l.IsProper() {
-		return false
+// etfByteLeaves reports whether every element under x is an Int in 0..255,
+// stopping at the first that is not.
+func etfByteLeaves(x *lnode) bool {
+	if x.h == 0 {
+		for _, e := range x.elems {
+			if v, ok := e.(Int); !ok || uint64(v) > 255 {
+				return false
+			}
+		}
+		return true
 	}
-	for _, e := range l.All() {
-		if v, ok := e.(Int); !ok || uint64(v) > 255 {
+	for _, c := range x.kids {
+		if !etfByteLeaves(c.node) {
 			return false
 		}
 	}
 	return true
 }
 
-func etfAppendList(b []byte, x *List, depth int) ([]byte, error) {
+// etfPutByteLeaves writes the elements under x, all Ints in 0..255, as bytes.
+func etfPutByteLeaves(b []byte, x *lnode) []byte {
+	if x.h == 0 {
+		for _, e := range x.elems {
+			b = append(b, byte(e.(Int)))
+		}
+		return b
+	}
+	for _, c := range x.kids {
+		b = etfPutByteLeaves(b, c.node)
+	}
+	return b
+}
+
+// etfIsByteString reports whether l is written as STRING_EXT: a proper list
+// of 1 to 65535 integers, all in 0..255.
+func etfIsByteString(l *List) bool {
+	n := l.Len()
+	return n > 0 && n <= math.MaxUint16 && l.tail == nil && etfByteLeaves(l.root)
+}
+
+// etfPutLeaves writes the elements under x, which lie at depth.
+func etfPutLeaves(b []byte, x *lnode, depth int) ([]byte, error) {
+	if x.h == 0 {
+		return etfPutElems(b, x.elems, depth)
+	}
+	var err error
+	for _, c := range x.kids {
+		if b, err = etfPutLeaves(b, c.node, depth); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+func etfPutList(b []byte, x *List, depth int) ([]byte, error) {
 	n := x.Len()
 	if depth >= DefaultMaxDepth && (n > 0 || !x.IsProper()) {
 		return b, etfTooDeep(x)
@@ -398,42 +695,52 @@ func etfAppendList(b []byte, x *List, depth int) ([]byte, error) {
 		}
 		// [ | T] is T itself, as binary_to_term reads a LIST_EXT of no
 		// elements.
-		return etfAppendTerm(b, x.Tail(), depth+1)
+		return etfPutTerm(b, x.Tail(), depth+1)
 	}
 	if etfIsByteString(x) {
-		b = append(b, extString)
-		b = binary.BigEndian.AppendUint16(b, uint16(n))
-		for _, e := range x.All() {
-			b = append(b, byte(e.(Int)))
-		}
-		return b, nil
+		b = append(b, extString, byte(n>>8), byte(n))
+		return etfPutByteLeaves(b, x.root), nil
 	}
 	if uint64(n) > math.MaxUint32 {
 		return b, etfEncodeErr(x, "list of %d elements over the format's 32-bit limit", n)
 	}
-	b = append(b, extList)
-	b = binary.BigEndian.AppendUint32(b, uint32(n))
-	var err error
-	for _, e := range x.All() {
-		switch v := e.(type) {
-		case Atom:
-			b, err = etfAppendAtom(b, v)
-		case Int:
-			b = etfAppendInt(b, int64(v))
-		default:
-			b, err = etfAppendTerm(b, e, depth+1)
-		}
-		if err != nil {
-			return b, err
-		}
+	b = append(b, extList, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	b, err := etfPutLeaves(b, x.root, depth+1)
+	if err != nil {
+		return b, err
 	}
 	if x.IsProper() {
 		return append(b, extNil), nil
 	}
-	return etfAppendTerm(b, x.Tail(), depth+1)
+	return etfPutTerm(b, x.Tail(), depth+1)
 }
 
-func etfAppendMap(b []byte, x *Map, depth int) ([]byte, error) {
+// etfPutPairs writes the pairs under x, which lie at depth.
+func etfPutPairs(b []byte, x *mnode, depth int) ([]byte, error) {
+	var err error
+	if x.h == 0 {
+		vals := x.vals[:len(x.keys)]
+		for i, k := range x.keys {
+			if b, err = etfPutTerm(b, k, depth); err != nil {
+				return b, err
+			}
+			if v, ok := vals[i].(Int); ok {
+				b = etfPutInt(b, int64(v))
+			} else if b, err = etfPutTerm(b, vals[i], depth); err != nil {
+				return b, err
+			}
+		}
+		return b, nil
+	}
+	for _, c := range x.kids {
+		if b, err = etfPutPairs(b, c.node, depth); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+func etfPutMap(b []byte, x *Map, depth int) ([]byte, error) {
 	n := x.Len()
 	if uint64(n) > math.MaxUint32 {
 		return b, etfEncodeErr(x, "map of %d keys over the format's 32-bit limit", n)
@@ -441,23 +748,16 @@ func etfAppendMap(b []byte, x *Map, depth int) ([]byte, error) {
 	if n > 0 && depth >= DefaultMaxDepth {
 		return b, etfTooDeep(x)
 	}
-	b = append(b, extMap)
-	b = binary.BigEndian.AppendUint32(b, uint32(n))
-	var err error
-	for k, v := range x.All() {
-		if b, err = etfAppendTerm(b, k, depth+1); err != nil {
-			return b, err
-		}
-		if b, err = etfAppendTerm(b, v, depth+1); err != nil {
-			return b, err
-		}
+	b = append(b, extMap, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	if n == 0 {
+		return b, nil
 	}
-	return b, nil
+	return etfPutPairs(b, x.root, depth+1)
 }
 
 func etfAppendPid(b []byte, x Pid) ([]byte, error) {
 	b = append(b, extNewPid)
-	b, err := etfAppendAtom(b, x.Node)
+	b, err := etfPutAtom(b, x.Node)
 	if err != nil {
 		return b, err
 	}
@@ -474,7 +774,7 @@ func etfAppendPort(b []byte, x Port) ([]byte, error) {
 		tag = extV4Port
 	}
 	b = append(b, tag)
-	b, err := etfAppendAtom(b, x.Node)
+	b, err := etfPutAtom(b, x.Node)
 	if err != nil {
 		return b, err
 	}
@@ -492,7 +792,7 @@ func etfAppendRef(b []byte, x Ref) ([]byte, error) {
 	}
 	b = append(b, extNewerRef)
 	b = binary.BigEndian.AppendUint16(b, uint16(x.Len))
-	b, err := etfAppendAtom(b, x.Node)
+	b, err := etfPutAtom(b, x.Node)
 	if err != nil {
 		return b, err
 	}
@@ -533,10 +833,10 @@ func etfAppendFun(b []byte, f *Fun, depth int) ([]byte, error) {
 	var err error
 	if f.Exported {
 		b = append(b, extExport)
-		if b, err = etfAppendAtom(b, f.Module); err != nil {
+		if b, err = etfPutAtom(b, f.Module); err != nil {
 			return b, err
 		}
-		if b, err = etfAppendAtom(b, f.Function); err != nil {
+		if b, err = etfPutAtom(b, f.Function); err != nil {
 			return b, err
 		}
 		return append(b, extSmallInt, f.Arity), nil
@@ -547,16 +847,16 @@ func etfAppendFun(b []byte, f *Fun, depth int) ([]byte, error) {
 	b = append(b, f.Uniq[:]...)
 	b = binary.BigEndian.AppendUint32(b, f.Index)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(f.FreeVars)))
-	if b, err = etfAppendAtom(b, f.Module); err != nil {
+	if b, err = etfPutAtom(b, f.Module); err != nil {
 		return b, err
 	}
 	for _, t := range [...]Term{f.OldIndex, f.OldUniq, f.Pid} {
-		if b, err = etfAppendTerm(b, t, depth+1); err != nil {
+		if b, err = etfPutTerm(b, t, depth+1); err != nil {
 			return b, err
 		}
 	}
 	for _, v := range f.FreeVars {
-		if b, err = etfAppendTerm(b, v, depth+1); err != nil {
+		if b, err = etfPutTerm(b, v, depth+1); err != nil {
 			return b, err
 		}
 	}
@@ -587,23 +887,8 @@ func etfSizeTerm(t Term, depth int) (int, error) {
 			}
 			n = 5
 		}
-		for _, e := range x.elems {
-			var s int
-			var err error
-			switch v := e.(type) {
-			case Atom:
-				s, err = etfAtomSize(v)
-			case Int:
-				s = etfIntSize(int64(v))
-			default:
-				s, err = etfSizeTerm(e, depth+1)
-			}
-			if err != nil {
-				return 0, err
-			}
-			n += s
-		}
-		return n, nil
+		s, err := etfElemsSize(x.elems, depth+1)
+		return n + s, err
 	case *Binary:
 		if uint64(x.Len()) > math.MaxUint32 {
 			return 0, etfEncodeErr(x, "binary of %d bytes over the format's 32-bit limit", x.Len())
@@ -621,19 +906,11 @@ func etfSizeTerm(t Term, depth int) (int, error) {
 		if x.Len() > 0 && depth >= DefaultMaxDepth {
 			return 0, etfTooDeep(x)
 		}
-		n := 5
-		for k, v := range x.All() {
-			ks, err := etfSizeTerm(k, depth+1)
-			if err != nil {
-				return 0, err
-			}
-			vs, err := etfSizeTerm(v, depth+1)
-			if err != nil {
-				return 0, err
-			}
-			n += ks + vs
+		if x.root == nil {
+			return 5, nil
 		}
-		return n, nil
+		n, err := etfPairsSize(x.root, depth+1)
+		return 5 + n, err
 	case Float:
 		f := float64(x)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
@@ -682,23 +959,11 @@ func etfListSize(x *List, depth int) (int, error) {
 	if uint64(n) > math.MaxUint32 {
 		return 0, etfEncodeErr(x, "list of %d elements over the format's 32-bit limit", n)
 	}
-	size := 5
-	for _, e := range x.All() {
-		var s int
-		var err error
-		switch v := e.(type) {
-		case Atom:
-			s, err = etfAtomSize(v)
-		case Int:
-			s = etfIntSize(int64(v))
-		default:
-			s, err = etfSizeTerm(e, depth+1)
-		}
-		if err != nil {
-			return 0, err
-		}
-		size += s
+	size, err := etfLeavesSize(x.root, depth+1)
+	if err != nil {
+		return 0, err
 	}
+	size += 5
 	if x.IsProper() {
 		return size + 1, nil
 	}
@@ -742,4 +1007,155 @@ func etfFunSize(f *Fun, depth int) (int, error) {
 		n += s
 	}
 	return n, nil
+}
+
+// etfElemsSize is the encoded size of elems, which lie at depth.
+func etfElemsSize(elems []Term, depth int) (int, error) {
+	n := 0
+	for _, e := range elems {
+		if a, ok := e.(Atom); ok {
+			if len(a) <= maxAtomChars && isASCII(string(a)) {
+				n += 3 + len(a)
+				continue
+			}
+			s, err := etfAtomSize(a)
+			if err != nil {
+				return 0, err
+			}
+			n += s
+			continue
+		}
+		if v, ok := e.(Int); ok {
+			n += etfIntSize(int64(v))
+			continue
+		}
+		s, err := etfSizeTerm(e, depth)
+		if err != nil {
+			return 0, err
+		}
+		n += s
+	}
+	return n, nil
+}
+
+// etfLeavesSize is the encoded size of the elements under x, at depth.
+func etfLeavesSize(x *lnode, depth int) (int, error) {
+	if x.h == 0 {
+		return etfElemsSize(x.elems, depth)
+	}
+	n := 0
+	for _, c := range x.kids {
+		s, err := etfLeavesSize(c.node, depth)
+		if err != nil {
+			return 0, err
+		}
+		n += s
+	}
+	return n, nil
+}
+
+// etfPairsSize is the encoded size of the pairs under x, at depth.
+func etfPairsSize(x *mnode, depth int) (int, error) {
+	n := 0
+	if x.h == 0 {
+		ks, err := etfElemsSize(x.keys, depth)
+		if err != nil {
+			return 0, err
+		}
+		vs, err := etfElemsSize(x.vals, depth)
+		return ks + vs, err
+	}
+	for _, c := range x.kids {
+		s, err := etfPairsSize(c.node, depth)
+		if err != nil {
+			return 0, err
+		}
+		n += s
+	}
+	return n, nil
+}
+
+// etfEstimateDepth bounds how deep etfEstimate looks; below it a term
+// counts as etfEstimateDeep bytes.
+const (
+	etfEstimateDepth = 16
+	etfEstimateDeep  = 16
+)
+
+// etfEstimate guesses the encoded size of t cheaply, for sizing Encode's
+// buffer: exactly for scalars and short composites, and for a long list or
+// map by scaling the size of its first leaf (up to 64 elements or pairs) to
+// its length. It never fails; what Encode would refuse is counted as a few
+// bytes.
+func etfEstimate(t Term, depth int) int {
+	if depth >= etfEstimateDepth {
+		return etfEstimateDeep
+	}
+	switch x := t.(type) {
+	case Atom:
+		return 3 + len(x)
+	case Int:
+		return etfIntSize(int64(x))
+	case *Tuple:
+		n := 2
+		if len(x.elems) >= 256 {
+			n = 5
+		}
+		return n + etfEstimateRun(x.elems, len(x.elems), depth+1)
+	case *Binary:
+		if x.IsBinary() {
+			return 5 + x.Len()
+		}
+		return 6 + x.Len()
+	case *List:
+		if x.root == nil {
+			return etfEstimateTail(x, depth)
+		}
+		leaf := x.root
+		for leaf.h > 0 {
+			leaf = leaf.kids[0].node
+		}
+		return 5 + etfEstimateRun(leaf.elems, x.Len(), depth+1) + etfEstimateTail(x, depth)
+	case *Map:
+		if x.root == nil {
+			return 5
+		}
+		leaf := x.root
+		for leaf.h > 0 {
+			leaf = leaf.kids[0].node
+		}
+		return 5 + etfEstimateRun(leaf.keys, x.Len(), depth+1) + etfEstimateRun(leaf.vals, x.Len(), depth+1)
+	case *Fun:
+		n := 64
+		for _, v := range x.FreeVars {
+			n += etfEstimate(v, depth+1)
+		}
+		return n
+	}
+	return etfEstimateDeep
+}
+
+// etfEstimateTail is etfEstimate of an improper list's tail, 1 (NIL_EXT)
+// for a proper list.
+func etfEstimateTail(x *List, depth int) int {
+	if x.tail == nil {
+		return 1
+	}
+	return etfEstimate(x.tail, depth+1)
+}
+
+// etfEstimateRun estimates n terms from sample, the first of them: the
+// sample's first 64 are sized and scaled to n.
+func etfEstimateRun(sample []Term, n, depth int) int {
+	if len(sample) > ropeLeafMax {
+		sample = sample[:ropeLeafMax]
+	}
+	if len(sample) == 0 {
+		return 0
+	}
+	sum := 0
+	for _, e := range sample {
+		sum += etfEstimate(e, depth)
+	}
+	return int(int64(sum) * int64(n) / int64(len(sample)))
 }
