@@ -148,12 +148,29 @@ func BenchmarkFullDecode(b *testing.B) {
 }
 
 // BenchmarkReceive is the receiver's real path, one workload step per op:
-// decode the delta bytes, apply them to a replica that was decoded from the
-// keyframe (so it shares nothing with the sender's states), and checksum
-// the result, as Decoder.Apply does. The sender's deltas of 100 steps are
-// prepared first; after the last one the replica starts again from the
-// keyframe (outside the timer, hashed as a keyframe's checksum leaves it).
+// apply the delta bytes (ApplyEncoded, as Decoder.Apply does) to a replica
+// that was decoded from the keyframe (so it shares nothing with the
+// sender's states), and checksum the result. The sender's deltas of 100
+// steps are prepared first; after the last one the replica starts again
+// from the keyframe (outside the timer, hashed as a keyframe's checksum
+// leaves it).
 func BenchmarkReceive(b *testing.B) {
+	benchReceive(b, ApplyEncoded)
+}
+
+// BenchmarkReceiveTwoStep is BenchmarkReceive with Decode, then Apply: what
+// the fused path saves.
+func BenchmarkReceiveTwoStep(b *testing.B) {
+	benchReceive(b, func(t term.Term, p []byte) (term.Term, error) {
+		spec, err := Decode(p)
+		if err != nil {
+			return nil, err
+		}
+		return Apply(t, spec)
+	})
+}
+
+func benchReceive(b *testing.B, receive func(term.Term, []byte) (term.Term, error)) {
 	benchVariants(b, func(b *testing.B, v workload.Variant) {
 		const steps = 100
 		cur := workload.State(v, 42)
@@ -189,11 +206,7 @@ func BenchmarkReceive(b *testing.B) {
 				replica, k = fresh(), 0
 				b.StartTimer()
 			}
-			spec, err := Decode(payloads[k])
-			if err != nil {
-				b.Fatal(err)
-			}
-			next, err := Apply(replica, spec)
+			next, err := receive(replica, payloads[k])
 			if err != nil {
 				b.Fatal(err)
 			}
