@@ -120,6 +120,16 @@ func (a *applier) spec(t term.Term, depth int) (term.Term, error) {
 	return apply(t, s)
 }
 
+// replaceNext reports whether the next spec is a Replace. Its value is
+// then taken as a change without comparing it with the old one: Diff
+// writes a Replace only for a value that differs, and a Replace by an equal
+// value gives an equal term either way (only not the same object). For an
+// integer field, the comparison would read the old boxed value, a cache
+// miss on a cold replica, for nothing.
+func (a *applier) replaceNext() bool {
+	return a.r.off < len(a.r.b) && a.r.b[a.r.off] == sReplace
+}
+
 // seqOp reads the next op header of a tuple or list spec and refuses a
 // retain or delete right after one of the same kind, as reader.ops does.
 func (a *applier) seqOp(prev OpKind) (OpKind, int, error) {
@@ -177,11 +187,12 @@ func (a *applier) tuple(t *term.Tuple, depth int) (term.Term, error) {
 				return nil, fmt.Errorf("%w: edit at tuple element %d of %d", ErrMismatch, pos, t.Len())
 			}
 			old := t.At(pos)
+			replace := a.replaceNext()
 			v, err := a.spec(old, depth+1)
 			if err != nil {
 				return nil, err
 			}
-			changed = changed || !term.Same(v, old)
+			changed = changed || replace || !term.Same(v, old)
 			a.terms = append(a.terms, v)
 			pos++
 		}
@@ -244,11 +255,12 @@ func (a *applier) list(l *term.List, depth int) (term.Term, error) {
 				return nil, fmt.Errorf("%w: edit at list element %d of %d", ErrMismatch, pos, l.Len())
 			}
 			old := l.At(pos)
+			replace := a.replaceNext()
 			v, err := a.spec(old, depth+1)
 			if err != nil {
 				return nil, err
 			}
-			if !term.Same(v, old) {
+			if replace || !term.Same(v, old) {
 				a.sets = append(a.sets, term.ListElem{Index: pos, Value: v})
 			}
 			pos++
