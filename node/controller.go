@@ -62,7 +62,8 @@ type controller struct {
 	backup    string            // this node's backup ("" for none)
 	backupPID *actor.PID        // the backup's replica_handler
 
-	handler *actor.PID // the ReplicaHandler, registered as replica_handler (nil until this node is a spare)
+	handler  *actor.PID           // the ReplicaHandler, registered as replica_handler (nil until this node is a spare)
+	replicas *actors.ReplicaTable // the handler's store: an ets table the controller owns, read through its view
 
 	workers map[string]*workerEntry // by id
 	byPID   map[string]string       // worker process id -> worker id
@@ -96,6 +97,12 @@ func (c *controller) Receive(ctx actor.Context) {
 		c.start(ctx)
 	case *actor.Stopping:
 		c.stopping = true
+	case *actor.Stopped:
+		// The handler, a child, has stopped by now: its table goes with it.
+		if c.replicas != nil {
+			c.n.repl.view.Store(nil)
+			_ = c.replicas.Close()
+		}
 	case controllerReady:
 		var err error
 		if c.role == RoleSpare {
@@ -261,8 +268,17 @@ func (c *controller) ensureHandler(ctx actor.Context) error {
 	if c.handler != nil {
 		return nil
 	}
+	if c.replicas == nil {
+		t, err := actors.NewReplicaTable(c.n.tables, "")
+		if err != nil {
+			return err
+		}
+		c.replicas = t
+		c.n.repl.view.Store(t.View())
+	}
 	rc := actors.DefaultReceiverConfig()
 	rc.Logger = c.log
+	rc.Store = c.replicas
 	props, err := actors.ReplicaHandlerProps(rc)
 	if err != nil {
 		return err

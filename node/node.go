@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/enode-dev/enode/ets"
 	"github.com/enode-dev/enode/node/internal/remote"
 	"github.com/hashicorp/memberlist"
 	"google.golang.org/grpc"
@@ -43,7 +44,8 @@ type Node struct {
 	userMeta  map[string]string
 	metaBytes []byte
 
-	repl *replication // N+1: workers, replica_handler, backup choice, takeover
+	repl   *replication  // N+1: workers, replica_handler, backup choice, takeover
+	tables *ets.Registry // the node's named ets tables
 
 	stopMu  sync.Mutex
 	state   atomic.Int32 // running, stopping, stopped
@@ -75,7 +77,7 @@ func start(cfg Config) (_ *Node, err error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{cfg: cfg, log: logger.With("node", cfg.Name), userMeta: maps.Clone(cfg.Meta)}
+	n := &Node{cfg: cfg, log: logger.With("node", cfg.Name), userMeta: maps.Clone(cfg.Meta), tables: ets.NewRegistry()}
 	n.members.peers = map[string]Member{}
 	n.members.leaving = map[string]bool{}
 	n.members.subs = map[*NodeWatch]struct{}{}

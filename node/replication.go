@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/enode-dev/enode/actors"
+	"github.com/enode-dev/enode/ets"
 )
 
 // WorkerFactory builds the behaviour of the worker with the given id. The
@@ -92,6 +94,9 @@ type replication struct {
 	rejoined chan struct{} // closed when the rejoin loop has exited
 	running  bool          // the forwarder and the rejoin loop were started
 	stopOnce sync.Once
+	// view reads the replica_handler's table (nil while this node has
+	// none); set by the controller, read by Replicas and Replica.
+	view atomic.Pointer[actors.ReplicaView]
 }
 
 // validateReplication checks the replication part of the configuration.
@@ -268,28 +273,34 @@ func (n *Node) Takeovers() ([]Takeover, error) {
 }
 
 // Replicas lists the replicas this node keeps (without their states),
-// sorted by worker id; empty on a node that never was a spare.
+// sorted by worker id; empty on a node that never was a spare. It reads the
+// replica_handler's ets table through its read-only view, not through the
+// handler's mailbox.
 func (n *Node) Replicas() ([]actors.Replica, error) {
-	res, err := n.ask(&replicaQuery{q: &actors.ListReplicas{}})
-	if err != nil {
-		return nil, err
+	v := n.replicaView()
+	if v == nil {
+		return nil, nil
 	}
-	if e, ok := res.(error); ok {
-		return nil, e
-	}
-	return res.(*actors.ReplicaList).Replicas, nil
+	return v.List(false)
 }
 
 // Replica returns the replica of one worker kept on this node, with its
-// state; false when there is none.
+// state; false when there is none. Like Replicas, it reads the table.
 func (n *Node) Replica(worker string) (actors.Replica, bool, error) {
-	res, err := n.ask(&replicaQuery{q: &actors.GetReplica{Worker: worker}})
-	if err != nil {
-		return actors.Replica{}, false, err
+	v := n.replicaView()
+	if v == nil {
+		return actors.Replica{}, false, nil
 	}
-	if e, ok := res.(error); ok {
-		return actors.Replica{}, false, e
-	}
-	r := res.(*actors.ReplicaResult)
-	return r.Replica, r.Found, nil
+	return v.Get(worker)
 }
+
+func (n *Node) replicaView() *actors.ReplicaView {
+	if n.repl == nil {
+		return nil
+	}
+	return n.repl.view.Load()
+}
+
+// Tables returns the node's registry of named ets tables (the replica
+// table of a spare is in it, as actors.DefaultReplicaTable).
+func (n *Node) Tables() *ets.Registry { return n.tables }

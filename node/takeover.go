@@ -33,13 +33,14 @@ func (c *controller) takeover(ctx actor.Context, dead string, detected time.Time
 		log.Error("takeover impossible: Config.Workers is nil")
 		return
 	}
-	res, err := ctx.RequestFuture(c.handler, &actors.ReplicasByOwner{Owner: dead}, c.n.cfg.CallTimeout).Result()
+	// The replicas are read straight from the handler's table (its
+	// read-only view), not through its mailbox, where frames may queue.
+	replicas, err := c.replicas.View().ByOwner(dead)
 	if err != nil {
-		log.Error("takeover impossible: replica_handler does not answer", "err", err)
+		log.Error("takeover impossible: cannot read the replica table", "err", err)
 		return
 	}
-	list, ok := res.(*actors.ReplicaList)
-	if !ok || len(list.Replicas) == 0 {
+	if len(replicas) == 0 {
 		log.Info("dead node had no replicas here: nothing to take over")
 		return
 	}
@@ -48,7 +49,7 @@ func (c *controller) takeover(ctx actor.Context, dead string, detected time.Time
 	c.role = RoleActive
 	c.retarget(ctx)
 	var started []int
-	for _, r := range list.Replicas {
+	for _, r := range replicas {
 		b, err := c.behaviour(r.Worker)
 		if err != nil {
 			log.Error("cannot take a worker over; its replica stays", "worker", r.Worker, "err", err)
@@ -80,7 +81,7 @@ func (c *controller) takeover(ctx actor.Context, dead string, detected time.Time
 	}
 	if len(started) > 0 {
 		last := c.takeovers[started[len(started)-1]]
-		log.Warn("took over a dead node's workers", "workers", len(started), "of", len(list.Replicas),
+		log.Warn("took over a dead node's workers", "workers", len(started), "of", len(replicas),
 			"detect_to_running", last.Running.Sub(detected).String())
 	}
 	if len(c.workers) == 0 {
