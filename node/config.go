@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/enode-dev/enode/actors"
 )
 
 // Role is what a node is for in an N+1 cluster: an active node runs
@@ -157,6 +159,17 @@ type Config struct {
 	// Faults, when set, lets tests drop the node's gossip and remote
 	// traffic to chosen peers (see Faults). Nil in production.
 	Faults *Faults
+
+	// Workers builds the worker with a given id; StartWorker and takeover
+	// call it. Every node of a cluster must be able to build any worker,
+	// since any spare may take over any active node. Nil: this node runs
+	// no workers (StartWorker fails, and as a spare it keeps replicas but
+	// cannot take over). See "Replication and takeover" in the package doc.
+	Workers WorkerFactory
+
+	// Replication configures how this node's workers replicate their
+	// state to their backup.
+	Replication actors.ReplicationConfig
 }
 
 // DefaultConfig returns a configuration for a node on a LAN: every listener
@@ -174,6 +187,8 @@ func DefaultConfig(name string) Config {
 		LeaveTimeout:    time.Second,     // the leave broadcast needs one gossip round or two
 		CallTimeout:     5 * time.Second, // gen_server:call's default
 		CertLifetime:    24 * time.Hour,  // renewed at 12 h
+
+		Replication: actors.DefaultReplicationConfig(), // deltas, adaptive keyframes, every step, async
 	}
 }
 
@@ -286,7 +301,7 @@ func (c *Config) Validate() error {
 	if len(c.Secret) > 0 && c.CertLifetime < time.Minute {
 		return bad("CertLifetime", "must be at least a minute")
 	}
-	return nil
+	return c.validateReplication()
 }
 
 // validateNodeName checks "name@host": both parts non-empty, the name made

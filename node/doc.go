@@ -62,6 +62,75 @@
 // deliver a message. Without a secret everything is plaintext and open to
 // anyone who can reach the ports: for development only.
 //
+// # Replication and takeover
+//
+// A node of an N+1 cluster is active (it runs workers) or a spare (it keeps
+// their replicas). Config.Workers says how to build a worker from its id;
+// every node must be able to build every worker, since any spare may take
+// over any active node. Config.Replication (actors.DefaultReplicationConfig
+// by default) says how workers replicate.
+//
+//	cfg := node.LocalConfig("a@127.0.0.1")
+//	cfg.Workers = func(id string) (actors.Behaviour, error) { return session{}, nil }
+//	a, err := node.Start(cfg)
+//	pid, err := a.StartWorker("session-42") // supervised, registered as session-42
+//	ws, err := a.Workers()                  // id, epoch, seq, acked seq, bytes sent
+//	backup, ok, err := a.Backup()
+//
+// Each node runs a replication controller, an actor fed by MonitorNodes.
+// Shutdown stops it first, so the node's workers stop before it leaves the
+// membership and the spare that takes them over never runs them alongside;
+// Halt stops it once the transport is down, as a kill would. Its workers are
+// its children, each under its own one_for_one strategy (3 restarts in 5 s,
+// then the worker stays stopped). A rejoin loop retries the gossip addresses
+// of failed members (see Fencing); stopping it may wait for one join attempt
+// (up to Failure.TCPTimeout).
+//
+// Backup choice. Every node computes, from its own member list, the backup
+// of each active node as actors.RendezvousBackup over the live spares: no
+// coordinator, and every node agrees once their member lists do. When this
+// node's backup changes (a spare joins, leaves, dies or turns active), its
+// workers get actors.SetBackup and send a keyframe to the new one, or keep
+// their newest state until a spare appears.
+//
+// Spares. A spare starts replica_handler (actors.ReplicaHandlerProps)
+// during Start, before joining, so it exists before anyone chooses it.
+//
+// Takeover. When an active node is declared down (failure detection or a
+// graceful leave), the spare that was its backup in the member list just
+// before (rendezvous over the live spares, itself included) asks its
+// replica_handler for the dead node's replicas, starts each worker with
+// actors.FromReplica (same id and registered name, epoch+1, from the
+// replica's state, which holds at least everything that was acknowledged),
+// publishes the active role so that others recompute backups, and records
+// the takeover (Takeovers: detection to running time). Its own workers now
+// replicate to the remaining spares, or to none until a spare joins. A spare
+// that holds no replica of the dead node stays a spare.
+//
+// Fencing. Replicas refuse frames of a lower epoch and answer them with
+// actors.Fenced. And when a node this node took workers from comes back (a
+// NodeUp: a paused or partitioned node resuming), each taken-over worker's
+// old copy is sent Fenced{Worker, Epoch} as {id, OldNode} and monitored
+// until it stops; Takeover.DualWindow is the time from the NodeUp to the
+// stop. A fenced worker stops at once; a node whose workers were all fenced
+// starts replica_handler and turns spare: N+1 rotation. A restarted node
+// should be configured as a spare.
+//
+// memberlist gossips to a member it declared dead only for
+// Failure.GossipToTheDeadTime; a node partitioned for longer would never
+// rejoin by itself, and its stale copies would run on. So every node retries
+// joining the gossip address of each member that failed (not of those that
+// left), every max(GossipToTheDeadTime/2, 5*ProbeInterval): for 10 minutes,
+// and for as long as a fence against that member is pending.
+//
+// Limits: one failure at a time. A second active node dying before a spare
+// is back has no backup; a spare that turned active keeps the replicas it
+// held of other active nodes but does not take them over.
+//
+// Wire. Workers are given their backup's {replica_handler, Node} PID; the
+// replication protocol's messages (actors.Message, a TermForm) cross nodes
+// in their term form like every other term.
+//
 // # Failure detection
 //
 // LANFailureDetection (the default) is memberlist's LAN profile: a killed

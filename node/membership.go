@@ -163,7 +163,7 @@ func (n *Node) Members() []Member {
 	if n.stopped() {
 		return nil
 	}
-	self := Member{Name: n.cfg.Name, Role: n.cfg.Role, RemoteAddr: n.remoteAddr, GossipAddr: n.gossipAddr, Meta: n.Meta(), Alive: true}
+	self := Member{Name: n.cfg.Name, Role: n.Role(), RemoteAddr: n.remoteAddr, GossipAddr: n.gossipAddr, Meta: n.Meta(), Alive: true}
 	m := &n.members
 	m.mu.Lock()
 	defer m.mu.Unlock()

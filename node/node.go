@@ -39,9 +39,11 @@ type Node struct {
 	exits   sync.Map // pid id -> *exitRecord, for monitored local processes
 	refs    atomic.Uint64
 
-	metaMu    sync.Mutex
+	metaMu    sync.Mutex // guards userMeta, metaBytes and cfg.Role (which takeover and fencing change)
 	userMeta  map[string]string
 	metaBytes []byte
+
+	repl *replication // N+1: workers, replica_handler, backup choice, takeover
 
 	stopMu  sync.Mutex
 	state   atomic.Int32 // running, stopping, stopped
@@ -140,6 +142,10 @@ func start(cfg Config) (_ *Node, err error) {
 	cleanup = append(cleanup, func() { _ = n.system.Root.StopFuture(n.monitorPID).Wait() })
 	n.endpoints = subscribeEndpoints(n)
 	cleanup = append(cleanup, n.endpoints.cancel)
+	if err := n.startReplication(); err != nil {
+		return nil, err
+	}
+	cleanup = append(cleanup, n.stopReplication)
 
 	n.metaBytes, err = encodeMeta(memberMeta{Name: cfg.Name, Role: cfg.Role, Remote: n.remoteAddr, User: n.userMeta})
 	if err != nil {
@@ -181,6 +187,7 @@ func start(cfg Config) (_ *Node, err error) {
 			return nil, fmt.Errorf("joining %v: %w", cfg.Seeds, err)
 		}
 	}
+	n.runReplication()
 	n.log.Info("node started", "remote", n.remoteAddr, "gossip", n.gossipAddr, "role", cfg.Role.String(), "secure", len(cfg.Secret) > 0)
 	return n, nil
 }
@@ -248,8 +255,14 @@ func (n *Node) stopRemote() {
 // Name returns the node's name.
 func (n *Node) Name() string { return n.cfg.Name }
 
-// Role returns the node's role.
-func (n *Node) Role() Role { return n.cfg.Role }
+// Role returns the node's role: Config.Role at start; a spare that takes
+// over a dead node's workers turns active, and an active node whose workers
+// were all fenced turns spare (see "Replication and takeover").
+func (n *Node) Role() Role {
+	n.metaMu.Lock()
+	defer n.metaMu.Unlock()
+	return n.cfg.Role
+}
 
 // RemoteAddr returns the address the node's actors are reached at.
 func (n *Node) RemoteAddr() string { return n.remoteAddr }
@@ -329,6 +342,11 @@ func (n *Node) stop(graceful bool) error {
 		return n.stopErr
 	}
 	n.state.Store(stateStopping)
+	if graceful {
+		// Workers stop before the node leaves: the spare that takes them
+		// over never runs them alongside these.
+		n.stopReplication()
+	}
 	var errs []error
 	if graceful {
 		if err := n.announceLeaving(); err != nil {
@@ -351,6 +369,7 @@ func (n *Node) stop(graceful bool) error {
 	} else {
 		// As if killed: nothing leaves the node any more.
 		n.stopRemote()
+		n.stopReplication()
 		n.stopActors()
 	}
 	n.system.Shutdown()
