@@ -200,6 +200,9 @@ func (d *demoRun) run(ctx context.Context) (*summary, error) {
 			return nil, fmt.Errorf("%s: %w: %v", p.name, errNodeExited, p.waitErr)
 		}
 		elapsed := time.Since(start)
+		if err := d.unexpectedTakeover(kill); err != nil {
+			return nil, err
+		}
 		if victim != nil && kill == nil && elapsed >= o.killAt {
 			d.stats.observe(c.all())
 			kill = &killRecord{node: victim.name, acked: ackedVersions(victim.latest()), at: time.Now()}
@@ -237,6 +240,27 @@ func (d *demoRun) run(ctx context.Context) (*summary, error) {
 	}
 	verify(sum, settled, o, kill)
 	return sum, nil
+}
+
+// unexpectedTakeover reports a takeover of a node the demo did not kill:
+// failure detection declared a live node dead (a false positive, typically
+// a node starved of CPU for longer than the local profile's few hundred
+// milliseconds). The run cannot be verified after that: the spare is used up.
+func (d *demoRun) unexpectedTakeover(k *killRecord) error {
+	for _, p := range d.c.live() {
+		st := p.latest()
+		if st == nil {
+			continue
+		}
+		for _, t := range st.Takeovers {
+			if k == nil || t.From != k.node {
+				return fmt.Errorf("%s took over %s from %s, which was not killed: failure detection gave a false positive "+
+					"(nodes starved of CPU for longer than the local profile tolerates; try a smaller --state or fewer --workers)",
+					st.Node, t.Worker, t.From)
+			}
+		}
+	}
+	return nil
 }
 
 // checkFailover looks for the takeover of kill's workers in the nodes'
