@@ -31,6 +31,23 @@
 // left, alternating with round robin, with a bounded number of chunks in
 // flight, so one worker's 40 MB keyframe never holds up another's deltas.
 //
+// # Replica table and admission control
+//
+// The replica_handler keeps its replicas in an ets table (ReplicaTable: a
+// protected ordered_set, one {enode_replica, Worker, Owner, Epoch, Seq,
+// State, UpdatedUnixNano, Keyframes, Deltas, Bytes} row per worker). The
+// table lives outside the actor, so a handler that crashes and restarts
+// keeps every replica (its stream decoders start afresh and ask for one
+// keyframe per worker); status, takeover and readers read it through a
+// ReplicaView (OpenReplicaView with ReceiverConfig.Registry) without going
+// through the handler's mailbox.
+//
+// Each sending node goes through a funnel (AdmissionConfig, bytes per
+// second). A frame over its node's rate is still applied and acknowledged;
+// its sender gets Backoff, and that node's workers send no new frame until
+// the retry-after has passed, merging their states meanwhile, so a
+// flooding node cannot starve the others.
+//
 // # Epochs and fencing
 //
 // A worker started fresh has epoch 1; one started from its replica on

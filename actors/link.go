@@ -83,7 +83,8 @@ type linkStream struct {
 // are unacknowledged at a time, so a slow destination holds chunks here,
 // where small frames can still overtake them, rather than in the transport's
 // queue, where they cannot. Replies from the replica (Ack, NeedKeyframe,
-// Fenced) come to the link, which forwards them to the worker.
+// Fenced) come to the link, which forwards them to the worker; a Backoff
+// goes to every worker the link carries.
 type link struct {
 	dest          *actor.PID
 	chunkSize     int
@@ -193,6 +194,13 @@ func (l *link) reply(ctx actor.Context, pm Message) {
 		worker = r.Worker
 	case *Fenced:
 		worker = r.Worker
+	case *Backoff:
+		// The destination is over this node's rate: every worker the
+		// link carries holds its next frame.
+		for _, s := range l.streams {
+			ctx.Send(s.pid, pm)
+		}
+		return
 	default:
 		return
 	}

@@ -41,6 +41,7 @@ const (
 	tagNeedKeyframe term.Atom = "enode_need_keyframe"
 	tagFenced       term.Atom = "enode_fenced"
 	tagSetBackup    term.Atom = "enode_set_backup"
+	tagBackoff      term.Atom = "enode_backoff"
 )
 
 // Chunk is one piece of a replication frame, sent by a worker's link to the
@@ -210,6 +211,8 @@ func FromTerm(t term.Term) (Message, error) {
 			break
 		}
 		m = &Fenced{Worker: d.str(1), Epoch: d.u64(2)}
+	case tagBackoff:
+		m = backoffFromTerm(&d)
 	case tagSetBackup:
 		switch tup.Len() {
 		case 2:

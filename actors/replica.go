@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/enode-dev/enode/delta"
+	"github.com/enode-dev/enode/ets"
 	"github.com/enode-dev/enode/term"
 )
 
@@ -31,7 +32,8 @@ type Replica struct {
 // Store holds the replicas of a replica_handler. It is owned by the handler
 // actor (and its receiver middleware, which runs on the same goroutine), so
 // implementations need not be safe for concurrent use; methods must not
-// block. An ets table will implement it; MapStore is the in-memory one.
+// block. ReplicaTable (an ets table that readers can read without asking
+// the handler) is the default; MapStore is a plain map.
 type Store interface {
 	// Get returns the replica of worker.
 	Get(worker string) (Replica, bool)
@@ -76,8 +78,22 @@ func (m MapStore) Range(fn func(Replica) bool) {
 
 // ReceiverConfig configures a replica_handler and its receiver middleware.
 type ReceiverConfig struct {
-	// Store keeps the replicas. Default: a new MapStore.
+	// Store keeps the replicas. Default (nil): Validate makes a
+	// ReplicaTable, registered as Table in Registry when Registry is set,
+	// which belongs to the handler: it survives the handler's restarts and
+	// is deleted when the handler stops for good. Read it with
+	// OpenReplicaView(Registry, Table), or with
+	// cfg.Store.(*ReplicaTable).View() after Validate.
 	Store Store
+	// Registry, when set and Store is nil, is the node's ets registry the
+	// replica table is registered in. Default nil (an unnamed table).
+	Registry *ets.Registry
+	// Table is the replica table's name in Registry. Default
+	// DefaultReplicaTable.
+	Table term.Atom
+	// Admission is the per-node admission control. Default
+	// DefaultAdmissionConfig() (on); set Admission.Disabled to switch it off.
+	Admission AdmissionConfig
 	// MaxFrameBytes bounds the bytes being reassembled for one worker: a
 	// frame growing past it is discarded and a keyframe requested. Default
 	// 256 MiB (the large workload's keyframe is about 40 MB).
@@ -90,12 +106,15 @@ type ReceiverConfig struct {
 	// Logger receives warnings about dropped chunks and frames. Default:
 	// the actor system's logger.
 	Logger *slog.Logger
+
+	beforeStore func(Replica) // test hook: called before each update is stored (a panic crashes the handler)
 }
 
 // DefaultReceiverConfig returns a config with every default set.
 func DefaultReceiverConfig() ReceiverConfig {
 	return ReceiverConfig{
-		Store:              NewMapStore(),
+		Store:              nil, // a ReplicaTable, made by Validate
+		Admission:          DefaultAdmissionConfig(),
 		MaxFrameBytes:      256 << 20, // 6× the large workload's keyframe
 		MaxReassemblyBytes: 1 << 30,   // a few large keyframes at once
 		Now:                time.Now,
@@ -106,12 +125,11 @@ func DefaultReceiverConfig() ReceiverConfig {
 // error names the field.
 var ErrConfig = errors.New("actors: invalid config")
 
-// Validate fills defaults for zero fields and checks the rest.
+// Validate fills defaults for zero fields and checks the rest. With a nil
+// Store it creates the handler's ReplicaTable (in Registry when set), so
+// it fails with ets.ErrNameTaken when Table is already registered.
 func (c *ReceiverConfig) Validate() error {
 	d := DefaultReceiverConfig()
-	if c.Store == nil {
-		c.Store = d.Store
-	}
 	if c.MaxFrameBytes == 0 {
 		c.MaxFrameBytes = d.MaxFrameBytes
 	}
@@ -126,6 +144,17 @@ func (c *ReceiverConfig) Validate() error {
 		return fmt.Errorf("%w: MaxFrameBytes %d < 0", ErrConfig, c.MaxFrameBytes)
 	case c.MaxReassemblyBytes < c.MaxFrameBytes:
 		return fmt.Errorf("%w: MaxReassemblyBytes %d < MaxFrameBytes %d", ErrConfig, c.MaxReassemblyBytes, c.MaxFrameBytes)
+	}
+	if err := c.Admission.validate(); err != nil {
+		return err
+	}
+	if c.Store == nil {
+		t, err := NewReplicaTable(c.Registry, c.Table)
+		if err != nil {
+			return fmt.Errorf("%w: Store: %w", ErrConfig, err)
+		}
+		t.byHandler = true
+		c.Store = t
 	}
 	return nil
 }
@@ -173,6 +202,7 @@ type ReplicaResult struct {
 // it, and answers queries. Create its Props with ReplicaHandlerProps.
 type ReplicaHandler struct {
 	cfg  ReceiverConfig
+	adm  *admission // shared by the handler's incarnations
 	in   *inbound
 	logs *slog.Logger
 }
@@ -180,14 +210,17 @@ type ReplicaHandler struct {
 var _ actor.Actor = (*ReplicaHandler)(nil)
 
 // ReplicaHandlerProps returns the Props of a replica_handler: the actor and
-// its receiver middleware. cfg is validated here. The Store in cfg is used
-// by the actor across restarts; spawn one actor per Props.
+// its receiver middleware. cfg is validated here (which creates the
+// replica table when cfg.Store is nil). The Store and the admission
+// funnels are kept by the actor across restarts, so a handler that
+// crashes loses no replica; spawn one actor per Props.
 func ReplicaHandlerProps(cfg ReceiverConfig) (*actor.Props, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	adm := newAdmission(cfg.Admission)
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &ReplicaHandler{cfg: cfg}
+		return &ReplicaHandler{cfg: cfg, adm: adm}
 	}, actor.WithReceiverMiddleware(ReplicaReceiver())), nil
 }
 
@@ -199,8 +232,25 @@ func (h *ReplicaHandler) Receive(ctx actor.Context) {
 		if h.logs == nil {
 			h.logs = ctx.Logger()
 		}
+		if err := h.adm.start(); err != nil {
+			h.logs.Error("replica_handler: admission control off", slog.Any("err", err))
+		}
+	case *actor.Stopped:
+		// Stopped for good (a restart does not come here): the funnels
+		// go, and so does the table the handler made itself.
+		h.adm.stop()
+		if t, ok := h.cfg.Store.(*ReplicaTable); ok && t.byHandler {
+			if err := t.Close(); err != nil {
+				h.logs.Warn("replica_handler: cannot delete the replica table", slog.Any("err", err))
+			}
+		}
+	case *AdmissionStatsRequest:
+		ctx.Respond(h.adm.stats())
 	case *ReplicaUpdate:
 		r := m.Replica
+		if h.cfg.beforeStore != nil {
+			h.cfg.beforeStore(r)
+		}
 		if err := h.cfg.Store.Put(r); err != nil {
 			h.logs.Warn("replica store refused a state", slog.String("worker", r.Worker), slog.Any("err", err))
 			ctx.Respond(&NeedKeyframe{Worker: r.Worker, Epoch: r.Epoch, HaveSeq: 0})
@@ -243,7 +293,8 @@ func (h *ReplicaHandler) list(keep func(Replica) bool, withState bool) *ReplicaL
 // and reassembly buffers.
 func (h *ReplicaHandler) receiverState() (*ReceiverConfig, *inbound) {
 	if h.in == nil {
-		h.in = &inbound{reassembler: newReassembler(h.cfg.MaxFrameBytes, h.cfg.MaxReassemblyBytes), decoders: map[string]*delta.Decoder{}}
+		h.in = &inbound{reassembler: newReassembler(h.cfg.MaxFrameBytes, h.cfg.MaxReassemblyBytes),
+			decoders: map[string]*delta.Decoder{}, adm: h.adm}
 	}
 	return &h.cfg, h.in
 }
@@ -300,13 +351,20 @@ func ReplicaReceiver() actor.ReceiverMiddleware {
 			if data == nil {
 				return
 			}
-			upd, answer, err := receiveFrame(cfg, in, data, c)
+			owner, upd, answer, err := receiveFrame(cfg, in, data, c)
 			if err != nil {
 				logger(cfg, ctx).Info("replica_handler: frame not applied", slog.String("worker", c.Worker),
 					slog.Uint64("seq", c.Seq), slog.Any("err", err))
 			}
 			if answer != nil {
 				reply(answer)
+			}
+			// Admission: the frame is applied either way (it was in
+			// flight); a node over its rate is told to back off.
+			if in.adm != nil && owner != nil {
+				if b := in.adm.admit(*owner, c.Worker, len(data), logger(cfg, ctx)); b != nil {
+					reply(b)
+				}
 			}
 			if upd != nil {
 				next(ctx, &actor.MessageEnvelope{Header: env.Header, Message: upd, Sender: env.Sender})
@@ -323,10 +381,11 @@ func logger(cfg *ReceiverConfig, ctx actor.ReceiverContext) *slog.Logger {
 }
 
 // receiveFrame decodes a reassembled frame and applies it with the
-// worker's delta.Decoder. It returns the update for the handler (nil when
-// the state did not advance) and the answer the middleware sends itself
-// (nil when the handler answers).
-func receiveFrame(cfg *ReceiverConfig, in *inbound, data []byte, c *Chunk) (*ReplicaUpdate, Message, error) {
+// worker's delta.Decoder. It returns the node the envelope names (nil when
+// the envelope does not decode), the update for the handler (nil when the
+// state did not advance) and the answer the middleware sends itself (nil
+// when the handler answers).
+func receiveFrame(cfg *ReceiverConfig, in *inbound, data []byte, c *Chunk) (*string, *ReplicaUpdate, Message, error) {
 	have, found := cfg.Store.Get(c.Worker)
 	need := &NeedKeyframe{Worker: c.Worker, Epoch: c.Epoch, HaveSeq: have.Seq}
 	owner, f, err := decodeEnvelope(data)
@@ -335,7 +394,7 @@ func receiveFrame(cfg *ReceiverConfig, in *inbound, data []byte, c *Chunk) (*Rep
 			ErrMalformed, f.Worker, f.Epoch, f.Seq, c.Worker, c.Epoch, c.Seq)
 	}
 	if err != nil {
-		return nil, need, err
+		return nil, nil, need, err
 	}
 	dec := in.decoders[c.Worker]
 	if dec == nil {
@@ -356,17 +415,17 @@ func receiveFrame(cfg *ReceiverConfig, in *inbound, data []byte, c *Chunk) (*Rep
 			r.Deltas++
 		}
 		r.Bytes += uint64(len(data))
-		return &ReplicaUpdate{Replica: r}, nil, nil
+		return &owner, &ReplicaUpdate{Replica: r}, nil, nil
 	case delta.Duplicate:
-		return nil, &Ack{Worker: c.Worker, Epoch: res.Epoch, Seq: res.Seq}, nil
+		return &owner, nil, &Ack{Worker: c.Worker, Epoch: res.Epoch, Seq: res.Seq}, nil
 	case delta.Refused:
 		if errors.Is(err, delta.ErrStaleEpoch) {
-			return nil, &Fenced{Worker: c.Worker, Epoch: res.Epoch}, err
+			return &owner, nil, &Fenced{Worker: c.Worker, Epoch: res.Epoch}, err
 		}
-		return nil, need, err
+		return &owner, nil, need, err
 	default: // NeedKeyframe: a gap, a checksum mismatch, a corrupt payload
 		need.HaveSeq = res.Seq
-		return nil, need, err
+		return &owner, nil, need, err
 	}
 }
 
@@ -376,6 +435,7 @@ func receiveFrame(cfg *ReceiverConfig, in *inbound, data []byte, c *Chunk) (*Rep
 type inbound struct {
 	*reassembler
 	decoders map[string]*delta.Decoder
+	adm      *admission // nil behind an actor other than ReplicaHandler
 }
 
 func (in *inbound) forget(worker string) {

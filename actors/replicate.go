@@ -58,6 +58,10 @@ type ReplicationConfig struct {
 	// link writes off lost chunk credits after the same time. It must cover
 	// the replica's time to decode a keyframe. Default 30 s.
 	AckTimeout time.Duration
+	// MaxBackoff caps how long a worker honours a replica_handler's
+	// Backoff: it sends no new frame for min(RetryAfter, MaxBackoff),
+	// merging its states meanwhile. Default 10 s.
+	MaxBackoff time.Duration
 
 	dropChunk func(*Chunk) bool // test hook: the link drops chunks it returns true for
 }
@@ -73,6 +77,7 @@ func DefaultReplicationConfig() ReplicationConfig {
 		Window:            4,                // enough to keep a loopback link busy
 		MaxInFlightChunks: 16,               // 1 MiB on the wire per destination
 		AckTimeout:        30 * time.Second, // a 40 MB keyframe's decode, with room
+		MaxBackoff:        10 * time.Second, // a confused handler cannot silence a worker for long
 	}
 }
 
@@ -94,6 +99,9 @@ func (c *ReplicationConfig) Validate() error {
 	if c.AckTimeout == 0 {
 		c.AckTimeout = d.AckTimeout
 	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = d.MaxBackoff
+	}
 	switch {
 	case c.Mode != EveryStep && c.Mode != OnRequest:
 		return fmt.Errorf("%w: Mode %d", ErrConfig, c.Mode)
@@ -105,6 +113,8 @@ func (c *ReplicationConfig) Validate() error {
 		return fmt.Errorf("%w: MaxInFlightChunks %d < 0", ErrConfig, c.MaxInFlightChunks)
 	case c.AckTimeout < 0:
 		return fmt.Errorf("%w: AckTimeout %v < 0", ErrConfig, c.AckTimeout)
+	case c.MaxBackoff < 0:
+		return fmt.Errorf("%w: MaxBackoff %v < 0", ErrConfig, c.MaxBackoff)
 	}
 	if a, ok := c.Policy.(delta.Adaptive); ok {
 		if err := a.Validate(); err != nil {
@@ -129,7 +139,7 @@ type WorkerStats struct {
 	steps, frames, keyframes, deltas atomic.Uint64
 	bytesSent, fullBytes             atomic.Uint64
 	seq, acked, coalesced, failures  atomic.Uint64
-	needKey, timeouts                atomic.Uint64
+	needKey, timeouts, backoffs      atomic.Uint64
 }
 
 // WorkerStatus is a snapshot of WorkerStats.
@@ -147,6 +157,7 @@ type WorkerStatus struct {
 	EncodeFailures uint64 // states that could not be encoded
 	NeedKeyframes  uint64 // keyframe requests from the replica (gaps, mismatches)
 	AckTimeouts    uint64 // times the frames in flight were given up for lack of an ack
+	Backoffs       uint64 // Backoff messages honoured (the replica_handler's admission control)
 }
 
 // Snapshot returns the current counters.
@@ -155,7 +166,7 @@ func (s *WorkerStats) Snapshot() WorkerStatus {
 		Steps: s.steps.Load(), Frames: s.frames.Load(), Keyframes: s.keyframes.Load(), Deltas: s.deltas.Load(),
 		BytesSent: s.bytesSent.Load(), FullStateBytes: s.fullBytes.Load(), Seq: s.seq.Load(),
 		AckedSeq: s.acked.Load(), Coalesced: s.coalesced.Load(), EncodeFailures: s.failures.Load(),
-		NeedKeyframes: s.needKey.Load(), AckTimeouts: s.timeouts.Load(),
+		NeedKeyframes: s.needKey.Load(), AckTimeouts: s.timeouts.Load(), Backoffs: s.backoffs.Load(),
 	}
 	if st.Seq > st.AckedSeq {
 		st.AckLag = st.Seq - st.AckedSeq
@@ -165,6 +176,10 @@ func (s *WorkerStats) Snapshot() WorkerStatus {
 
 // replicatorTick is the replicator's ack-timeout timer.
 type replicatorTick struct{}
+
+// replicatorResume is the replicator's back-off timer: the pause a Backoff
+// asked for may be over.
+type replicatorResume struct{}
 
 type sentFrame struct {
 	seq    uint64 // the frame's sequence number in the stream
@@ -206,6 +221,8 @@ type replicator struct {
 	ackedStep    uint64
 	lastKeyBytes int
 	timer        *time.Timer
+	pausedUntil  time.Time   // no new frame before this (Backoff); zero when not paused
+	resume       *time.Timer // fires at pausedUntil
 }
 
 // senderMiddleware intercepts ReplicaState sends.
@@ -241,6 +258,7 @@ func (r *replicator) retarget(target *actor.PID) {
 	}
 	r.dest, r.link = target, nil
 	r.inflight, r.keyInFlight, r.forceKey = nil, 0, true
+	r.pausedUntil = time.Time{} // a Backoff came from the old destination
 	if target == nil {
 		return
 	}
@@ -252,11 +270,17 @@ func (r *replicator) retarget(target *actor.PID) {
 	r.link = link
 }
 
-// trySend sends the newest state when it is new (or a keyframe is due) and
-// the window has room.
+// trySend sends the newest state when it is new (or a keyframe is due),
+// the window has room and no Backoff is in force.
 func (r *replicator) trySend(ctx actor.SenderContext) {
 	if r.latest == nil || r.link == nil || len(r.inflight) >= r.cfg.Window {
 		return
+	}
+	if !r.pausedUntil.IsZero() {
+		if time.Now().Before(r.pausedUntil) {
+			return // onResume tries again
+		}
+		r.pausedUntil = time.Time{}
 	}
 	if r.latestStep == r.sentStep && !r.forceKey {
 		return
@@ -343,6 +367,43 @@ func (r *replicator) onTick(ctx actor.SenderContext) {
 	r.arm()
 }
 
+// onBackoff pauses sending for the wait the replica_handler asked for
+// (capped by MaxBackoff). States keep coming in meanwhile and are merged
+// exactly as while the window is full: the newest replaces the waiting
+// one. A Backoff for another node's workers is ignored.
+func (r *replicator) onBackoff(b *Backoff) {
+	if b.Node != "" && b.Node != r.owner {
+		return
+	}
+	d := min(b.RetryAfter, r.cfg.MaxBackoff)
+	if d <= 0 {
+		return
+	}
+	r.stats.backoffs.Add(1)
+	if until := time.Now().Add(d); until.After(r.pausedUntil) {
+		r.pausedUntil = until
+	}
+	r.armResume()
+}
+
+// onResume sends what waited once the pause is over.
+func (r *replicator) onResume(ctx actor.SenderContext) {
+	r.resume = nil
+	if !r.pausedUntil.IsZero() && time.Now().Before(r.pausedUntil) {
+		r.armResume() // a later Backoff extended the pause
+		return
+	}
+	r.trySend(ctx)
+}
+
+func (r *replicator) armResume() {
+	if r.resume != nil || r.pausedUntil.IsZero() {
+		return
+	}
+	system, self := r.actorSystem, r.self
+	r.resume = time.AfterFunc(time.Until(r.pausedUntil), func() { system.Root.Send(self, &replicatorResume{}) })
+}
+
 func (r *replicator) arm() {
 	if r.timer != nil || len(r.inflight) == 0 || r.cfg.AckTimeout <= 0 {
 		return
@@ -356,6 +417,10 @@ func (r *replicator) stop() {
 	if r.timer != nil {
 		r.timer.Stop()
 		r.timer = nil
+	}
+	if r.resume != nil {
+		r.resume.Stop()
+		r.resume = nil
 	}
 	if r.link != nil {
 		r.actorSystem.Root.Send(r.link, &linkDetach{worker: r.worker, pid: r.self})

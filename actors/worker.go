@@ -224,6 +224,9 @@ func (w *worker) Receive(ctx actor.Context) {
 	case *replicatorTick:
 		w.rep.onTick(ctx)
 		return
+	case *replicatorResume:
+		w.rep.onResume(ctx)
+		return
 	case *StatsRequest:
 		s := w.stats.Snapshot()
 		ctx.Respond(&s)
@@ -288,6 +291,8 @@ func (w *worker) protocol(ctx actor.Context, pm Message) {
 		w.release(ctx)
 	case *NeedKeyframe:
 		w.rep.onNeedKeyframe(ctx, m)
+	case *Backoff:
+		w.rep.onBackoff(m)
 	case *Fenced:
 		if m.Epoch > w.spec.Epoch && !w.fenced {
 			w.fenced = true

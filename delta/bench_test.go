@@ -148,12 +148,37 @@ func BenchmarkFullDecode(b *testing.B) {
 }
 
 // BenchmarkReceive is the receiver's real path, one workload step per op:
-// decode the delta bytes, apply them to a replica that was decoded from the
-// keyframe (so it shares nothing with the sender's states), and checksum
-// the result, as Decoder.Apply does. The sender's deltas of 100 steps are
-// prepared first; after the last one the replica starts again from the
-// keyframe (outside the timer, hashed as a keyframe's checksum leaves it).
+// apply the delta bytes (ApplyEncoded, as Decoder.Apply does) to a replica
+// that was decoded from the keyframe (so it shares nothing with the
+// sender's states), and checksum the result. The sender's deltas of 100
+// steps are prepared first; after the last one the replica starts again
+// from the keyframe (outside the timer, hashed as a keyframe's checksum
+// leaves it).
 func BenchmarkReceive(b *testing.B) {
+	benchReceive(b, ApplyEncoded, false)
+}
+
+// BenchmarkReceiveCold is BenchmarkReceive with the caches flushed before
+// each step (by reading 64 MiB outside the timer), as in a real receiver
+// and in deltabench, where other work runs between two deltas: what it
+// costs is mostly the cache misses on the replica.
+func BenchmarkReceiveCold(b *testing.B) {
+	benchReceive(b, ApplyEncoded, true)
+}
+
+// BenchmarkReceiveTwoStep is BenchmarkReceive with Decode, then Apply: what
+// the fused path saves.
+func BenchmarkReceiveTwoStep(b *testing.B) {
+	benchReceive(b, func(t term.Term, p []byte) (term.Term, error) {
+		spec, err := Decode(p)
+		if err != nil {
+			return nil, err
+		}
+		return Apply(t, spec)
+	}, false)
+}
+
+func benchReceive(b *testing.B, receive func(term.Term, []byte) (term.Term, error), cold bool) {
 	benchVariants(b, func(b *testing.B, v workload.Variant) {
 		const steps = 100
 		cur := workload.State(v, 42)
@@ -183,25 +208,53 @@ func BenchmarkReceive(b *testing.B) {
 		replica := fresh()
 		k := 0
 		b.ReportAllocs()
-		loop(b, func() {
+		// The CPU time is summed over the timed parts only: a fresh
+		// replica (a full decode) every 100 steps is not the receiver's
+		// cost per delta.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var cpu int64
+		cpuOK := true
+		n := 0
+		var flush []uint64
+		var sink uint64
+		if cold {
+			flush = make([]uint64, 8<<20)
+		}
+		for b.Loop() {
 			if k == steps {
 				b.StopTimer()
 				replica, k = fresh(), 0
 				b.StartTimer()
 			}
-			spec, err := Decode(payloads[k])
-			if err != nil {
-				b.Fatal(err)
+			if cold {
+				b.StopTimer()
+				for i := 0; i < len(flush); i += 8 {
+					flush[i]++
+					sink += flush[i]
+				}
+				b.StartTimer()
 			}
-			next, err := Apply(replica, spec)
+			t0, ok0 := threadCPU()
+			next, err := receive(replica, payloads[k])
 			if err != nil {
 				b.Fatal(err)
 			}
 			if term.Hash(next) != sums[k] {
 				b.Fatalf("step %d: checksum mismatch", k)
 			}
+			t1, ok1 := threadCPU()
+			cpu += t1 - t0
+			cpuOK = cpuOK && ok0 && ok1
 			replica = next
 			k++
-		})
+			n++
+		}
+		if cpuOK && n > 0 {
+			b.ReportMetric(float64(cpu)/float64(n), "cpu-ns/op")
+		}
+		if sink == 1 {
+			b.Log(sink) // keeps the flush loop
+		}
 	})
 }

@@ -262,13 +262,11 @@ func (d *Decoder) Apply(f Frame) (Result, error) {
 			return d.result(NeedKeyframe), fmt.Errorf("%w: delta %d on base %d (epoch %d), replica at %d (epoch %d)",
 				ErrGap, f.Seq, f.Base, f.Epoch, d.seq, d.epoch)
 		}
-		spec, err := Decode(f.Payload)
+		s, err := ApplyEncoded(d.state, f.Payload)
 		if err != nil {
 			return d.result(NeedKeyframe), err
 		}
-		if next, err = Apply(d.state, spec); err != nil {
-			return d.result(NeedKeyframe), err
-		}
+		next = s
 	}
 	if h := term.Hash(next); h != f.Checksum {
 		return d.result(NeedKeyframe), fmt.Errorf("%w: state hash %#x, frame says %#x", ErrChecksum, h, f.Checksum)

@@ -208,14 +208,58 @@ type Tuple struct {
 
 // NewTuple returns the tuple {elems...}. It copies elems.
 func NewTuple(elems ...Term) *Tuple {
-	return &Tuple{elems: append([]Term(nil), elems...)}
+	t := makeTuple(len(elems))
+	copy(t.elems, elems)
+	return t
 }
 
 // Record returns the record tuple {name, fields...}.
 func Record(name Atom, fields ...Term) *Tuple {
-	e := make([]Term, 0, len(fields)+1)
-	e = append(e, name)
-	return &Tuple{elems: append(e, fields...)}
+	t := makeTuple(len(fields) + 1)
+	t.elems[0] = name
+	copy(t.elems[1:], fields)
+	return t
+}
+
+// makeTuple returns a tuple of n elements, all nil, for the caller to fill
+// before sharing it. A tuple of up to 8 elements (records, pairs, the small
+// tuples that states are mostly made of) is one allocation: the struct and
+// its element array together, instead of two. Sizes are rounded up to an
+// even count, which is what the allocator's size classes round to anyway.
+func makeTuple(n int) *Tuple {
+	switch {
+	case n == 0:
+		return &Tuple{}
+	case n <= 2:
+		p := new(struct {
+			t Tuple
+			a [2]Term
+		})
+		p.t.elems = p.a[:n:n]
+		return &p.t
+	case n <= 4:
+		p := new(struct {
+			t Tuple
+			a [4]Term
+		})
+		p.t.elems = p.a[:n:n]
+		return &p.t
+	case n <= 6:
+		p := new(struct {
+			t Tuple
+			a [6]Term
+		})
+		p.t.elems = p.a[:n:n]
+		return &p.t
+	case n <= 8:
+		p := new(struct {
+			t Tuple
+			a [8]Term
+		})
+		p.t.elems = p.a[:n:n]
+		return &p.t
+	}
+	return &Tuple{elems: make([]Term, n)}
 }
 
 // tupleOwning returns a tuple that takes ownership of elems.
@@ -246,10 +290,10 @@ func (t *Tuple) Set(i int, v Term) *Tuple {
 	if v == nil {
 		panic("term: nil Term in Tuple.Set")
 	}
-	e := make([]Term, len(t.elems))
-	copy(e, t.elems)
-	e[i] = v
-	return &Tuple{elems: e}
+	nt := makeTuple(len(t.elems))
+	copy(nt.elems, t.elems)
+	nt.elems[i] = v
+	return nt
 }
 
 // Update returns a copy of t with element i replaced by f(element i).
@@ -257,22 +301,24 @@ func (t *Tuple) Update(i int, f func(Term) Term) *Tuple { return t.Set(i, f(t.el
 
 // Append returns a copy of t with vs added at the end (erlang:append_element).
 func (t *Tuple) Append(vs ...Term) *Tuple {
-	e := make([]Term, 0, len(t.elems)+len(vs))
-	return &Tuple{elems: append(append(e, t.elems...), vs...)}
+	nt := makeTuple(len(t.elems) + len(vs))
+	copy(nt.elems[copy(nt.elems, t.elems):], vs)
+	return nt
 }
 
 // Delete returns a copy of t without element i (erlang:delete_element).
 func (t *Tuple) Delete(i int) *Tuple {
-	e := make([]Term, 0, len(t.elems)-1)
-	e = append(e, t.elems[:i]...)
-	return &Tuple{elems: append(e, t.elems[i+1:]...)}
+	nt := makeTuple(len(t.elems) - 1)
+	copy(nt.elems[copy(nt.elems, t.elems[:i]):], t.elems[i+1:])
+	return nt
 }
 
 // Insert returns a copy of t with v inserted before index i
 // (erlang:insert_element).
 func (t *Tuple) Insert(i int, v Term) *Tuple {
-	e := make([]Term, 0, len(t.elems)+1)
-	e = append(e, t.elems[:i]...)
-	e = append(e, v)
-	return &Tuple{elems: append(e, t.elems[i:]...)}
+	nt := makeTuple(len(t.elems) + 1)
+	copy(nt.elems, t.elems[:i])
+	nt.elems[i] = v
+	copy(nt.elems[i+1:], t.elems[i:])
+	return nt
 }

@@ -212,3 +212,41 @@ func TestMapPutManyEdges(t *testing.T) {
 		}
 	}
 }
+
+// Tuples of every small size (one allocation each, see makeTuple) and a
+// larger one: the constructors and updates give the right elements, and
+// what they give never sees a later update of another tuple.
+func TestTupleSizes(t *testing.T) {
+	eq := func(want, got []Term) {
+		t.Helper()
+		require.True(t, slices.Equal(want, got), "want %v, got %v", want, got)
+	}
+	for n := range 12 {
+		elems := make([]Term, n)
+		for i := range elems {
+			elems[i] = Int(i)
+		}
+		tu := NewTuple(elems...)
+		elems = append(elems[:0:0], elems...)
+		require.Equal(t, n, tu.Len())
+		eq(elems, tu.Elems())
+		rec := Record("r", elems...)
+		eq(append([]Term{Atom("r")}, elems...), rec.Elems())
+		app := tu.Append(Atom("x"), Atom("y"))
+		eq(append(append([]Term(nil), elems...), Atom("x"), Atom("y")), app.Elems())
+		ins := tu.Insert(n/2, Atom("i"))
+		want := append(append(append([]Term(nil), elems[:n/2]...), Atom("i")), elems[n/2:]...)
+		eq(want, ins.Elems())
+		if n > 0 {
+			set := tu.Set(n-1, Atom("s"))
+			require.Equal(t, Atom("s"), set.At(n-1))
+			require.Equal(t, Int(n-1), tu.At(n-1), "Set leaves the old tuple alone")
+			del := tu.Delete(0)
+			eq(elems[1:], del.Elems())
+			require.True(t, Equal(tu, NewTuple(elems...)))
+			require.Equal(t, Hash(tu), Hash(set.Set(n-1, Int(n-1))))
+		}
+		require.Panics(t, func() { tu.Set(n, Int(0)) })
+		require.Panics(t, func() { tu.Insert(n+1, Int(0)) })
+	}
+}

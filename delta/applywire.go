@@ -1,0 +1,377 @@
+package delta
+
+import (
+	"fmt"
+
+	"github.com/enode-dev/enode/term"
+)
+
+// ApplyEncoded applies the spec whose wire form (as Encode writes it) is
+// data to t, and returns the result: the same term, with the same errors,
+// as Apply(t, Decode(data)), but without building the spec. This is the
+// receiver's path (Decoder.Apply uses it): the ops are read from data and
+// applied as they come, the elements of a changed tuple are gathered once
+// and the tuple built in one allocation, the edited elements of a list and
+// the puts of a map go to one term.List.SetMany and one term.Map.PutMany,
+// and all of that goes through scratch stacks that the whole call shares,
+// so a delta costs the terms it builds and next to nothing else.
+//
+// Errors: data that Decode refuses gives Decode's error (wrapping
+// ErrCorrupt, with the byte offset), whatever t; a well-formed spec that
+// does not fit t gives Apply's (wrapping ErrMismatch). t is never changed,
+// and ApplyEncoded never panics.
+func ApplyEncoded(t term.Term, data []byte) (term.Term, error) {
+	a := applier{
+		r:     reader{b: data},
+		terms: make([]term.Term, 0, 64),
+		sets:  make([]term.ListElem, 0, 128),
+		pairs: make([]term.Pair, 0, 64),
+	}
+	res, err := a.run(t)
+	if err != nil {
+		// Reading stopped at the first error, which may be a mismatch
+		// before a corruption further on; Decode and Apply would have
+		// reported the corruption, so the input is checked whole. This is
+		// the failure path only.
+		if _, derr := Decode(data); derr != nil {
+			return nil, derr
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// applier reads a spec and applies it in one pass. Its scratch slices are
+// stacks: a tuple, list or map being edited keeps its pending elements
+// above a mark and pops them before returning, so nested edits share the
+// storage.
+type applier struct {
+	r     reader
+	terms []term.Term     // a changed tuple's elements; a list insert's values; a map's removed keys
+	sets  []term.ListElem // a list's edited elements
+	pairs []term.Pair     // a map's puts
+}
+
+func (a *applier) run(t term.Term) (term.Term, error) {
+	r := &a.r
+	v, err := r.byte()
+	if err != nil {
+		return nil, err
+	}
+	if v != specVersion {
+		r.off--
+		return nil, r.fail("not a delta spec (version byte %#x)", v)
+	}
+	if t == nil {
+		return nil, fmt.Errorf("%w: nil term", ErrMismatch)
+	}
+	res, err := a.spec(t, 0)
+	if err != nil {
+		return nil, err
+	}
+	if r.left() != 0 {
+		return nil, r.fail("%d trailing bytes", r.left())
+	}
+	return res, nil
+}
+
+// spec reads one spec and applies it to t. It reads exactly what
+// reader.spec reads and checks what it checks.
+func (a *applier) spec(t term.Term, depth int) (term.Term, error) {
+	r := &a.r
+	if depth > maxValueDepth {
+		return nil, r.fail("nesting deeper than %d", maxValueDepth)
+	}
+	tag, err := r.byte()
+	if err != nil {
+		return nil, err
+	}
+	switch tag {
+	case sKeep:
+		return t, nil
+	case sReplace:
+		return r.value(depth + 1)
+	case sTuple:
+		x, ok := t.(*term.Tuple)
+		if !ok {
+			return nil, fmt.Errorf("%w: tuple spec on a %v", ErrMismatch, t.Kind())
+		}
+		return a.tuple(x, depth)
+	case sList:
+		x, ok := t.(*term.List)
+		if !ok {
+			return nil, fmt.Errorf("%w: list spec on a %v", ErrMismatch, t.Kind())
+		}
+		return a.list(x, depth)
+	case sMap:
+		x, ok := t.(*term.Map)
+		if !ok {
+			return nil, fmt.Errorf("%w: map spec on a %v", ErrMismatch, t.Kind())
+		}
+		return a.mapSpec(x, depth)
+	}
+	// Binary and Invalid specs (and unknown tags, which reader.spec
+	// refuses) are rare and small: decoded, then applied.
+	r.off--
+	s, err := r.spec(depth)
+	if err != nil {
+		return nil, err
+	}
+	return apply(t, s)
+}
+
+// replaceNext reports whether the next spec is a Replace. Its value is
+// then taken as a change without comparing it with the old one: Diff
+// writes a Replace only for a value that differs, and a Replace by an equal
+// value gives an equal term either way (only not the same object). For an
+// integer field, the comparison would read the old boxed value, a cache
+// miss on a cold replica, for nothing.
+func (a *applier) replaceNext() bool {
+	return a.r.off < len(a.r.b) && a.r.b[a.r.off] == sReplace
+}
+
+// seqOp reads the next op header of a tuple or list spec and refuses a
+// retain or delete right after one of the same kind, as reader.ops does.
+func (a *applier) seqOp(prev OpKind) (OpKind, int, error) {
+	k, c, err := a.r.opHeader(true)
+	if err != nil {
+		return 0, 0, err
+	}
+	if (k == OpRetain || k == OpDelete) && k == prev {
+		return 0, 0, a.r.fail("two adjacent %v ops", k)
+	}
+	return k, c, nil
+}
+
+// tuple applies the ops that follow to t: the new elements are gathered on
+// the terms stack and the tuple built once at the end, or t itself is
+// returned when nothing changed.
+func (a *applier) tuple(t *term.Tuple, depth int) (term.Term, error) {
+	n, err := a.r.count(1)
+	if err != nil {
+		return nil, err
+	}
+	mark := len(a.terms)
+	pos, changed := 0, false
+	var prev OpKind
+	for range n {
+		k, c, err := a.seqOp(prev)
+		if err != nil {
+			return nil, err
+		}
+		prev = k
+		switch k {
+		case OpRetain, OpDelete:
+			if c > t.Len()-pos {
+				return nil, fmt.Errorf("%w: %v %d at tuple element %d of %d", ErrMismatch, k, c, pos, t.Len())
+			}
+			if k == OpRetain {
+				for i := pos; i < pos+c; i++ {
+					a.terms = append(a.terms, t.At(i))
+				}
+			} else {
+				changed = true
+			}
+			pos += c
+		case OpInsert:
+			for range c {
+				v, err := a.r.value(depth + 1)
+				if err != nil {
+					return nil, err
+				}
+				a.terms = append(a.terms, v)
+			}
+			changed = true
+		case OpEdit:
+			if pos >= t.Len() {
+				return nil, fmt.Errorf("%w: edit at tuple element %d of %d", ErrMismatch, pos, t.Len())
+			}
+			old := t.At(pos)
+			replace := a.replaceNext()
+			v, err := a.spec(old, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			changed = changed || replace || !term.Same(v, old)
+			a.terms = append(a.terms, v)
+			pos++
+		}
+	}
+	if !changed {
+		a.terms = a.terms[:mark]
+		return t, nil
+	}
+	for i := pos; i < t.Len(); i++ {
+		a.terms = append(a.terms, t.At(i))
+	}
+	nt := term.NewTuple(a.terms[mark:]...)
+	clear(a.terms[mark:])
+	a.terms = a.terms[:mark]
+	return nt, nil
+}
+
+// list applies the ops that follow to l as Apply does: inserts and deletes
+// as they come, edited elements in one SetMany at the end (their indexes
+// stay valid: every later insert or delete is after them), then the tail.
+func (a *applier) list(l *term.List, depth int) (term.Term, error) {
+	n, err := a.r.count(1)
+	if err != nil {
+		return nil, err
+	}
+	mark := len(a.sets)
+	pos := 0
+	var prev OpKind
+	for range n {
+		k, c, err := a.seqOp(prev)
+		if err != nil {
+			return nil, err
+		}
+		prev = k
+		switch k {
+		case OpRetain, OpDelete:
+			if c > l.Len()-pos {
+				return nil, fmt.Errorf("%w: %v %d at list element %d of %d", ErrMismatch, k, c, pos, l.Len())
+			}
+			if k == OpRetain {
+				pos += c
+			} else {
+				l = l.Delete(pos, pos+c)
+			}
+		case OpInsert:
+			vm := len(a.terms)
+			for range c {
+				v, err := a.r.value(depth + 1)
+				if err != nil {
+					return nil, err
+				}
+				a.terms = append(a.terms, v)
+			}
+			l = l.Insert(pos, a.terms[vm:]...)
+			clear(a.terms[vm:])
+			a.terms = a.terms[:vm]
+			pos += c
+		case OpEdit:
+			if pos >= l.Len() {
+				return nil, fmt.Errorf("%w: edit at list element %d of %d", ErrMismatch, pos, l.Len())
+			}
+			old := l.At(pos)
+			replace := a.replaceNext()
+			v, err := a.spec(old, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			if replace || !term.Same(v, old) {
+				a.sets = append(a.sets, term.ListElem{Index: pos, Value: v})
+			}
+			pos++
+		}
+	}
+	l = l.SetMany(a.sets[mark:])
+	clear(a.sets[mark:])
+	a.sets = a.sets[:mark]
+	// The tail spec is almost always Keep: decoded, then applied.
+	tailSpec, err := a.r.spec(depth + 1)
+	if err != nil {
+		return nil, err
+	}
+	if isEmpty(tailSpec) {
+		return l, nil
+	}
+	tail, err := apply(l.Tail(), tailSpec)
+	if err != nil {
+		return nil, err
+	}
+	if tl, ok := tail.(*term.List); ok && tl.Len() > 0 {
+		return nil, fmt.Errorf("%w: list tail spec gives a non-empty list", ErrMismatch)
+	}
+	return l.WithTail(tail), nil
+}
+
+// mapSpec applies the entries that follow to m. While their keys are
+// strictly increasing (as Diff and Merge write them) no two name one key,
+// so the puts are gathered for one PutMany and the removals for the end,
+// and an edit reads its old value from m itself; from the first key out of
+// order on, what was gathered is applied and the rest goes entry by entry,
+// which is what Apply does with such a spec.
+func (a *applier) mapSpec(m *term.Map, depth int) (term.Term, error) {
+	r := &a.r
+	n, err := r.count(2)
+	if err != nil {
+		return nil, err
+	}
+	pmark, rmark := len(a.pairs), len(a.terms)
+	batch := true
+	var prevKey term.Term
+	for i := range n {
+		kind, err := r.byte()
+		if err != nil {
+			return nil, err
+		}
+		key, err := r.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		switch MapOpKind(kind) {
+		case MapPut, MapRemove, MapEdit:
+		default:
+			return nil, r.fail("unknown map op %d", kind)
+		}
+		if batch && i > 0 && term.CompareKeys(prevKey, key) >= 0 {
+			m = a.flushMap(m, pmark, rmark)
+			batch = false
+		}
+		prevKey = key
+		switch MapOpKind(kind) {
+		case MapPut:
+			v, err := r.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			if batch {
+				a.pairs = append(a.pairs, term.Pair{Key: key, Value: v})
+			} else {
+				m = m.Put(key, v)
+			}
+		case MapRemove:
+			if batch {
+				a.terms = append(a.terms, key)
+			} else {
+				m = m.Remove(key)
+			}
+		case MapEdit:
+			old, ok := m.Get(key)
+			if !ok {
+				return nil, fmt.Errorf("%w: edit of absent map key", ErrMismatch)
+			}
+			v, err := a.spec(old, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			if term.Same(v, old) {
+				continue
+			}
+			if batch {
+				a.pairs = append(a.pairs, term.Pair{Key: key, Value: v})
+			} else {
+				m = m.Put(key, v)
+			}
+		}
+	}
+	if batch {
+		m = a.flushMap(m, pmark, rmark)
+	}
+	return m, nil
+}
+
+// flushMap applies the gathered removals and puts (of distinct keys) to m
+// and pops them.
+func (a *applier) flushMap(m *term.Map, pmark, rmark int) *term.Map {
+	for _, k := range a.terms[rmark:] {
+		m = m.Remove(k)
+	}
+	m = m.PutMany(a.pairs[pmark:])
+	clear(a.terms[rmark:])
+	clear(a.pairs[pmark:])
+	a.terms, a.pairs = a.terms[:rmark], a.pairs[:pmark]
+	return m
+}
