@@ -140,6 +140,18 @@ type Expansion struct {
 	Keyed  bool     // a map node whose children are its keys
 	Keys   []uint64 // the key hashes of a keyed map node, in child order
 	Hashes []uint64 // one per child, in child order
+	Tail   uint64   // a whole list's tail hash (term.Hash of [] when proper)
+}
+
+// hasTail reports whether an expansion carries a tail hash: a whole list.
+func (e Expansion) hasTail() bool { return e.Kind == term.KindList && !isPart(e.Path) }
+
+func isPart(p Path) bool {
+	if len(p) == 0 {
+		return false
+	}
+	k := p[len(p)-1].Kind
+	return k == StepRange || k == StepBucket
 }
 
 func (e Expansion) shape() shape {
@@ -222,6 +234,9 @@ func (c *Copy) expand(p Path) (Expansion, []Path) {
 	n := c.tr.resolve(c.state, p)
 	sh, kids := c.tr.children(p, n)
 	e := Expansion{Path: p, Kind: sh.kind, Len: sh.length, Keyed: sh.keyed, Keys: sh.keys}
+	if l, ok := n.t.(*term.List); ok && n.part == 0 {
+		e.Tail = term.Hash(l.Tail())
+	}
 	e.Hashes = make([]uint64, len(kids))
 	for i, k := range kids {
 		e.Hashes[i] = c.tr.hash(c.tr.resolve(c.state, k))
@@ -286,6 +301,7 @@ type Source struct {
 	replaced map[string]Path   // nodes to send whole
 	copyLen  map[string]uint64 // the copy's length of list/binary/map nodes
 	tails    map[string]bool   // lists/binaries whose source tail past the copy's length is new
+	tailDiff map[string]bool   // lists whose improper tail differs
 	resent   int               // bytes of the subterms replaced so far
 	kfSize   int
 }
@@ -301,7 +317,7 @@ func NewSource(state term.Term, cfg Config) (*Source, error) {
 	return &Source{
 		cfg: cfg, state: state, tr: newTree(cfg.FanOut), kfSize: -1,
 		asked: map[string]Path{}, replaced: map[string]Path{},
-		copyLen: map[string]uint64{}, tails: map[string]bool{},
+		copyLen: map[string]uint64{}, tails: map[string]bool{}, tailDiff: map[string]bool{},
 	}, nil
 }
 
@@ -344,6 +360,11 @@ func (s *Source) Handle(m Message) (Message, error) {
 		if m.Root == term.Hash(s.state) {
 			s.done = true
 			return Message{Kind: MsgDone, Root: m.Root, Delta: delta.Keep{}}, nil
+		}
+		if len(m.Expansions) == 0 || len(m.Expansions[0].Path) != 0 {
+			// The copy's root has no parts to compare (an atom, a
+			// number): there is nothing to keep.
+			return s.keyframe(), nil
 		}
 		s.asked[pathKey(nil)] = Path{}
 	case MsgHashes:
@@ -441,7 +462,7 @@ func (s *Source) compare(e Expansion, last bool) ([]Path, error) {
 		s.replace(e.Path)
 		return nil, nil
 	}
-	mine, myKids := s.tr.children(e.Path, n)
+	mine, _ := s.tr.children(e.Path, n)
 	if e.Kind != mine.kind || (e.Kind == term.KindTuple && e.Len != mine.length) ||
 		(e.Kind == term.KindBinary && n.part == 0 && !n.t.(*term.Binary).IsBinary()) {
 		s.replace(e.Path)
@@ -450,6 +471,12 @@ func (s *Source) compare(e Expansion, last bool) ([]Path, error) {
 	kids := deriveKids(e.Path, e.shape(), s.cfg.FanOut)
 	if len(kids) != len(e.Hashes) {
 		return nil, fmt.Errorf("%w: %d hashes for %d children", ErrProtocol, len(e.Hashes), len(kids))
+	}
+	if len(kids) == 0 {
+		// The copy's node is a leaf (a short binary, an empty list): it
+		// differed, so send it whole.
+		s.replace(e.Path)
+		return nil, nil
 	}
 	key := pathKey(e.Path)
 	if n.part == 0 {
@@ -484,14 +511,23 @@ func (s *Source) compare(e Expansion, last bool) ([]Path, error) {
 			for _, k := range e.Keys {
 				have[k] = true
 			}
-			for _, kp := range myKids {
-				if last := kp[len(kp)-1]; last.Kind == StepKey && !have[last.A] {
-					s.replace(kp)
+			bitsN, prefix := uint64(0), uint64(0)
+			if n.part == StepBucket {
+				bitsN, prefix = n.a, n.b
+			}
+			base := wholePrefix(e.Path)
+			for _, me := range s.tr.bucket(n.t.(*term.Map), bitsN, prefix) {
+				if !have[me.kh] {
+					s.replace(base.child(Step{Kind: StepKey, A: me.kh}))
 					changed = true
 				}
 			}
 		}
 	case term.KindList, term.KindBinary:
+		if l, ok := n.t.(*term.List); ok && n.part == 0 && term.Hash(l.Tail()) != e.Tail {
+			s.tailDiff[key] = true
+			changed = true
+		}
 		if n.part == 0 && mine.length > e.Len {
 			s.tails[key] = true
 			changed = true
@@ -565,11 +601,17 @@ func (s *Source) partSize(n node) (int, error) {
 // finish builds the delta from the replaced nodes, or the keyframe when
 // that is smaller.
 func (s *Source) finish() (Message, error) {
+	if _, whole := s.replaced[pathKey(nil)]; whole {
+		return s.keyframe(), nil
+	}
 	b := &specBuilder{s: s, next: map[string][]Step{}, seen: map[string]bool{}}
 	for _, p := range s.replaced {
 		b.add(p)
 	}
 	for k := range s.tails {
+		b.add(parsePathKey(k))
+	}
+	for k := range s.tailDiff {
 		b.add(parsePathKey(k))
 	}
 	spec, err := b.build(nil, s.state)
@@ -617,7 +659,7 @@ func (b *specBuilder) build(prefix Path, t term.Term) (delta.Spec, error) {
 		return delta.Replace{Value: t}, nil
 	}
 	steps := b.next[key]
-	if len(steps) == 0 && !b.s.tails[key] {
+	if len(steps) == 0 && !b.s.tails[key] && !b.s.tailDiff[key] {
 		return delta.Keep{}, nil
 	}
 	switch x := t.(type) {
@@ -755,7 +797,11 @@ func (b *specBuilder) buildList(prefix Path, key string, x *term.List, steps []S
 		}
 		ops = append(ops, delta.Insert(x.Slice(int(lc), ls).Elems()...))
 	}
-	return delta.List{Ops: ops}, nil
+	out := delta.List{Ops: coalesce(ops)}
+	if b.s.tailDiff[key] {
+		out.Tail = delta.Replace{Value: x.Tail()}
+	}
+	return out, nil
 }
 
 func (b *specBuilder) buildBinary(key string, x *term.Binary, steps []Step) (delta.Spec, error) {
@@ -803,7 +849,62 @@ func (b *specBuilder) buildBinary(key string, x *term.Binary, steps []Step) (del
 		}
 		ops = append(ops, delta.InsertBytes(x.Slice(int(lc), ls).Bytes()))
 	}
-	return delta.Binary{Ops: ops}, nil
+	return delta.Binary{Ops: coalesceBytes(ops)}, nil
+}
+
+// coalesce merges each run of adjacent deletes and inserts into one delete
+// followed by one insert (the wire form refuses adjacent ops of a kind).
+func coalesce(ops []delta.Op) []delta.Op {
+	out := make([]delta.Op, 0, len(ops))
+	for i := 0; i < len(ops); {
+		if k := ops[i].Kind; k != delta.OpDelete && k != delta.OpInsert {
+			out = append(out, ops[i])
+			i++
+			continue
+		}
+		del, ins := 0, []term.Term(nil)
+		for ; i < len(ops) && (ops[i].Kind == delta.OpDelete || ops[i].Kind == delta.OpInsert); i++ {
+			if ops[i].Kind == delta.OpDelete {
+				del += ops[i].N
+			} else {
+				ins = append(ins, ops[i].Values...)
+			}
+		}
+		if del > 0 {
+			out = append(out, delta.Delete(del))
+		}
+		if len(ins) > 0 {
+			out = append(out, delta.Insert(ins...))
+		}
+	}
+	return out
+}
+
+// coalesceBytes is coalesce for byte ops.
+func coalesceBytes(ops []delta.ByteOp) []delta.ByteOp {
+	out := make([]delta.ByteOp, 0, len(ops))
+	for i := 0; i < len(ops); {
+		if k := ops[i].Kind; k != delta.OpDelete && k != delta.OpInsert {
+			out = append(out, ops[i])
+			i++
+			continue
+		}
+		del, ins := 0, []byte(nil)
+		for ; i < len(ops) && (ops[i].Kind == delta.OpDelete || ops[i].Kind == delta.OpInsert); i++ {
+			if ops[i].Kind == delta.OpDelete {
+				del += ops[i].N
+			} else {
+				ins = append(ins, ops[i].Bytes...)
+			}
+		}
+		if del > 0 {
+			out = append(out, delta.DeleteBytes(del))
+		}
+		if len(ins) > 0 {
+			out = append(out, delta.InsertBytes(ins))
+		}
+	}
+	return out
 }
 
 // wholePrefix drops a final range or bucket step.

@@ -34,6 +34,9 @@ func AppendMessage(b []byte, m Message) ([]byte, error) {
 			for _, h := range e.Hashes {
 				b = binary.LittleEndian.AppendUint64(b, h)
 			}
+			if e.hasTail() {
+				b = binary.LittleEndian.AppendUint64(b, e.Tail)
+			}
 		}
 	case MsgAsk:
 		b = binary.AppendUvarint(b, uint64(len(m.Ask)))
@@ -231,6 +234,9 @@ func DecodeMessage(data []byte) (Message, error) {
 			e.Hashes = make([]uint64, nh)
 			for i := range e.Hashes {
 				e.Hashes[i] = r.u64("hash")
+			}
+			if e.hasTail() {
+				e.Tail = r.u64("tail hash")
 			}
 			if r.err != nil {
 				return Message{}, r.err
