@@ -3,17 +3,19 @@ package resync
 import (
 	"fmt"
 
+	"github.com/enode-dev/enode/delta"
 	"github.com/enode-dev/enode/term"
 )
 
 // Result is what Sync measured of one exchange.
 type Result struct {
-	State       term.Term // the copy's state at the end: the source's
-	RoundTrips  int       // copy message + source answer pairs
-	BytesToSrc  int       // wire bytes the copy sent
-	BytesToCopy int       // wire bytes the source sent
-	HashBytes   int       // of which hashes and paths (everything but the final payload)
-	Keyframe    bool      // the source chose to send its whole state
+	State       term.Term  // the copy's state at the end: the source's
+	RoundTrips  int        // copy message + source answer pairs
+	BytesToSrc  int        // wire bytes the copy sent
+	BytesToCopy int        // wire bytes the source sent
+	HashBytes   int        // of which hashes and paths (everything but the final payload)
+	Keyframe    bool       // the source chose to send its whole state
+	Delta       delta.Spec // the delta the source sent (Done), nil for a keyframe
 	Source      Stats
 	Copy        Stats
 }
@@ -66,7 +68,7 @@ func Sync(source, copyState term.Term, cfg Config) (Result, error) {
 			return res, err
 		}
 		if done {
-			res.State, res.Keyframe = cp.State(), ans.Kind == MsgKeyframe
+			res.State, res.Keyframe, res.Delta = cp.State(), ans.Kind == MsgKeyframe, back.Delta
 			res.Source, res.Copy = src.Stats(), cp.Stats()
 			return res, nil
 		}
