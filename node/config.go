@@ -71,8 +71,8 @@ func LANFailureDetection() FailureDetection {
 func LocalFailureDetection() FailureDetection {
 	return FailureDetection{
 		ProbeInterval:       100 * time.Millisecond, // loopback round trips are ~50µs
-		ProbeTimeout:        50 * time.Millisecond,  // half the probe interval
-		SuspicionMult:       1,                      // suspicion timeout ~ 1 probe interval (scaled up by cluster size)
+		ProbeTimeout:        100 * time.Millisecond, // one probe interval: a node busy with a keyframe or a GC still answers in time
+		SuspicionMult:       2,                      // suspicion timeout ~ 2 probe intervals: a stalled node has ~300 ms to refute
 		GossipInterval:      50 * time.Millisecond,  // spread the news fast
 		PushPullInterval:    2 * time.Second,        // cheap on loopback; heals missed gossip quickly
 		TCPTimeout:          1 * time.Second,        // loopback connects are instant

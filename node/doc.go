@@ -135,7 +135,9 @@
 //
 // LANFailureDetection (the default) is memberlist's LAN profile: a killed
 // node is declared dead after about 5 s. LocalFailureDetection (in
-// LocalConfig) is for clusters on one machine: about 0.3 s on loopback
+// LocalConfig) is for clusters on one machine: about 0.35 s on loopback,
+// while a node stalled for up to ~300 ms (a busy or loaded machine) is not
+// declared dead
 // (BenchmarkFailureDetection).
 //
 // # Goroutines

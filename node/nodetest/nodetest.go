@@ -71,17 +71,11 @@ func Start(t testing.TB, n int, opts ...Option) *Cluster {
 }
 
 // FailureDetection is the failure detection of the nodes the harness
-// starts: node.LocalFailureDetection with twice its probe timeout and
-// suspicion multiplier, so that a test machine stalling a node for 50 ms
-// (two cores, -race, other jobs) does not get it declared dead, while a
-// node that is really gone is still declared dead in about half a second.
-// Tests that measure the local profile itself set it with WithConfig.
-func FailureDetection() node.FailureDetection {
-	f := node.LocalFailureDetection()
-	f.ProbeTimeout = 2 * f.ProbeTimeout
-	f.SuspicionMult = 2 * f.SuspicionMult
-	return f
-}
+// starts: node.LocalFailureDetection, which tolerates a node stalled for a
+// few hundred milliseconds (two cores, -race, other jobs) while a node that
+// is really gone is still declared dead in about half a second. Tests that
+// measure another profile set it with WithConfig.
+func FailureDetection() node.FailureDetection { return node.LocalFailureDetection() }
 
 // Config returns the configuration the cluster gives a new node: LocalConfig
 // with FailureDetection, the cluster's secret and faults, and the first node
