@@ -13,25 +13,37 @@
 // A row is a state size and a number of workers. Each worker steps as fast
 // as replication allows (-rate 0, the default): a worker takes its next
 // step as soon as fewer than Window (4) of its states are unacknowledged,
-// so every state goes out as its own frame and nothing is coalesced. With
+// so the worker hands every state to the link as its own frame. With
 // -rate R each worker steps R times a second instead; when replication
 // cannot keep up, the worker's window fills and states waiting behind it
 // are coalesced (see actors' flow control), which the coalesced column
-// counts.
+// counts. -window and -inflight set the worker's frame window and the
+// link's chunks in flight (actors' defaults: 4 and 16); -steps ends a row
+// early once every worker has that many acknowledged steps; -cpuprofile
+// writes a CPU profile of the run.
 //
 // # Columns
 //
 //   - steps/s: worker states acknowledged by the replica per second, all
-//     workers together (a state is acknowledged once B applied it);
-//   - wire MB/s and B/step: replication bytes that reached B: the frames B
-//     applied (envelope, delta or keyframe payload) plus the term wrapping
-//     of each chunk ({enode_chunk, ...} in ETF); protoactor's envelope and
-//     the gRPC and TCP framing (a few dozen bytes per batch of chunks) are
-//     not counted. B/step is per acknowledged step;
+//     workers together. A state is acknowledged once B applied it or a
+//     newer state of the same worker;
+//   - frames/s: frames (keyframes and deltas) B applied per second. It is
+//     below steps/s when states did not travel on their own: coalesced by
+//     the worker while its window was full (the coalesced column), or
+//     superseded in the link by a newer keyframe of the same worker before
+//     their first chunk left (in full-state mode every frame is a
+//     keyframe, so a queue of them on a busy link shrinks to the newest);
+//   - wire MB/s and B/frame: replication bytes that reached B: the frames
+//     B applied (envelope, delta or keyframe payload) plus the term
+//     wrapping of each chunk ({enode_chunk, ...} in ETF); protoactor's
+//     envelope and the gRPC and TCP framing (a few dozen bytes per batch of
+//     chunks) are not counted;
 //   - vs full: the frame bytes A's workers sent over what sending the
 //     whole state with each of those frames would have cost (1.000 in
 //     full-state mode);
 //   - keyframes, deltas: frames B applied during the measurement;
+//   - coalesced: states a worker replaced by a newer one while its window
+//     was full (0 in closed loop);
 //   - repairs: keyframes the replica asked for, or that ack timeouts
 //     forced (0 on a healthy link);
 //   - ack lag: from the moment a state is handed to replication (after the
@@ -597,18 +609,19 @@ func printTable(w io.Writer, cfg config, rs []result) {
 	fmt.Fprintf(w, "replication A -> B over protoactor remote on loopback, %v per row and mode, workers step %s,\n", cfg.duration, pace)
 	fmt.Fprintf(w, "window %d frames per worker, %d chunks in flight on the link, %d cores\n\n", cfg.window, cfg.inflight, runtime.NumCPU())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "state\tworkers\tmode\tsteps/s\twire MB/s\tB/step\tvs full\tkeyframes\tdeltas\tcoalesced\trepairs\tack lag p50\tp99\tCPU/step\tcores\t")
+	fmt.Fprintln(tw, "state\tworkers\tmode\tsteps/s\tframes/s\twire MB/s\tB/frame\tvs full\tkeyframes\tdeltas\tcoalesced\trepairs\tack lag p50\tp99\tCPU/step\tcores\t")
 	for _, r := range rs {
 		secs := r.elapsed.Seconds()
-		perStep := float64(r.wireBytes) / float64(max(r.steps, 1))
+		frames := r.keyframes + r.deltas
+		perFrame := float64(r.wireBytes) / float64(max(frames, 1))
 		cpuStep, cores := "n/a", "n/a"
 		if r.cpuOK {
 			cpuStep = msText(r.cpu / time.Duration(max(r.steps, 1)))
 			cores = fmt.Sprintf("%.2f", r.cpu.Seconds()/secs)
 		}
-		fmt.Fprintf(tw, "%v\t%d\t%s\t%.0f\t%.2f\t%s\t%.3f\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t\n",
+		fmt.Fprintf(tw, "%v\t%d\t%s\t%.0f\t%.0f\t%.2f\t%s\t%.3f\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t\n",
 			r.row.variant, r.row.workers, modeName(r.deltaMode),
-			float64(r.steps)/secs, float64(r.wireBytes)/secs/1e6, bytesText(perStep),
+			float64(r.steps)/secs, float64(frames)/secs, float64(r.wireBytes)/secs/1e6, bytesText(perFrame),
 			float64(r.sentBytes)/float64(max(r.fullBytes, 1)),
 			r.keyframes, r.deltas, r.coalesced, r.repairs, msText(r.lagP50), msText(r.lagP99), cpuStep, cores)
 	}
