@@ -228,17 +228,18 @@ func TestRemoteBigKeyframes(t *testing.T) {
 	}
 }
 
-// TestRemoteGapKeyframe cuts the network between the nodes while the
-// worker steps: frames and acks are lost on the wire. After the cut heals,
-// the replica's stream has a gap (or the worker gave its frames up for lack
-// of acks): a keyframe crosses the wire, and the replica equals the state.
-func TestRemoteGapKeyframe(t *testing.T) {
+// TestRemotePartitionKeyframe cuts the network between the nodes while
+// the worker steps: its frames get no ack (protoactor's remote buffers or
+// loses them while it tries to reconnect), so after AckTimeout the worker
+// gives them up and its next frame is a keyframe. After the cut heals the
+// keyframe crosses the wire, and the replica equals the state.
+func TestRemotePartitionKeyframe(t *testing.T) {
 	p := startPair(t)
 	rc := actors.DefaultReplicationConfig()
-	// Short, so that frames lost in the cut are given up quickly; long
-	// enough for a small state's keyframe under -race.
+	// Short, so that the frames stuck in the cut are given up quickly;
+	// long enough for a small state's keyframe under -race.
 	rc.AckTimeout = 500 * time.Millisecond
-	w := p.startWorker(t, "gappy", newRemoteStepper(workload.Small, 3), rc)
+	w := p.startWorker(t, "cut", newRemoteStepper(workload.Small, 3), rc)
 	p.steps(w, 5)
 	waitAcked(t, w, 6)
 	before, _ := p.replica(t, w.id)
@@ -246,26 +247,55 @@ func TestRemoteGapKeyframe(t *testing.T) {
 
 	p.cluster.Partition(p.a, p.b)
 	p.steps(w, 20)
-	nodetest.WaitFor(t, remoteWait, func() bool { return w.stats.Snapshot().Seq == 26 }, "the steps during the cut")
-	// The frames of those steps are lost: n1 cannot reach n2.
+	nodetest.WaitFor(t, remoteWait, func() bool {
+		st := w.stats.Snapshot()
+		return st.Seq == 26 && st.AckTimeouts > 0
+	}, "the worker to give up the frames stuck in the cut")
 	mid, _ := p.replica(t, w.id)
-	require.Less(t, mid.Seq, uint64(26))
+	require.Equal(t, before.Seq, mid.Seq, "nothing crossed the cut")
 	p.cluster.Heal()
 
-	// Steps after the heal are deltas on a base the replica never got,
-	// until a keyframe repairs the stream.
 	p.steps(w, 10)
 	st := waitAcked(t, w, 36)
 	r := p.converged(t, w)
 	require.Greater(t, r.Keyframes, before.Keyframes, "the replica was repaired with a keyframe")
 	require.Greater(t, st.Keyframes, uint64(1))
-	require.Positive(t, st.NeedKeyframes+st.AckTimeouts, "the repair was asked for (NeedKeyframe) or forced (ack timeout)")
 
 	// And the stream goes on with deltas from there.
 	p.steps(w, 5)
 	waitAcked(t, w, 41)
 	after := p.converged(t, w)
 	require.Greater(t, after.Deltas, r.Deltas)
+}
+
+// TestRemoteGapKeyframe makes the replica lose its base: n2 drops the
+// worker's replica (and its stream decoder), so the next delta from n1
+// applies to nothing. n2 answers NeedKeyframe across the wire, n1's worker
+// sends a keyframe, and the replica is whole again.
+func TestRemoteGapKeyframe(t *testing.T) {
+	p := startPair(t)
+	w := p.startWorker(t, "gap", newRemoteStepper(workload.Small, 4), actors.DefaultReplicationConfig())
+	p.steps(w, 5)
+	waitAcked(t, w, 6)
+	p.converged(t, w)
+
+	res, err := p.b.System().Root.RequestFuture(p.handler, &actors.DropReplica{Worker: w.id}, remoteWait).Result()
+	require.NoError(t, err)
+	require.True(t, res.(*actors.ReplicaResult).Found)
+
+	p.steps(w, 1)
+	nodetest.WaitFor(t, remoteWait, func() bool { return w.stats.Snapshot().NeedKeyframes > 0 },
+		"n2 to ask n1 for a keyframe")
+	st := waitAcked(t, w, 7)
+	require.Equal(t, uint64(2), st.Keyframes, "the first state and the repair")
+	r := p.converged(t, w)
+	require.Equal(t, uint64(1), r.Keyframes, "the new replica starts from the keyframe")
+	require.Zero(t, r.Deltas)
+
+	p.steps(w, 3)
+	waitAcked(t, w, 10)
+	r = p.converged(t, w)
+	require.Equal(t, uint64(3), r.Deltas)
 }
 
 // TestRemoteFullStateMode runs replication with Delta off: every state
