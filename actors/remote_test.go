@@ -46,12 +46,10 @@ func startPair(t *testing.T) *pair {
 	c := nodetest.Start(t, 2)
 	p := &pair{cluster: c, a: c.Nodes[0], b: c.Nodes[1]}
 	require.Equal(t, node.RoleSpare, p.b.Role())
-	cfg := actors.DefaultReceiverConfig()
-	cfg.Logger = silent()
-	props, err := actors.ReplicaHandlerProps(cfg)
-	require.NoError(t, err)
-	p.handler, err = p.b.Spawn("replica_handler", props)
-	require.NoError(t, err)
+	// A spare node runs its own replica_handler (node's N+1 wiring); the
+	// workers here are started by hand, so only that handler is used.
+	p.handler = p.b.Whereis("replica_handler")
+	require.NotNil(t, p.handler, "a spare node starts replica_handler")
 	p.backup = actor.NewPID(p.b.RemoteAddr(), "replica_handler")
 	require.NotEqual(t, p.a.RemoteAddr(), p.b.RemoteAddr())
 	return p

@@ -225,15 +225,11 @@ func run(ctx context.Context, cfg config, logw io.Writer) ([]result, error) {
 		return nil, err
 	}
 	defer b.Shutdown()
-	rcfg := actors.DefaultReceiverConfig()
-	rcfg.Logger = discard()
-	hprops, err := actors.ReplicaHandlerProps(rcfg)
-	if err != nil {
-		return nil, err
-	}
-	handler, err := b.Spawn("replica_handler", hprops)
-	if err != nil {
-		return nil, err
+	// B is a spare, so it runs replica_handler already (node's N+1
+	// wiring); the workers on A are started by hand and replicate to it.
+	handler := b.Whereis("replica_handler")
+	if handler == nil {
+		return nil, errors.New("replbench: the spare node runs no replica_handler")
 	}
 	bench := &bench{cfg: cfg, a: a, b: b, handler: handler,
 		backup: actor.NewPID(b.RemoteAddr(), "replica_handler"), logw: logw}
