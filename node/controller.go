@@ -191,6 +191,7 @@ func (c *controller) onEvent(ctx actor.Context, ev NodeEvent) {
 		if ev.Kind == NodeUp {
 			delete(c.lost, name)
 			c.onReturn(ctx, name)
+			c.claimWorkers(name)
 		} else {
 			c.retryFences(ctx, name)
 		}
@@ -427,12 +428,51 @@ func (c *controller) onTerminated(ctx actor.Context, who *actor.PID) {
 		c.log.Error("cannot turn spare: no replica_handler", "err", err)
 		return
 	}
+	// Replicas kept from an earlier time as a spare are stale: the workers
+	// have replicated elsewhere since. Taking a worker over from one would
+	// roll it back past acknowledged states, so they go; the active nodes
+	// send this node keyframes as soon as it is their backup.
+	c.dropReplicas(ctx)
 	c.role = RoleSpare
 	if err := c.n.setRole(RoleSpare); err != nil {
 		c.log.Warn("role change not yet broadcast", "role", RoleSpare.String(), "err", err)
 	}
 	c.log.Info("all workers fenced: now a spare")
 	c.retarget(ctx)
+}
+
+// claimWorkers tells a node that has (re)appeared which workers run here,
+// at which epoch: each claim is a Fenced for that worker's name on that node,
+// which a copy there with a lower epoch obeys by stopping, and which no
+// process or a copy with this epoch or higher ignores. Together with the
+// fences of recorded takeovers, this stops a stale copy even when the node
+// that took it over is gone too (several faults in a row, a healed partition
+// where each side saw the other die).
+func (c *controller) claimWorkers(name string) {
+	for id, w := range c.workers {
+		if err := c.n.Send(ProcessID{Name: id, Node: name}, &actors.Fenced{Worker: id, Epoch: w.epoch}); err != nil {
+			c.log.Debug("cannot send a claim", "to", name, "worker", id, "err", err)
+		}
+	}
+}
+
+// dropReplicas empties the replica table through the handler (the table's
+// only writer).
+func (c *controller) dropReplicas(ctx actor.Context) {
+	if c.replicas == nil || c.handler == nil {
+		return
+	}
+	rs, err := c.replicas.View().List(false)
+	if err != nil {
+		c.log.Warn("cannot list stale replicas", "err", err)
+		return
+	}
+	for _, r := range rs {
+		ctx.Send(c.handler, &actors.DropReplica{Worker: r.Worker})
+	}
+	if len(rs) > 0 {
+		c.log.Info("dropped stale replicas on turning spare", "replicas", len(rs))
+	}
 }
 
 func (c *controller) listWorkers() []WorkerInfo {
