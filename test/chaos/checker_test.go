@@ -39,9 +39,9 @@ type incarnation struct {
 	// startSeq and restored say where the copy started: the replica's
 	// sequence number and state Version for a takeover, 0 and 0 for a
 	// worker started fresh (its Seq is its Version then).
-	startSeq uint64
-	restored int64
-	startKnown bool // startSeq is known (a takeover record was seen)
+	startSeq    uint64
+	restored    int64
+	startKnown  bool // startSeq is known (a takeover record was seen)
 	maxAcked    uint64
 	maxAckedAt  time.Time
 	lastVersion int64

@@ -62,19 +62,24 @@ func (c *cluster) collect(scenario string, started time.Time, converge, maxConve
 	for _, ft := range c.faults {
 		f.byKind[ft.kind]++
 		at := ft.at.UnixNano()
+		// The first failover of this node detected after the fault.
 		var det, run int64
+		var first event
 		for e, ts := range failovers {
 			if e.from != ft.node || claimed[e] {
 				continue
 			}
+			d := ts[0].DetectedNs
 			for _, t := range ts {
-				if t.DetectedNs < at || t.DetectedNs > at+int64(time.Minute) {
-					continue
-				}
-				claimed[e] = true
-				if det == 0 || t.DetectedNs < det {
-					det = t.DetectedNs
-				}
+				d = min(d, t.DetectedNs)
+			}
+			if d >= at && d <= at+int64(time.Minute) && (det == 0 || d < det) {
+				det, first = d, e
+			}
+		}
+		if det != 0 {
+			claimed[first] = true
+			for _, t := range failovers[first] {
 				run = max(run, t.RunningNs)
 			}
 		}
