@@ -203,7 +203,9 @@ type decoder struct {
 	tuple7   []tupleWith[[7]Term]
 	tuple8   []tupleWith[[8]Term]
 	binaries []Binary
-	bytes    []byte
+	// Binaries of 1 to inlineBinary bytes, each with its bytes.
+	inlined []binaryWith[[inlineBinary]byte]
+	bytes   []byte
 	// keyRaw holds, while maps are being read, the content bytes of their
 	// binary keys (nil for other keys): a stack shared by nested maps.
 	keyRaw [][]byte
@@ -341,6 +343,28 @@ func (d *decoder) binary(data []byte) *Binary {
 	return x
 }
 
+// inlineBinary is the longest binary the decoder stores right after its
+// header (map keys and short strings, the binaries a state is searched by).
+const inlineBinary = 16
+
+// binaryWith is a binary together with the array its bytes live in, so
+// that comparing it with another (a map key on a search path) reads one
+// place instead of two.
+type binaryWith[A any] struct {
+	b Binary
+	a A
+}
+
+// inlineBinary returns the binary of a copy of p (1 to inlineBinary bytes),
+// carved with its bytes from a slab.
+func (d *decoder) inlineBinary(p []byte) *Binary {
+	// A binary takes at least 5 bytes of input besides its bytes.
+	x := carve(&d.inlined, max(1, min(maxBinarySlab, d.rest()/(5+len(p)))))
+	n := copy(x.a[:], p)
+	x.b.data, x.b.n, x.b.bits = x.a[:n:n], n, 8
+	return &x.b
+}
+
 // binaryBytes returns a copy of p, in the byte slab when p is small.
 func (d *decoder) binaryBytes(p []byte) []byte {
 	n := len(p)
@@ -437,6 +461,9 @@ func (d *decoder) term(depth int) (Term, error) {
 		}
 		start := p + 5
 		d.pos = start + int(n)
+		if n > 0 && n <= inlineBinary {
+			return d.inlineBinary(b[start:d.pos]), nil
+		}
 		return d.binary(d.binaryBytes(b[start:d.pos])), nil
 	case extBitBinary:
 		return d.bitBinary()
