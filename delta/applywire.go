@@ -145,14 +145,17 @@ func (a *applier) seqOp(prev OpKind) (OpKind, int, error) {
 
 // tuple applies the ops that follow to t: the new elements are gathered on
 // the terms stack and the tuple built once at the end, or t itself is
-// returned when nothing changed.
+// returned when nothing changed. When the ops only edit elements (a record
+// with some fields changed, the usual case) the edits are also gathered on
+// the sets stack and the tuple built by Tuple.SetMany, which carries t's
+// cached hash instead of leaving the new tuple to rehash every field.
 func (a *applier) tuple(t *term.Tuple, depth int) (term.Term, error) {
 	n, err := a.r.count(1)
 	if err != nil {
 		return nil, err
 	}
-	mark := len(a.terms)
-	pos, changed := 0, false
+	mark, smark := len(a.terms), len(a.sets)
+	pos, changed, reshaped := 0, false, false
 	var prev OpKind
 	for range n {
 		k, c, err := a.seqOp(prev)
@@ -170,7 +173,7 @@ func (a *applier) tuple(t *term.Tuple, depth int) (term.Term, error) {
 					a.terms = append(a.terms, t.At(i))
 				}
 			} else {
-				changed = true
+				changed, reshaped = true, true
 			}
 			pos += c
 		case OpInsert:
@@ -181,7 +184,7 @@ func (a *applier) tuple(t *term.Tuple, depth int) (term.Term, error) {
 				}
 				a.terms = append(a.terms, v)
 			}
-			changed = true
+			changed, reshaped = true, true
 		case OpEdit:
 			if pos >= t.Len() {
 				return nil, fmt.Errorf("%w: edit at tuple element %d of %d", ErrMismatch, pos, t.Len())
@@ -192,21 +195,31 @@ func (a *applier) tuple(t *term.Tuple, depth int) (term.Term, error) {
 			if err != nil {
 				return nil, err
 			}
-			changed = changed || replace || !term.Same(v, old)
+			if replace || !term.Same(v, old) {
+				changed = true
+				a.sets = append(a.sets, term.ListElem{Index: pos, Value: v})
+			}
 			a.terms = append(a.terms, v)
 			pos++
 		}
 	}
-	if !changed {
-		a.terms = a.terms[:mark]
+	var nt *term.Tuple
+	switch {
+	case !changed:
+	case !reshaped:
+		nt = t.SetMany(a.sets[smark:])
+	default:
+		for i := pos; i < t.Len(); i++ {
+			a.terms = append(a.terms, t.At(i))
+		}
+		nt = term.NewTuple(a.terms[mark:]...)
+	}
+	clear(a.terms[mark:])
+	clear(a.sets[smark:])
+	a.terms, a.sets = a.terms[:mark], a.sets[:smark]
+	if nt == nil {
 		return t, nil
 	}
-	for i := pos; i < t.Len(); i++ {
-		a.terms = append(a.terms, t.At(i))
-	}
-	nt := term.NewTuple(a.terms[mark:]...)
-	clear(a.terms[mark:])
-	a.terms = a.terms[:mark]
 	return nt, nil
 }
 

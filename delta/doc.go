@@ -113,16 +113,23 @@
 // 2,280 and 350 KB for Decode then Apply. Each changed record is gathered
 // once and built in one allocation, a list's edited elements go to one
 // term.List.SetMany and a map's puts to one term.Map.PutMany, so each
-// changed 64-element leaf is copied once. On a replica decoded from the
-// keyframe that costs about 0.35 ms per step when the replica is in the
-// caches (BenchmarkReceive) and 0.5 to 0.7 ms when it is not
-// (BenchmarkReceiveCold, deltabench: 10 to 14% of a full decode on a busy
-// machine, not yet the 5% aimed at): what is left is mostly cache misses on
-// the cold replica (each edited record and its nested tuples, the map's
-// keys on the search paths, rehashing the edited records' untouched fields)
-// and copying the changed leaves. The checksum of the new state
-// (term.Hash) costs about 50 µs, because Set, Put and the batches carry the
-// cached hashes of the nodes they copy.
+// changed 64-element leaf is copied once. An edited record is built by
+// term.Tuple.SetMany, which carries the old record's cached hash (tuple
+// hashes are polynomials over the element hashes, like list hashes), so
+// the untouched fields of a cold record are not read again to rehash it;
+// and term.Decode lays out a small tuple with its elements, and a binary of
+// up to 16 bytes with its bytes, so that each is one place to miss on. On
+// a replica decoded from the keyframe a step costs about 0.3 to 0.4 ms when
+// the replica is in the caches (BenchmarkReceive) and 0.45 to 0.7 ms when
+// it is not (BenchmarkReceiveCold, deltabench: 11 to 15% of a full decode
+// on a busy machine, not yet the 5% aimed at). A cache simulation of cold
+// steps (callgrind, 16 MiB LL) counts about 5,300 LL read misses and 4,100
+// write misses (fresh allocations) per step: about 45% copying the changed
+// list and map leaves (and the 64 KiB blob chunk when it changes), 24%
+// the counter map's key searches (binary headers on the search paths),
+// 12% the edited records and 8% finding each edited session in the list
+// (term.List.At from the root for every edit). The checksum of the new
+// state (term.Hash) costs about 50 µs.
 // From the reference to the large state (10 times larger) Diff time grows
 // 1.2 to 1.5 times.
 //

@@ -192,9 +192,20 @@ type decoder struct {
 	atomBoxes []Atom
 	ints      []Int
 	terms     []Term
-	tuples    []Tuple
-	binaries  []Binary
-	bytes     []byte
+	tuples    []Tuple // headers of tuples over 8 elements, and of {}
+	// Tuples of 1 to 8 elements, each with its elements (smallTuple).
+	tuple1   []tupleWith[[1]Term]
+	tuple2   []tupleWith[[2]Term]
+	tuple3   []tupleWith[[3]Term]
+	tuple4   []tupleWith[[4]Term]
+	tuple5   []tupleWith[[5]Term]
+	tuple6   []tupleWith[[6]Term]
+	tuple7   []tupleWith[[7]Term]
+	tuple8   []tupleWith[[8]Term]
+	binaries []Binary
+	// Binaries of 1 to inlineBinary bytes, each with its bytes.
+	inlined []binaryWith[[inlineBinary]byte]
+	bytes   []byte
 	// keyRaw holds, while maps are being read, the content bytes of their
 	// binary keys (nil for other keys): a stack shared by nested maps.
 	keyRaw [][]byte
@@ -259,6 +270,62 @@ func (d *decoder) tuple(e []Term) *Tuple {
 	return t
 }
 
+// maxSmallTuple is the largest arity smallTuple handles.
+const maxSmallTuple = 8
+
+// smallTuple returns a tuple of n elements (1 to maxSmallTuple), all nil,
+// with its elements next to its header as makeTuple lays them out, carved
+// from the slab of that arity. Reading a decoded record, as the receiver of
+// a delta does on a cold replica, then touches one place instead of two.
+func (d *decoder) smallTuple(n int) *Tuple {
+	// A tuple of n elements takes at least n+2 bytes of input.
+	size := max(1, min(maxTupleSlab, d.rest()/(n+2)))
+	switch n {
+	case 1:
+		p := carve(&d.tuple1, size)
+		p.t.elems = p.a[:]
+		return &p.t
+	case 2:
+		p := carve(&d.tuple2, size)
+		p.t.elems = p.a[:]
+		return &p.t
+	case 3:
+		p := carve(&d.tuple3, size)
+		p.t.elems = p.a[:]
+		return &p.t
+	case 4:
+		p := carve(&d.tuple4, size)
+		p.t.elems = p.a[:]
+		return &p.t
+	case 5:
+		p := carve(&d.tuple5, size)
+		p.t.elems = p.a[:]
+		return &p.t
+	case 6:
+		p := carve(&d.tuple6, size)
+		p.t.elems = p.a[:]
+		return &p.t
+	case 7:
+		p := carve(&d.tuple7, size)
+		p.t.elems = p.a[:]
+		return &p.t
+	}
+	p := carve(&d.tuple8, size)
+	p.t.elems = p.a[:]
+	return &p.t
+}
+
+// carve returns the next element of *slab, refilling it with size new
+// elements when it is used up.
+func carve[T any](slab *[]T, size int) *T {
+	if len(*slab) == 0 {
+		*slab = make([]T, size)
+	}
+	p := &(*slab)[0]
+	*slab = (*slab)[1:]
+	return p
+}
+
 // binary returns the binary of data (taking ownership, as binaryOwning
 // does), its header from the slab when data is short enough to be one
 // slice.
@@ -274,6 +341,28 @@ func (d *decoder) binary(data []byte) *Binary {
 	d.binaries = d.binaries[1:]
 	x.data, x.n, x.bits = data, len(data), 8
 	return x
+}
+
+// inlineBinary is the longest binary the decoder stores right after its
+// header (map keys and short strings, the binaries a state is searched by).
+const inlineBinary = 16
+
+// binaryWith is a binary together with the array its bytes live in, so
+// that comparing it with another (a map key on a search path) reads one
+// place instead of two.
+type binaryWith[A any] struct {
+	b Binary
+	a A
+}
+
+// inlineBinary returns the binary of a copy of p (1 to inlineBinary bytes),
+// carved with its bytes from a slab.
+func (d *decoder) inlineBinary(p []byte) *Binary {
+	// A binary takes at least 5 bytes of input besides its bytes.
+	x := carve(&d.inlined, max(1, min(maxBinarySlab, d.rest()/(5+len(p)))))
+	n := copy(x.a[:], p)
+	x.b.data, x.b.n, x.b.bits = x.a[:n:n], n, 8
+	return &x.b
 }
 
 // binaryBytes returns a copy of p, in the byte slab when p is small.
@@ -372,6 +461,9 @@ func (d *decoder) term(depth int) (Term, error) {
 		}
 		start := p + 5
 		d.pos = start + int(n)
+		if n > 0 && n <= inlineBinary {
+			return d.inlineBinary(b[start:d.pos]), nil
+		}
 		return d.binary(d.binaryBytes(b[start:d.pos])), nil
 	case extBitBinary:
 		return d.bitBinary()
@@ -602,7 +694,13 @@ func (d *decoder) tupleTerm(depth int) (Term, error) {
 	if depth >= d.maxDepth {
 		return nil, d.tooDeep(p, tag)
 	}
-	e := d.elems(n)
+	var t *Tuple
+	if n <= maxSmallTuple {
+		t = d.smallTuple(n)
+	} else {
+		t = d.tuple(d.elems(n))
+	}
+	e := t.elems
 	for i := range e {
 		// Small integers and atoms are read here, saving a call.
 		q := d.pos
@@ -621,24 +719,24 @@ func (d *decoder) tupleTerm(depth int) (Term, error) {
 					continue
 				}
 			case extAtom:
-				t := d.cachedAtom()
-				if t == nil {
+				a := d.cachedAtom()
+				if a == nil {
 					var err error
-					if t, err = d.atom(); err != nil {
+					if a, err = d.atom(); err != nil {
 						return nil, err
 					}
 				}
-				e[i] = t
+				e[i] = a
 				continue
 			}
 		}
-		t, err := d.term(depth + 1)
+		v, err := d.term(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		e[i] = t
+		e[i] = v
 	}
-	return d.tuple(e), nil
+	return t, nil
 }
 
 // list reads a LIST_EXT or STRING_EXT, and goes on through tails that are

@@ -69,14 +69,7 @@ func Hash(t Term) uint64 {
 		}
 		return h
 	case *Tuple:
-		if h, ok := x.hash.load(); ok {
-			return h
-		}
-		h := mix2(tagTuple, uint64(len(x.elems)))
-		for _, e := range x.elems {
-			h = mix2(h, Hash(e))
-		}
-		return x.hash.store(h)
+		return finishTuple(len(x.elems), x.polyHash())
 	case *List:
 		if h, ok := x.hash.load(); ok {
 			return h
@@ -112,13 +105,16 @@ const (
 	tagBinary
 )
 
-// The list and binary hashes are polynomials over the element (or chunk)
+// The tuple, list and binary hashes are polynomials over the element (or chunk)
 // hashes modulo the Mersenne prime 2^61-1:
 //
 //	poly(e1..en) = h(e1)·P^(n-1) + h(e2)·P^(n-2) + … + h(en)   (mod M)
 //
 // so poly(A ++ B) = poly(A)·P^|B| + poly(B), and a list can be hashed from
-// cached hashes of its chunks whatever the chunk boundaries are.
+// cached hashes of its chunks whatever the chunk boundaries are. Replacing
+// element i (of n) changes the polynomial by (h(new) - h(old))·P^(n-1-i),
+// which is how a tuple or list copied with a few elements changed gets its
+// hash from the old one's without reading the untouched elements.
 const (
 	polyMod  = 1<<61 - 1
 	polyBase = 0x1F3D5B79A2C4E687 % polyMod
@@ -167,6 +163,10 @@ func polyConcat(a, b uint64, lenB int) uint64 {
 	return polyAdd(polyMulMod(a, polyPow(lenB)), b)
 }
 
+func finishTuple(n int, poly uint64) uint64 {
+	return mix2(mix2(tagTuple, uint64(n)), poly)
+}
+
 func finishList(n int, poly uint64, tail Term) uint64 {
 	h := mix2(tagList, uint64(n))
 	h = mix2(h, poly)
@@ -211,4 +211,37 @@ func b2u(b bool) uint64 {
 		return 1
 	}
 	return 0
+}
+
+// polyHash returns the polynomial hash of the tuple's elements, computing
+// and caching it the first time. A tuple's cache holds this polynomial
+// (with polyCached set), not the finished hash, so that a copy with some
+// elements replaced can derive its own (carryPoly).
+func (t *Tuple) polyHash() uint64 {
+	if p, ok := t.cachedPoly(); ok {
+		return p
+	}
+	var acc uint64
+	for _, e := range t.elems {
+		acc = polyPush(acc, Hash(e))
+	}
+	t.hash.h.Store(acc | polyCached)
+	return acc
+}
+
+// cachedPoly returns the tuple's cached polynomial hash, if computed.
+func (t *Tuple) cachedPoly() (uint64, bool) {
+	p := t.hash.h.Load()
+	return p &^ polyCached, p&polyCached != 0
+}
+
+// replaceDelta returns what replacing element i of an n-element sequence,
+// whose hash was old, by one whose hash is new adds to the sequence's
+// polynomial hash.
+func replaceDelta(n, i int, old, new uint64) uint64 {
+	d := polySub(new%polyMod, old%polyMod)
+	if d == 0 {
+		return 0
+	}
+	return polyMulMod(d, polyPow(n-1-i))
 }

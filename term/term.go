@@ -203,7 +203,11 @@ func (c *hashCache) store(h uint64) uint64 {
 // a new tuple that shares every other element with the old one.
 type Tuple struct {
 	elems []Term
-	hash  hashCache
+	// hash caches, unlike other composites', the polynomial hash of the
+	// elements (see hash.go) with polyCached set, never 0 once computed;
+	// Hash finishes it with the arity. Two cached values differ exactly
+	// when the hashes of tuples of one arity do.
+	hash hashCache
 }
 
 // NewTuple returns the tuple {elems...}. It copies elems.
@@ -221,42 +225,55 @@ func Record(name Atom, fields ...Term) *Tuple {
 	return t
 }
 
+// tupleWith is a tuple together with the array its elements live in: a
+// small tuple as one object, so that reading it costs one cache miss where
+// a header and a separate element slice cost two. A is [n]Term.
+type tupleWith[A any] struct {
+	t Tuple
+	a A
+}
+
 // makeTuple returns a tuple of n elements, all nil, for the caller to fill
 // before sharing it. A tuple of up to 8 elements (records, pairs, the small
 // tuples that states are mostly made of) is one allocation: the struct and
-// its element array together, instead of two. Sizes are rounded up to an
-// even count, which is what the allocator's size classes round to anyway.
+// its element array together, instead of two (each size is one of the
+// allocator's size classes, 64 to 160 bytes). The decoder carves the same
+// layout from slabs (decoder.smallTuple).
 func makeTuple(n int) *Tuple {
-	switch {
-	case n == 0:
+	switch n {
+	case 0:
 		return &Tuple{}
-	case n <= 2:
-		p := new(struct {
-			t Tuple
-			a [2]Term
-		})
-		p.t.elems = p.a[:n:n]
+	case 1:
+		p := new(tupleWith[[1]Term])
+		p.t.elems = p.a[:]
 		return &p.t
-	case n <= 4:
-		p := new(struct {
-			t Tuple
-			a [4]Term
-		})
-		p.t.elems = p.a[:n:n]
+	case 2:
+		p := new(tupleWith[[2]Term])
+		p.t.elems = p.a[:]
 		return &p.t
-	case n <= 6:
-		p := new(struct {
-			t Tuple
-			a [6]Term
-		})
-		p.t.elems = p.a[:n:n]
+	case 3:
+		p := new(tupleWith[[3]Term])
+		p.t.elems = p.a[:]
 		return &p.t
-	case n <= 8:
-		p := new(struct {
-			t Tuple
-			a [8]Term
-		})
-		p.t.elems = p.a[:n:n]
+	case 4:
+		p := new(tupleWith[[4]Term])
+		p.t.elems = p.a[:]
+		return &p.t
+	case 5:
+		p := new(tupleWith[[5]Term])
+		p.t.elems = p.a[:]
+		return &p.t
+	case 6:
+		p := new(tupleWith[[6]Term])
+		p.t.elems = p.a[:]
+		return &p.t
+	case 7:
+		p := new(tupleWith[[7]Term])
+		p.t.elems = p.a[:]
+		return &p.t
+	case 8:
+		p := new(tupleWith[[8]Term])
+		p.t.elems = p.a[:]
 		return &p.t
 	}
 	return &Tuple{elems: make([]Term, n)}
@@ -286,13 +303,49 @@ func (t *Tuple) Tag() (Atom, bool) {
 
 // Set returns a copy of t with element i replaced by v (setelement(i+1, T,
 // V)); every other element is shared with t. It panics if i is out of range.
+//
+// When t's hash is cached, the copy's is derived from it and the hashes of
+// the old and the new element (hashing v now), without reading the other
+// elements: a cold record stays cold where it was not changed.
 func (t *Tuple) Set(i int, v Term) *Tuple {
 	if v == nil {
 		panic("term: nil Term in Tuple.Set")
 	}
+	old := t.elems[i]
 	nt := makeTuple(len(t.elems))
 	copy(nt.elems, t.elems)
 	nt.elems[i] = v
+	if p, ok := t.cachedPoly(); ok {
+		nt.hash.h.Store(polyAdd(p, replaceDelta(len(t.elems), i, Hash(old), Hash(v))) | polyCached)
+	}
+	return nt
+}
+
+// SetMany returns a copy of t with element e.Index replaced by e.Value for
+// every e in elems: the same tuple as calling Set for each in turn (when an
+// index repeats, the last value wins), built in one allocation, and with its
+// hash carried from t's as Set does. It panics if an index is out of range
+// or a value is nil, as Set does.
+func (t *Tuple) SetMany(elems []ListElem) *Tuple {
+	n := len(t.elems)
+	for _, e := range elems {
+		if e.Value == nil {
+			panic("term: nil Term in Tuple.SetMany")
+		}
+		_ = t.elems[e.Index] // the range check Set makes
+	}
+	nt := makeTuple(n)
+	copy(nt.elems, t.elems)
+	p, carry := t.cachedPoly()
+	for _, e := range elems {
+		if carry {
+			p = polyAdd(p, replaceDelta(n, e.Index, Hash(nt.elems[e.Index]), Hash(e.Value)))
+		}
+		nt.elems[e.Index] = e.Value
+	}
+	if carry {
+		nt.hash.h.Store(p | polyCached)
+	}
 	return nt
 }
 

@@ -90,7 +90,8 @@ func (nx *mnode) carrySum(x *mnode, olds, news []*mnode) {
 	nx.storeSum(s)
 }
 
-// ListElem is an element of a list and its index, as SetMany takes them.
+// ListElem is an element of a list or tuple and its index, as List.SetMany
+// and Tuple.SetMany take them.
 type ListElem struct {
 	Index int
 	Value Term
