@@ -205,8 +205,33 @@ func (c *cluster) exitedUnexpectedly() *proc {
 }
 
 // settle asks every live node to settle and returns their settled statuses.
+// Nodes without workers (the spares) are asked twice: their first answer
+// may predate the last states the workers had acknowledged, so their
+// replicas are read again once every worker's node has settled.
 func (c *cluster) settle(timeout time.Duration) ([]demo.Status, error) {
-	live := c.live()
+	out, err := c.settleNodes(c.live(), timeout)
+	if err != nil {
+		return out, err
+	}
+	var again []*proc
+	var keep []demo.Status
+	for _, st := range out {
+		if len(st.Workers) > 0 {
+			keep = append(keep, st)
+			continue
+		}
+		for _, p := range c.live() {
+			if p.name == st.Node {
+				again = append(again, p)
+			}
+		}
+	}
+	second, err := c.settleNodes(again, timeout)
+	return append(keep, second...), err
+}
+
+// settleNodes asks the given nodes to settle and returns their statuses.
+func (c *cluster) settleNodes(live []*proc, timeout time.Duration) ([]demo.Status, error) {
 	for _, p := range live {
 		if _, err := io.WriteString(p.stdin, "settle\n"); err != nil {
 			return nil, fmt.Errorf("%s: settle: %w", p.name, err)

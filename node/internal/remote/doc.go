@@ -21,7 +21,8 @@
 //     manager's stop sends on (a data race, and a panic when the two met);
 //   - the endpoint manager's stopped flag and the endpoint reader's
 //     suspended flag are atomic: both were plain bools written during
-//     shutdown while gRPC and actor goroutines read them (data races);
+//     shutdown while gRPC and actor goroutines read them (data races), and
+//     stop no longer clears the connections map that senders still read;
 //   - Config.Outbound and Config.Inbound hook every user message on its way
 //     into and out of the wire (enode encodes and decodes Erlang terms
 //     there, so every actor of a node sends and receives terms);
