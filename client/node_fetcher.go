@@ -1,0 +1,241 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"sync"
+
+	"github.com/enode-dev/enode/node"
+	"github.com/enode-dev/enode/term"
+)
+
+// NodeFetcher reads replicas from the spare nodes of a cluster, through a
+// node of it: the replica service (node.ReplicaServiceName, started with
+// node.StartReplicaService) of every live spare is asked, and the newest
+// replica wins (after a change of backup the old spare may still hold an
+// older one). A spare that is the node itself is read from its table
+// directly. States too large for one message are read in pieces.
+type NodeFetcher struct {
+	n *node.Node
+}
+
+var _ Fetcher = (*NodeFetcher)(nil)
+
+// NewNodeFetcher returns a Fetcher reading through n.
+func NewNodeFetcher(n *node.Node) *NodeFetcher { return &NodeFetcher{n: n} }
+
+// maxMoves bounds how many times a piecewise read starts again because the
+// replica moved on under it.
+const maxMoves = 4
+
+// Fetch asks every live spare for worker's replica and returns the newest
+// answer: the state, or "unchanged" (nil State) when no spare has one
+// newer than have. Errors: ErrNoSpare without a live spare,
+// ErrUnknownWorker when every spare answered that it has no replica of
+// the worker, ErrTimeout when ctx ended, ErrUnavailable (wrapping the
+// cause) when no spare could be read, ErrBadReply for a malformed answer.
+func (f *NodeFetcher) Fetch(ctx context.Context, worker string, have Version) (Entry, error) {
+	if worker == "" {
+		return Entry{}, fmt.Errorf("%w: empty worker id", ErrUnknownWorker)
+	}
+	var spares []string
+	for _, m := range f.n.Members() {
+		if m.Role == node.RoleSpare && m.Alive {
+			spares = append(spares, m.Name)
+		}
+	}
+	if len(spares) == 0 {
+		return Entry{}, fmt.Errorf("%w: reading %s through %s", ErrNoSpare, worker, f.n.Name())
+	}
+	slices.Sort(spares)
+	type answer struct {
+		e     Entry
+		found bool
+		err   error
+	}
+	answers := make([]answer, len(spares))
+	var wg sync.WaitGroup
+	for i, s := range spares {
+		wg.Go(func() {
+			e, found, err := f.fetchFrom(ctx, s, worker, have)
+			answers[i] = answer{e, found, err}
+		})
+	}
+	wg.Wait()
+	var best *Entry
+	var firstErr error
+	for i := range answers {
+		a := &answers[i]
+		switch {
+		case a.err != nil:
+			if firstErr == nil {
+				firstErr = a.err
+			}
+		case a.found && (best == nil || a.e.Version.Compare(best.Version) > 0 ||
+			a.e.Version == best.Version && best.State == nil && a.e.State != nil):
+			best = &a.e
+		}
+	}
+	switch {
+	case best != nil:
+		return *best, nil
+	case firstErr == nil:
+		return Entry{}, fmt.Errorf("%w: %s: no replica on %v", ErrUnknownWorker, worker, spares)
+	case errors.Is(firstErr, ErrBadReply):
+		return Entry{}, firstErr
+	case ctx.Err() != nil || errors.Is(firstErr, node.ErrTimeout):
+		return Entry{}, fmt.Errorf("%w: %s: %w", ErrTimeout, worker, firstErr)
+	}
+	return Entry{}, fmt.Errorf("%w: %s: %w", ErrUnavailable, worker, firstErr)
+}
+
+// fetchFrom reads worker's replica from one spare; found is false when
+// the spare keeps none.
+func (f *NodeFetcher) fetchFrom(ctx context.Context, spare, worker string, have Version) (Entry, bool, error) {
+	if spare == f.n.Name() {
+		r, ok, err := f.n.Replica(worker)
+		if err != nil {
+			return Entry{}, false, fmt.Errorf("%w: %s: local replica table: %w", ErrBadReply, worker, err)
+		}
+		if !ok {
+			return Entry{}, false, nil
+		}
+		e := Entry{Worker: worker, Owner: r.Owner, Source: spare, Version: Version{r.Epoch, r.Seq}}
+		if have.IsZero() || e.Version.Compare(have) > 0 {
+			e.State = r.State
+		}
+		return e, true, nil
+	}
+	for range maxMoves {
+		e, found, err := f.readRemote(ctx, spare, worker, have)
+		if !errors.Is(err, errMoved) {
+			return e, found, err
+		}
+	}
+	return Entry{}, false, fmt.Errorf("%w: %s on %s kept moving during %d piecewise reads", ErrUnavailable, worker, spare, maxMoves)
+}
+
+// errMoved says the replica moved on during a piecewise read.
+var errMoved = errors.New("client: replica moved on")
+
+var (
+	atomGetReplica = term.Atom("get_replica")
+	atomGetChunk   = term.Atom("get_chunk")
+	atomReplica    = term.Atom("replica")
+	atomUnchanged  = term.Atom("unchanged")
+	atomChunk      = term.Atom("chunk")
+	atomError      = term.Atom("error")
+	atomNotFound   = term.Atom("not_found")
+	atomMoved      = term.Atom("moved")
+)
+
+// readRemote does one read from a spare's replica service.
+func (f *NodeFetcher) readRemote(ctx context.Context, spare, worker string, have Version) (Entry, bool, error) {
+	to := node.ProcessID{Name: node.ReplicaServiceName, Node: spare}
+	id := term.BinaryString(worker)
+	req := term.NewTuple(atomGetReplica, id)
+	if !have.IsZero() {
+		req = term.NewTuple(atomGetReplica, id, uintTerm(have.Epoch), uintTerm(have.Seq))
+	}
+	res, err := f.call(ctx, to, req)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	tag, _ := res.Tag()
+	bad := func(what string) error {
+		return fmt.Errorf("%w: %s from %s: %s: %s", ErrBadReply, worker, spare, what, term.Format(res))
+	}
+	switch {
+	case tag == atomError && res.Len() == 2 && res.At(1) == atomNotFound:
+		return Entry{}, false, nil
+	case tag == atomError && res.Len() == 2 && res.At(1) == atomMoved:
+		return Entry{}, false, errMoved
+	case tag == atomUnchanged && res.Len() == 4:
+		epoch, ok1 := uintOf(res.At(2))
+		seq, ok2 := uintOf(res.At(3))
+		if !ok1 || !ok2 || !term.Equal(res.At(1), id) {
+			return Entry{}, false, bad("unchanged")
+		}
+		return Entry{Worker: worker, Source: spare, Version: Version{epoch, seq}}, true, nil
+	case tag == atomReplica && res.Len() == 7:
+		owner, ok1 := res.At(2).(*term.Binary)
+		epoch, ok2 := uintOf(res.At(3))
+		seq, ok3 := uintOf(res.At(4))
+		size, ok4 := uintOf(res.At(5))
+		first, ok5 := res.At(6).(*term.Binary)
+		if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !term.Equal(res.At(1), id) || uint64(first.Len()) > size || size > math.MaxInt32 {
+			return Entry{}, false, bad("replica")
+		}
+		etf := make([]byte, 0, size)
+		etf = first.AppendTo(etf)
+		for uint64(len(etf)) < size {
+			req := term.NewTuple(atomGetChunk, id, uintTerm(epoch), uintTerm(seq), term.Int(len(etf)))
+			res, err := f.call(ctx, to, req)
+			if err != nil {
+				return Entry{}, false, err
+			}
+			if tag, _ := res.Tag(); tag == atomError && res.Len() == 2 && res.At(1) == atomMoved {
+				return Entry{}, false, errMoved
+			}
+			off, ok := uint64(0), false
+			var piece *term.Binary
+			if tag, _ := res.Tag(); tag == atomChunk && res.Len() == 4 && term.Equal(res.At(1), id) {
+				off, ok = uintOf(res.At(2))
+				piece, _ = res.At(3).(*term.Binary)
+			}
+			if !ok || piece == nil || off != uint64(len(etf)) || piece.Len() == 0 || uint64(len(etf)+piece.Len()) > size {
+				return Entry{}, false, fmt.Errorf("%w: %s from %s: piece at %d: %s", ErrBadReply, worker, spare, len(etf), term.Format(res))
+			}
+			etf = piece.AppendTo(etf)
+		}
+		state, err := term.Decode(etf)
+		if err != nil {
+			return Entry{}, false, fmt.Errorf("%w: %s from %s: state: %w", ErrBadReply, worker, spare, err)
+		}
+		return Entry{Worker: worker, Owner: string(owner.Bytes()), Source: spare,
+			Version: Version{epoch, seq}, State: state, Size: int(size)}, true, nil
+	}
+	return Entry{}, false, bad("unexpected answer")
+}
+
+// call does one Call to a spare's replica service and checks that the
+// answer is a tuple.
+func (f *NodeFetcher) call(ctx context.Context, to node.ProcessID, req term.Term) (*term.Tuple, error) {
+	res, err := f.n.Call(ctx, to, req)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", to, err)
+	}
+	t, ok := res.(*term.Tuple)
+	if !ok || t.Len() == 0 {
+		return nil, fmt.Errorf("%w: %s answered %v", ErrBadReply, to, res)
+	}
+	return t, nil
+}
+
+// uintOf reads a non-negative integer term that fits in 64 bits.
+func uintOf(t term.Term) (uint64, bool) {
+	switch v := t.(type) {
+	case term.Int:
+		if v >= 0 {
+			return uint64(v), true
+		}
+	case term.BigInt:
+		b := v.Big()
+		if b.Sign() >= 0 && b.IsUint64() {
+			return b.Uint64(), true
+		}
+	}
+	return 0, false
+}
+
+// uintTerm is the integer term of v (a bignum above MaxInt64).
+func uintTerm(v uint64) term.Term {
+	if v <= math.MaxInt64 {
+		return term.Int(v)
+	}
+	return term.Integer(new(big.Int).SetUint64(v))
+}
