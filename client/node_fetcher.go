@@ -87,6 +87,8 @@ func (f *NodeFetcher) Fetch(ctx context.Context, worker string, have Version) (E
 		return Entry{}, fmt.Errorf("%w: %s: no replica on %v", ErrUnknownWorker, worker, spares)
 	case errors.Is(firstErr, ErrBadReply):
 		return Entry{}, firstErr
+	case errors.Is(ctx.Err(), context.Canceled):
+		return Entry{}, fmt.Errorf("client: %s: %w: %w", worker, ctx.Err(), firstErr)
 	case ctx.Err() != nil || errors.Is(firstErr, node.ErrTimeout):
 		return Entry{}, fmt.Errorf("%w: %s: %w", ErrTimeout, worker, firstErr)
 	}
