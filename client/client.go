@@ -124,7 +124,11 @@ func (c *Client) Get(ctx context.Context, worker string) (Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return Entry{}, ctxError(worker, err)
 	}
-	f := c.GetAsync(worker)
+	e, fr := c.cache.Lookup(worker, c.cfg.Now())
+	if fr == Fresh {
+		return e, nil
+	}
+	f := c.start(worker, e, fr)
 	select {
 	case <-f.fl.done:
 		return f.Result()
@@ -156,6 +160,12 @@ func (c *Client) GetAsync(worker string) *Future {
 	if fr == Fresh {
 		return completed(e, nil)
 	}
+	return c.start(worker, e, fr)
+}
+
+// start joins the fetch of worker under way, or starts one: from the
+// expired entry e's version, or from nothing when fr is Missing.
+func (c *Client) start(worker string, e Entry, fr Freshness) *Future {
 	have := Version{}
 	if fr == Expired {
 		have = e.Version
