@@ -2,13 +2,16 @@ package client_test
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/enode-dev/enode/actors"
 	"github.com/enode-dev/enode/client"
+	"github.com/enode-dev/enode/internal/demo"
+	"github.com/enode-dev/enode/internal/workload"
+	"github.com/enode-dev/enode/node"
 	"github.com/enode-dev/enode/node/nodetest"
 )
 
@@ -77,13 +80,20 @@ func BenchmarkGetMissFake(b *testing.B) {
 }
 
 // BenchmarkGetMissNodes reads a replica from a spare through an active
-// node on loopback: a miss (the whole state crosses) and a revalidation
-// of an expired entry (the spare answers "unchanged"), for a small state
-// and a 256 KiB one.
+// node on loopback: a miss (the whole state crosses, in 1 MiB pieces) and a
+// revalidation of an expired entry (the spare answers "unchanged"), for a
+// small state, a 256 KiB one and the reference workload's 4 MB state.
 func BenchmarkGetMissNodes(b *testing.B) {
-	for _, pad := range []int{4 << 10, 256 << 10} {
-		b.Run(fmt.Sprintf("state=%dKiB", pad>>10), func(b *testing.B) {
-			c := nodetest.Start(b, 2, withCounters(pad))
+	for _, tc := range []struct {
+		name    string
+		workers node.WorkerFactory
+	}{
+		{"state=4KiB", func(string) (actors.Behaviour, error) { return counter{4 << 10}, nil }},
+		{"state=256KiB", func(string) (actors.Behaviour, error) { return counter{256 << 10}, nil }},
+		{"state=reference", func(id string) (actors.Behaviour, error) { return demo.NewWorker(id, workload.Reference, 1), nil }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			c := nodetest.Start(b, 2, nodetest.WithConfig(func(cfg *node.Config) { cfg.Workers = tc.workers }))
 			active, spare := c.Nodes[0], c.Nodes[1]
 			for _, n := range c.Nodes {
 				if err := n.StartReplicaService(); err != nil {
@@ -97,18 +107,24 @@ func BenchmarkGetMissNodes(b *testing.B) {
 			if _, err := active.StartWorker("w1"); err != nil {
 				b.Fatal(err)
 			}
-			incr(b, active, "w1", 3)
-			waitReplica(b, spare, "w1", 3)
+			nodetest.WaitFor(b, nodetest.DefaultTimeout, func() bool {
+				_, ok, err := spare.Replica("w1")
+				return err == nil && ok
+			}, "replica of w1")
 			clk := newClock()
 			cl := benchClient(b, client.NewNodeFetcher(active), clk.Now, nil)
 			ctx := context.Background()
 			b.Run("miss", func(b *testing.B) {
+				var size int
 				for b.Loop() {
 					cl.Cache().Remove("w1")
-					if _, err := cl.Get(ctx, "w1"); err != nil {
+					e, err := cl.Get(ctx, "w1")
+					if err != nil {
 						b.Fatal(err)
 					}
+					size = e.Size
 				}
+				b.ReportMetric(float64(size), "state-bytes")
 			})
 			b.Run("revalidate", func(b *testing.B) {
 				for b.Loop() {

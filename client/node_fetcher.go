@@ -135,6 +135,64 @@ var (
 	atomMoved      = term.Atom("moved")
 )
 
+// reply is a replica service's answer to get_replica, parsed.
+type reply struct {
+	found   bool   // false: {error, not_found}
+	moved   bool   // {error, moved}
+	owner   string // the rest is set for {replica, ...} and {unchanged, ...}
+	version Version
+	size    uint64       // the whole encoded state's length; 0 for unchanged
+	first   *term.Binary // the first piece of the encoded state; nil for unchanged
+}
+
+// parseReply reads the answer res to a get_replica of worker id.
+func parseReply(id *term.Binary, res *term.Tuple) (reply, error) {
+	tag, _ := res.Tag()
+	switch {
+	case tag == atomError && res.Len() == 2 && res.At(1) == atomNotFound:
+		return reply{}, nil
+	case tag == atomError && res.Len() == 2 && res.At(1) == atomMoved:
+		return reply{moved: true}, nil
+	case tag == atomUnchanged && res.Len() == 4:
+		epoch, ok1 := uintOf(res.At(2))
+		seq, ok2 := uintOf(res.At(3))
+		if ok1 && ok2 && term.Equal(res.At(1), id) {
+			return reply{found: true, version: Version{epoch, seq}}, nil
+		}
+	case tag == atomReplica && res.Len() == 7:
+		owner, ok1 := res.At(2).(*term.Binary)
+		epoch, ok2 := uintOf(res.At(3))
+		seq, ok3 := uintOf(res.At(4))
+		size, ok4 := uintOf(res.At(5))
+		first, ok5 := res.At(6).(*term.Binary)
+		if ok1 && ok2 && ok3 && ok4 && ok5 && term.Equal(res.At(1), id) && owner.IsBinary() && first.IsBinary() &&
+			uint64(first.Len()) <= size && size <= maxStateSize && (first.Len() > 0 || size == 0) {
+			return reply{found: true, owner: string(owner.Bytes()), version: Version{epoch, seq}, size: size, first: first}, nil
+		}
+	}
+	return reply{}, fmt.Errorf("%w: %s", ErrBadReply, term.Format(res))
+}
+
+// maxStateSize bounds the size a replica answer may announce: the buffer
+// for the state is allocated from it.
+const maxStateSize = 1 << 31
+
+// parsePiece reads the answer res to a get_chunk of worker id at offset
+// off, for a state of size bytes.
+func parsePiece(id *term.Binary, res *term.Tuple, off, size uint64) (*term.Binary, error) {
+	if tag, _ := res.Tag(); tag == atomError && res.Len() == 2 && res.At(1) == atomMoved {
+		return nil, errMoved
+	}
+	if tag, _ := res.Tag(); tag == atomChunk && res.Len() == 4 && term.Equal(res.At(1), id) {
+		at, ok := uintOf(res.At(2))
+		piece, isBin := res.At(3).(*term.Binary)
+		if ok && isBin && piece.IsBinary() && at == off && piece.Len() > 0 && off+uint64(piece.Len()) <= size {
+			return piece, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: piece at %d: %s", ErrBadReply, off, term.Format(res))
+}
+
 // readRemote does one read from a spare's replica service.
 func (f *NodeFetcher) readRemote(ctx context.Context, spare, worker string, have Version) (Entry, bool, error) {
 	to := node.ProcessID{Name: node.ReplicaServiceName, Node: spare}
@@ -147,61 +205,36 @@ func (f *NodeFetcher) readRemote(ctx context.Context, spare, worker string, have
 	if err != nil {
 		return Entry{}, false, err
 	}
-	tag, _ := res.Tag()
-	bad := func(what string) error {
-		return fmt.Errorf("%w: %s from %s: %s: %s", ErrBadReply, worker, spare, what, term.Format(res))
-	}
+	r, err := parseReply(id, res)
 	switch {
-	case tag == atomError && res.Len() == 2 && res.At(1) == atomNotFound:
-		return Entry{}, false, nil
-	case tag == atomError && res.Len() == 2 && res.At(1) == atomMoved:
+	case err != nil:
+		return Entry{}, false, fmt.Errorf("%s from %s: %w", worker, spare, err)
+	case r.moved:
 		return Entry{}, false, errMoved
-	case tag == atomUnchanged && res.Len() == 4:
-		epoch, ok1 := uintOf(res.At(2))
-		seq, ok2 := uintOf(res.At(3))
-		if !ok1 || !ok2 || !term.Equal(res.At(1), id) {
-			return Entry{}, false, bad("unchanged")
-		}
-		return Entry{Worker: worker, Source: spare, Version: Version{epoch, seq}}, true, nil
-	case tag == atomReplica && res.Len() == 7:
-		owner, ok1 := res.At(2).(*term.Binary)
-		epoch, ok2 := uintOf(res.At(3))
-		seq, ok3 := uintOf(res.At(4))
-		size, ok4 := uintOf(res.At(5))
-		first, ok5 := res.At(6).(*term.Binary)
-		if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !term.Equal(res.At(1), id) || uint64(first.Len()) > size || size > math.MaxInt32 {
-			return Entry{}, false, bad("replica")
-		}
-		etf := make([]byte, 0, size)
-		etf = first.AppendTo(etf)
-		for uint64(len(etf)) < size {
-			req := term.NewTuple(atomGetChunk, id, uintTerm(epoch), uintTerm(seq), term.Int(len(etf)))
-			res, err := f.call(ctx, to, req)
-			if err != nil {
-				return Entry{}, false, err
-			}
-			if tag, _ := res.Tag(); tag == atomError && res.Len() == 2 && res.At(1) == atomMoved {
-				return Entry{}, false, errMoved
-			}
-			off, ok := uint64(0), false
-			var piece *term.Binary
-			if tag, _ := res.Tag(); tag == atomChunk && res.Len() == 4 && term.Equal(res.At(1), id) {
-				off, ok = uintOf(res.At(2))
-				piece, _ = res.At(3).(*term.Binary)
-			}
-			if !ok || piece == nil || off != uint64(len(etf)) || piece.Len() == 0 || uint64(len(etf)+piece.Len()) > size {
-				return Entry{}, false, fmt.Errorf("%w: %s from %s: piece at %d: %s", ErrBadReply, worker, spare, len(etf), term.Format(res))
-			}
-			etf = piece.AppendTo(etf)
-		}
-		state, err := term.Decode(etf)
-		if err != nil {
-			return Entry{}, false, fmt.Errorf("%w: %s from %s: state: %w", ErrBadReply, worker, spare, err)
-		}
-		return Entry{Worker: worker, Owner: string(owner.Bytes()), Source: spare,
-			Version: Version{epoch, seq}, State: state, Size: int(size)}, true, nil
+	case !r.found:
+		return Entry{}, false, nil
+	case r.first == nil:
+		return Entry{Worker: worker, Source: spare, Version: r.version}, true, nil
 	}
-	return Entry{}, false, bad("unexpected answer")
+	etf := make([]byte, 0, r.size)
+	etf = r.first.AppendTo(etf)
+	for uint64(len(etf)) < r.size {
+		req := term.NewTuple(atomGetChunk, id, uintTerm(r.version.Epoch), uintTerm(r.version.Seq), term.Int(len(etf)))
+		res, err := f.call(ctx, to, req)
+		if err != nil {
+			return Entry{}, false, err
+		}
+		piece, err := parsePiece(id, res, uint64(len(etf)), r.size)
+		if err != nil {
+			return Entry{}, false, fmt.Errorf("%s from %s: %w", worker, spare, err)
+		}
+		etf = piece.AppendTo(etf)
+	}
+	state, err := term.Decode(etf)
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("%w: %s from %s: state: %w", ErrBadReply, worker, spare, err)
+	}
+	return Entry{Worker: worker, Owner: r.owner, Source: spare, Version: r.version, State: state, Size: int(r.size)}, true, nil
 }
 
 // call does one Call to a spare's replica service and checks that the
