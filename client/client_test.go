@@ -570,3 +570,67 @@ func TestRandomReadsAreMonotonic(t *testing.T) {
 		require.Equal(t, st.Fetches, uint64(src.calls.Load()))
 	}
 }
+
+// TestConcurrentReadersAreMonotonic runs readers of a few workers in
+// parallel with a writer that steps the workers and moves the clock: every
+// reader sees each worker's versions only go forward, and states match
+// their versions.
+func TestConcurrentReadersAreMonotonic(t *testing.T) {
+	src, clk := newSource(), newClock()
+	workers := []string{"a", "b", "c"}
+	for _, w := range workers {
+		src.set(w, 1, 1)
+	}
+	c := newClient(t, src, clk, func(cfg *client.Config) { cfg.Cache.MaxEntries = 2 })
+	stop := make(chan struct{})
+	var writer sync.WaitGroup
+	writer.Go(func() {
+		rng := rand.New(rand.NewPCG(7, 7))
+		seqs := map[string]uint64{"a": 1, "b": 1, "c": 1}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			w := workers[rng.IntN(len(workers))]
+			seqs[w]++
+			src.set(w, 1, seqs[w])
+			clk.Advance(ttl / 4)
+			runtime.Gosched()
+		}
+	})
+	var readers sync.WaitGroup
+	for r := range 4 {
+		readers.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(r), 1))
+			seen := map[string]client.Version{}
+			for range 500 {
+				w := workers[rng.IntN(len(workers))]
+				var e client.Entry
+				var err error
+				if rng.IntN(2) == 0 {
+					e, err = c.Get(context.Background(), w)
+				} else {
+					f := c.GetAsync(w)
+					<-f.Done()
+					e, err = f.Result()
+				}
+				if errors.Is(err, client.ErrStale) {
+					continue
+				}
+				if err != nil || e.Version.Compare(seen[w]) < 0 || !term.Equal(stateOf(w, e.Version), e.State) {
+					t.Errorf("reader %d: %s: %v after %v (err %v)", r, w, e.Version, seen[w], err)
+					return
+				}
+				seen[w] = e.Version
+			}
+		})
+	}
+	readers.Wait()
+	close(stop)
+	writer.Wait()
+	st := c.Stats()
+	require.Equal(t, uint64(4*500), st.Hits+st.Misses+st.Expired)
+	require.GreaterOrEqual(t, st.Misses+st.Expired, st.Fetches, "every fetch came from a miss or an expiry")
+}
