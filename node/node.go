@@ -148,6 +148,11 @@ func start(cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	cleanup = append(cleanup, n.stopReplication)
+	// Every node answers replica reads (client.NodeFetcher), spare or not:
+	// a node that turns spare later serves from its new table at once.
+	if err := n.StartReplicaService(); err != nil {
+		return nil, fmt.Errorf("replica service: %w", err)
+	}
 
 	n.metaBytes, err = encodeMeta(memberMeta{Name: cfg.Name, Role: cfg.Role, Remote: n.remoteAddr, User: n.userMeta})
 	if err != nil {

@@ -49,11 +49,14 @@ type replicaService struct {
 // ReplicaServiceName. Any node may run it: on a node that keeps no replica
 // every read answers {error, not_found}. It reads the replica table
 // through its read-only view, never through the replica_handler's mailbox.
-// It fails with ErrNameTaken when the service already runs here and with
-// ErrStopped after Shutdown.
+// Start runs it on every node, so calling it again does nothing; it fails
+// with ErrStopped after Shutdown.
 func (n *Node) StartReplicaService() error {
 	if n.stopped() {
 		return ErrStopped
+	}
+	if n.Whereis(ReplicaServiceName) != nil {
+		return nil // Start runs it on every node; a second call is a no-op
 	}
 	s := &replicaService{n: n}
 	_, err := n.Spawn(ReplicaServiceName, n.PropsFromFunc(s.receive))
