@@ -115,7 +115,6 @@ func (s *hashSet) lookup(key term.Term) *term.Tuple {
 
 func (s *hashSet) insert(obj *term.Tuple, onlyNew bool) bool {
 	k := makeSetKey(obj.At(s.keyPos))
-	size := termBytes(obj)
 	sh := s.shardOf(k.h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -123,12 +122,12 @@ func (s *hashSet) insert(obj *term.Tuple, onlyNew bool) bool {
 		if onlyNew {
 			return false
 		}
-		sh.mem += size - termBytes(sh.slots[i].obj)
+		sh.mem += termBytesDelta(sh.slots[i].obj, obj)
 		sh.slots[i].obj = obj
 		return true
 	}
 	sh.put(&k, obj)
-	sh.mem += size
+	sh.mem += termBytes(obj)
 	return true
 }
 
@@ -219,7 +218,7 @@ func (s *hashSet) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 		return err
 	}
 	if i >= 0 {
-		sh.mem += termBytes(obj) - termBytes(old)
+		sh.mem += termBytesDelta(old, obj)
 		sh.slots[i].obj = obj
 	} else {
 		sh.put(&k, obj)

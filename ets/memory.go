@@ -51,3 +51,74 @@ func termBytes(t term.Term) int64 {
 	}
 	return 0
 }
+
+// termBytesDelta returns termBytes(new) - termBytes(old), looking only where
+// the two differ: subterms they share (the update helpers keep the parts
+// of a term they did not touch) cost nothing, and lists and maps are
+// compared with term.ListEdits and term.MapEdits, which skip shared
+// structure. So replacing a large object by an updated copy of itself costs
+// in proportion to the change, not to the object's size.
+func termBytesDelta(old, new term.Term) int64 {
+	if term.Same(old, new) {
+		return 0
+	}
+	switch n := new.(type) {
+	case *term.Tuple:
+		if o, ok := old.(*term.Tuple); ok && o.Len() == n.Len() {
+			var d int64
+			for i := range n.Len() {
+				d += termBytesDelta(o.At(i), n.At(i))
+			}
+			return d
+		}
+	case *term.List:
+		if o, ok := old.(*term.List); ok {
+			return listBytesDelta(o, n)
+		}
+	case *term.Map:
+		if o, ok := old.(*term.Map); ok {
+			d := int64(32 * (n.Len() - o.Len()))
+			term.MapEdits(o, n, func(k, ov, nv term.Term) bool {
+				switch {
+				case ov == nil:
+					d += termBytes(k) + termBytes(nv)
+				case nv == nil:
+					d -= termBytes(k) + termBytes(ov)
+				default:
+					d += termBytesDelta(ov, nv)
+				}
+				return true
+			})
+			return d
+		}
+	}
+	return termBytes(new) - termBytes(old)
+}
+
+// listBytesDelta is termBytesDelta for two lists.
+func listBytesDelta(o, n *term.List) int64 {
+	d := int64(16 * (n.Len() - o.Len()))
+	for _, e := range term.ListEdits(o, n) {
+		if e.OldHi-e.OldLo == e.NewHi-e.NewLo {
+			for k := range e.NewHi - e.NewLo {
+				d += termBytesDelta(o.At(e.OldLo+k), n.At(e.NewLo+k))
+			}
+			continue
+		}
+		for i := e.OldLo; i < e.OldHi; i++ {
+			d -= termBytes(o.At(i))
+		}
+		for i := e.NewLo; i < e.NewHi; i++ {
+			d += termBytes(n.At(i))
+		}
+	}
+	switch {
+	case !o.IsProper() && !n.IsProper():
+		d += termBytesDelta(o.Tail(), n.Tail())
+	case !n.IsProper():
+		d += termBytes(n.Tail())
+	case !o.IsProper():
+		d -= termBytes(o.Tail())
+	}
+	return d
+}

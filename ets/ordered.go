@@ -304,7 +304,6 @@ func (o *ordered) lookup(key term.Term) *term.Tuple {
 func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
 	key := obj.At(o.keyPos)
 	p := newProbe(key)
-	size := termBytes(obj)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var preds [maxLevel]*skipNode
@@ -313,17 +312,18 @@ func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
 		if onlyNew {
 			return false
 		}
-		o.replace(n, obj, key, size, &preds)
+		o.replace(n, obj, key, termBytesDelta(n.obj.Load(), obj), &preds)
 		return true
 	}
-	o.link(obj, key, size, &preds)
+	o.link(obj, key, termBytes(obj), &preds)
 	return true
 }
 
-// replace stores obj in n's place. A key of another form (1.0 replacing 1)
-// gets a new node, since a node's key never changes under readers.
-func (o *ordered) replace(n *skipNode, obj *term.Tuple, key term.Term, size int64, preds *[maxLevel]*skipNode) {
-	o.mem.Add(size - termBytes(n.obj.Load()))
+// replace stores obj in n's place; grow is termBytes(obj) minus the
+// replaced object's. A key of another form (1.0 replacing 1) gets a new
+// node, since a node's key never changes under readers.
+func (o *ordered) replace(n *skipNode, obj *term.Tuple, key term.Term, grow int64, preds *[maxLevel]*skipNode) {
+	o.mem.Add(grow)
 	if keyEqual(n.key, key) {
 		n.obj.Store(obj)
 		return
@@ -425,13 +425,12 @@ func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 	if err != nil {
 		return err
 	}
-	size := termBytes(obj)
 	if found {
-		o.mem.Add(size - termBytes(old))
+		o.mem.Add(termBytesDelta(old, obj))
 		n.obj.Store(obj)
 		return nil
 	}
-	o.link(obj, obj.At(o.keyPos), size, &preds)
+	o.link(obj, obj.At(o.keyPos), termBytes(obj), &preds)
 	return nil
 }
 
