@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -110,6 +111,14 @@ type link struct {
 // actor system, found by name so that no registry is needed.
 func linkName(dest *actor.PID) string { return "enode-link/" + dest.Address + "/" + dest.Id }
 
+// linkSpawnMu serializes the spawning of link actors. It guards no data:
+// protoactor adds a named process to its registry before the process's
+// mailbox has its dispatcher, so a second worker that finds the link by name
+// (ErrNameExists) and sends to it at once races the first worker's spawn
+// (go test -race caught it). Holding the lock across SpawnNamed makes the
+// second worker wait until the spawn is complete.
+var linkSpawnMu sync.Mutex
+
 // linkTo returns the PID of the link to dest, spawning it at the root of
 // the actor system when it does not exist yet. The first worker to use a
 // destination sets the link's chunking parameters.
@@ -120,6 +129,8 @@ func linkTo(system *actor.ActorSystem, dest *actor.PID, cfg *ReplicationConfig) 
 			creditTimeout: cfg.AckTimeout, drop: cfg.dropChunk, streams: map[string]*linkStream{},
 		}
 	})
+	linkSpawnMu.Lock()
+	defer linkSpawnMu.Unlock()
 	pid, err := system.Root.SpawnNamed(props, linkName(dest))
 	if errors.Is(err, actor.ErrNameExists) {
 		return pid, nil
