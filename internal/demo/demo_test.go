@@ -97,20 +97,19 @@ func TestSettleAndStatus(t *testing.T) {
 	defer active.Close()
 
 	// Wait for some acknowledged steps.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var last []WorkerStatus
+	require.Eventually(t, func() bool {
 		st, err := active.Status()
-		require.NoError(t, err)
+		if err != nil {
+			return false
+		}
+		last = st.Workers
 		done := len(st.Workers) == 2
 		for _, w := range st.Workers {
 			done = done && w.Acked >= 5
 		}
-		if done {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "workers did not replicate: %+v", st.Workers)
-		time.Sleep(10 * time.Millisecond)
-	}
+		return done
+	}, 20*time.Second, 10*time.Millisecond, "workers did not replicate: %+v", last)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
