@@ -215,7 +215,7 @@ func (m *Map) PutMany(pairs []Pair) *Map {
 		}
 		return mapFromSorted(keys, vals)
 	}
-	if len(pairs) >= minWarmPairs {
+	if len(pairs) >= minWarmPairs && m.root.n >= minWarmMap {
 		keep(m.root.warmPaths(pairs))
 	}
 	parts := m.root.putMany(pairs)

@@ -11,8 +11,13 @@ package term
 // processor overlaps their misses; the update that follows finds them in
 // the cache. Warming only reads.
 
-// minWarmPairs is the fewest pairs for which PutMany warms the paths.
-const minWarmPairs = 8
+// minWarmPairs is the fewest pairs for which PutMany warms the paths, and
+// minWarmMap the smallest map: a smaller one stays in the caches, where
+// warming is pure overhead.
+const (
+	minWarmPairs = 8
+	minWarmMap   = 4096
+)
 
 // warmSpan is a node and the pairs routed to it, as indexes [lo, hi).
 type warmSpan struct {
