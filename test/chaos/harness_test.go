@@ -345,36 +345,30 @@ func (c *cluster) poll(p *nodeProc) {
 			if p.isStopped() || p.isKilled() {
 				continue
 			}
-			if rss, thr, err := procMemory(p.cmd.Process.Pid); err == nil {
-				c.recordMemory(p, rss, thr)
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			st, err := demo.QueryStatus(ctx, c.obs, p.name)
 			cancel()
 			if err != nil {
 				continue // a node being killed, stopped or starting; the next poll tells
 			}
-			c.recordGoroutines(p, st.Process.Goroutines)
+			c.recordProcess(p, st.Process)
 			c.chk.Observe(snapshot{node: p.name, inc: p.inc, at: time.Now(), st: st}, c.liveIncs())
 		}
 	}()
 }
 
-func (c *cluster) recordMemory(p *nodeProc, rss uint64, threads int) {
+// recordProcess keeps the peaks of what a node's status says its process
+// costs and checks invariant 4's memory bound.
+func (c *cluster) recordProcess(p *nodeProc, ps demo.ProcessStatus) {
 	c.mu.Lock()
-	c.peakRSS[p.name] = max(c.peakRSS[p.name], rss)
-	c.peakThr[p.name] = max(c.peakThr[p.name], threads)
+	c.peakRSS[p.name] = max(c.peakRSS[p.name], ps.RSSBytes)
+	c.peakThr[p.name] = max(c.peakThr[p.name], ps.Threads)
+	c.peakGor[p.name] = max(c.peakGor[p.name], ps.Goroutines)
 	c.mu.Unlock()
-	if rss > c.cfg.rssLimit {
+	if ps.RSSBytes > c.cfg.rssLimit {
 		c.chk.Fail(kindMemory, time.Now(), "%s (process %d) resident memory %d MiB above the bound of %d MiB",
-			p.name, p.inc, rss>>20, c.cfg.rssLimit>>20)
+			p.name, p.inc, ps.RSSBytes>>20, c.cfg.rssLimit>>20)
 	}
-}
-
-func (c *cluster) recordGoroutines(p *nodeProc, n int) {
-	c.mu.Lock()
-	c.peakGor[p.name] = max(c.peakGor[p.name], n)
-	c.mu.Unlock()
 }
 
 // liveIncs returns the node processes that may hold live copies: running,

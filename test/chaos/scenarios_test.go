@@ -392,38 +392,16 @@ func TestCheckerCatchesDoubleFault(t *testing.T) {
 // copies keep running. The checker must report invariant 2 (two live
 // copies for longer than maxDualWindow) for each of them.
 func TestCheckerCatchesBrokenFencing(t *testing.T) {
-	cfg := shortConfig(seedFor())
-	cfg.hook = "ignore-fenced"
-	r := newRun(t, cfg)
-	victim := "active1@127.0.0.1"
-	workers := r.c.workersOn(victim)
+	r, victim, workers := newHookedRun(t, "ignore-fenced")
 	at := time.Now()
 	r.must(r.c.pause(victim, "stop-active"))
 	r.must(r.c.awaitTakeover(victim, workers, at))
 	r.must(r.c.resume(victim))
 	resumed := time.Now()
-	r.must(r.c.waitFor(r.c.cfg.settleTimeout+maxDualWindow, "the checker reporting the stale copies", func() string {
-		dups := map[string]bool{}
-		for _, v := range r.c.chk.Violations() {
-			if v.kind == kindDup {
-				dups[v.worker] = true
-			}
-		}
-		for _, w := range workers {
-			if !dups[w] {
-				return w + " not reported"
-			}
-		}
-		return ""
-	}))
+	r.must(r.awaitReported(kindDup, workers, r.c.cfg.settleTimeout+maxDualWindow))
 	t.Logf("stale copies reported %v after the victim resumed", time.Since(resumed).Round(time.Millisecond))
 	r.report(0, 0)
-	for _, v := range r.c.chk.Violations() {
-		t.Logf("expected violation: %s", v)
-		if v.kind == kindLostAck || v.kind == kindCrash {
-			t.Errorf("a violation fencing does not explain: %s", v)
-		}
-	}
+	r.requireExplained(kindLostAck, kindCrash)
 }
 
 // TestCheckerCatchesBrokenAck breaks acknowledgement on purpose: every
@@ -433,33 +411,54 @@ func TestCheckerCatchesBrokenFencing(t *testing.T) {
 // killed; its workers are taken over from those first states. The checker
 // must report invariant 1 (lost acknowledged updates) for each of them.
 func TestCheckerCatchesBrokenAck(t *testing.T) {
-	cfg := shortConfig(seedFor())
-	cfg.hook = "ack-unstored"
-	r := newRun(t, cfg)
-	victim := "active1@127.0.0.1"
-	workers := r.c.workersOn(victim)
+	r, victim, workers := newHookedRun(t, "ack-unstored")
 	at := time.Now()
 	r.must(r.c.kill(victim, "kill-active"))
 	r.must(r.c.awaitTakeover(victim, workers, at))
-	r.must(r.c.waitFor(r.c.cfg.settleTimeout, "the checker reporting the lost updates", func() string {
-		lost := map[string]bool{}
+	r.must(r.awaitReported(kindLostAck, workers, r.c.cfg.settleTimeout))
+	r.report(0, len(workers))
+	r.requireExplained(kindDup, kindCrash)
+}
+
+// awaitReported waits until the checker has reported a violation of kind
+// for every one of workers.
+func (r *run) awaitReported(kind string, workers []string, timeout time.Duration) error {
+	return r.c.waitFor(timeout, "the checker reporting "+kind+" for "+strings.Join(workers, ", "), func() string {
+		reported := map[string]bool{}
 		for _, v := range r.c.chk.Violations() {
-			if v.kind == kindLostAck {
-				lost[v.worker] = true
+			if v.kind == kind {
+				reported[v.worker] = true
 			}
 		}
 		for _, w := range workers {
-			if !lost[w] {
+			if !reported[w] {
 				return w + " not reported"
 			}
 		}
 		return ""
-	}))
-	r.report(0, len(workers))
+	})
+}
+
+// newHookedRun starts the short profile's cluster on the node binary built
+// with -tags chaoshooks, with hook on in every node, and returns the run,
+// the active node to fault and its workers.
+func newHookedRun(t *testing.T, hook string) (*run, string, []string) {
+	cfg := shortConfig(seedFor())
+	cfg.hook = hook
+	r := newRun(t, cfg)
+	victim := "active1@127.0.0.1"
+	return r, victim, r.c.workersOn(victim)
+}
+
+// requireExplained logs every violation found (expected ones: a hook broke
+// the runtime) and fails the test for those of the kinds the hook does not
+// explain.
+func (r *run) requireExplained(unexplained ...string) {
+	r.t.Helper()
 	for _, v := range r.c.chk.Violations() {
-		t.Logf("expected violation: %s", v)
-		if v.kind == kindDup || v.kind == kindCrash {
-			t.Errorf("a violation the broken acknowledgement does not explain: %s", v)
+		r.t.Logf("expected violation: %s", v)
+		if slices.Contains(unexplained, v.kind) {
+			r.t.Errorf("a violation the hook does not explain: %s", v)
 		}
 	}
 }
