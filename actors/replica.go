@@ -251,6 +251,10 @@ func (h *ReplicaHandler) Receive(ctx actor.Context) {
 		if h.cfg.beforeStore != nil {
 			h.cfg.beforeStore(r)
 		}
+		if hookAckUnstored(h.cfg.Store, r) {
+			ctx.Respond(&Ack{Worker: r.Worker, Epoch: r.Epoch, Seq: r.Seq})
+			return
+		}
 		if err := h.cfg.Store.Put(r); err != nil {
 			h.logs.Warn("replica store refused a state", slog.String("worker", r.Worker), slog.Any("err", err))
 			ctx.Respond(&NeedKeyframe{Worker: r.Worker, Epoch: r.Epoch, HaveSeq: 0})
