@@ -292,6 +292,15 @@ func TestTakeoverStartsFromTheNewestReplica(t *testing.T) {
 	newest := term.NewTuple(term.Atom("tally"), term.Int(7))
 	require.NoError(t, ot.Put(actors.Replica{Worker: "w1", Owner: a.Name(), Epoch: r.Epoch, Seq: r.Seq + 4, State: newest}))
 
+	// The connection between the spares is set up now, not by the
+	// takeover's seals, which give a peer peerReplicaTimeout (on a loaded
+	// machine, a first TLS connection under -race can take longer).
+	ctx, cancel := context.WithTimeout(context.Background(), ackedWait)
+	defer cancel()
+	_, err = taker.Call(ctx, ProcessID{Name: ReplicaServiceName, Node: other.Name()},
+		term.NewTuple(atomGetReplica, term.BinaryString("none")))
+	require.NoError(t, err)
+
 	require.NoError(t, a.Halt())
 	w := waitTakeover(t, taker, "w1", a.Name())
 	require.Equal(t, r.Epoch+1, w.Epoch)
