@@ -52,33 +52,10 @@ func (a *applier) warmList(l *term.List, depth int) {
 	}
 	idx := a.warmIdx[:0]
 	items := a.warmItems[:0]
-	pos := 0
-	for range n {
-		k, c, err := r.opHeader(true)
-		if err != nil {
-			break
-		}
-		switch k {
-		case OpRetain, OpDelete:
-			pos += c
-		case OpInsert:
-			for range c {
-				if !r.skipValue(depth + 1) {
-					return
-				}
-			}
-		case OpEdit:
-			if pos >= l.Len() {
-				return
-			}
-			idx = append(idx, pos)
-			items = append(items, warmItem{off: r.off})
-			if !r.skipSpec(depth + 1) {
-				return
-			}
-			pos++
-		}
-	}
+	r.edits(n, l.Len(), depth, func(pos, off int) {
+		idx = append(idx, pos)
+		items = append(items, warmItem{off: off})
+	})
 	if len(idx) < minWarmEdits {
 		a.warmIdx, a.warmItems = idx, items
 		return
@@ -143,35 +120,44 @@ func (a *applier) warmChildren(items, next []warmItem, depth int) []warmItem {
 		if err != nil {
 			continue
 		}
-		pos := 0
-	ops:
-		for range n {
-			k, c, err := r.opHeader(true)
-			if err != nil {
-				break
-			}
-			switch k {
-			case OpRetain, OpDelete:
-				pos += c
-			case OpInsert:
-				for range c {
-					if !r.skipValue(depth + 1) {
-						break ops
-					}
-				}
-			case OpEdit:
-				if pos >= t.Len() {
-					break ops
-				}
-				next = append(next, warmItem{t: t.At(pos), off: r.off})
-				if !r.skipSpec(depth + 1) {
-					break ops
-				}
-				pos++
-			}
-		}
+		r.edits(n, t.Len(), depth, func(pos, off int) {
+			next = append(next, warmItem{t: t.At(pos), off: off})
+		})
 	}
 	return next
+}
+
+// edits reads the n ops of a tuple or list spec over a sequence of length
+// elements, calling fn with the position of each edit (in the old
+// sequence) and the offset of its nested spec, until the ops end, do not
+// parse or do not fit.
+func (r *reader) edits(n, length, depth int, fn func(pos, off int)) {
+	pos := 0
+	for range n {
+		k, c, err := r.opHeader(true)
+		if err != nil {
+			return
+		}
+		switch k {
+		case OpRetain, OpDelete:
+			pos += c
+		case OpInsert:
+			for range c {
+				if !r.skipValue(depth + 1) {
+					return
+				}
+			}
+		case OpEdit:
+			if pos >= length {
+				return
+			}
+			fn(pos, r.off)
+			if !r.skipSpec(depth + 1) {
+				return
+			}
+			pos++
+		}
+	}
 }
 
 // skipSpec moves past one spec without building it, reporting false when

@@ -2,6 +2,7 @@ package term
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
@@ -115,19 +116,9 @@ func TestBinaryRepresentations(t *testing.T) {
 			if c := bytes.Compare(models[i][:m], models[j][:m]); c != 0 {
 				want = c
 			} else {
-				want = cmpInt(a.BitLen(), b.BitLen())
+				want = cmp.Compare(a.BitLen(), b.BitLen())
 			}
 			require.Equal(t, want, Compare(a, b), "%d vs %d", i, j)
 		}
 	}
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
