@@ -233,10 +233,8 @@ func (x *mnode) putPrefixed(kp uint64, k, v Term) []*mnode {
 			if Same(x.vals[i], v) {
 				return []*mnode{x}
 			}
-			vals := make([]Term, len(x.vals))
-			copy(vals, x.vals)
-			vals[i] = v
-			nx := btreeLeaf(x.keys, x.pfx, vals)
+			nx := x.withVals()
+			nx.vals[i] = v
 			if s, ok := x.cachedSum(); ok {
 				nx.storeSum(s - pairHash(k, x.vals[i]) + pairHash(k, v))
 			}

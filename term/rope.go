@@ -159,10 +159,8 @@ func (x *lnode) at(i int) Term {
 // set returns x with element i replaced by v, copying the path to it.
 func (x *lnode) set(i int, v Term) *lnode {
 	if x.h == 0 {
-		e := make([]Term, len(x.elems))
-		copy(e, x.elems)
-		e[i] = v
-		nx := ropeLeaf(e)
+		nx := copyLeaf(x.elems)
+		nx.elems[i] = v
 		if p, w, ok := x.cachedPoly(); ok {
 			nx.storePoly(polyAdd(p, x.leafDelta(nx, i)), w)
 		}

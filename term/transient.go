@@ -137,12 +137,11 @@ func (l *List) SetMany(elems []ListElem) *List {
 func (x *lnode) setMany(elems []ListElem, base int) *lnode {
 	p, w, cached := x.cachedPoly()
 	if x.h == 0 {
-		e := make([]Term, len(x.elems))
-		copy(e, x.elems)
+		nx := copyLeaf(x.elems)
+		e := nx.elems
 		for _, el := range elems {
 			e[el.Index-base] = el.Value
 		}
-		nx := ropeLeaf(e)
 		if cached {
 			for _, el := range elems {
 				p = polyAdd(p, x.leafDelta(nx, el.Index-base))
@@ -312,26 +311,24 @@ func (x *mnode) putManyLeaf(pairs []Pair, kps []uint64) []*mnode {
 		}
 	}
 	if allThere {
-		var vals []Term
+		var nx *mnode
 		s, cached := x.cachedSum()
 		for j, p := range pairs {
 			i, _ := x.search(kps[j], p.Key)
 			if Same(x.vals[i], p.Value) {
 				continue
 			}
-			if vals == nil {
-				vals = make([]Term, len(x.vals))
-				copy(vals, x.vals)
+			if nx == nil {
+				nx = x.withVals()
 			}
-			vals[i] = p.Value
+			nx.vals[i] = p.Value
 			if cached {
 				s += pairHash(x.keys[i], p.Value) - pairHash(x.keys[i], x.vals[i])
 			}
 		}
-		if vals == nil {
+		if nx == nil {
 			return []*mnode{x}
 		}
-		nx := btreeLeaf(x.keys, x.pfx, vals)
 		if cached {
 			nx.storeSum(s)
 		}
@@ -362,6 +359,40 @@ func (x *mnode) putManyLeaf(pairs []Pair, kps []uint64) []*mnode {
 		out[g] = btreeLeaf(keys[r[0]:r[1]:r[1]], pfx[r[0]:r[1]:r[1]], vals[r[0]:r[1]:r[1]])
 	}
 	return out
+}
+
+// A leaf copied to change some of its elements or values is allocated with
+// them in one object: one allocation instead of two, and one place in
+// memory for the next update (or Hash) of that leaf to load.
+type (
+	lleaf struct {
+		x lnode
+		a [ropeLeafMax]Term
+	}
+	mleaf struct {
+		x mnode
+		a [btreeLeafMax]Term
+	}
+)
+
+// copyLeaf returns a new list leaf holding a copy of elems (at most
+// ropeLeafMax).
+func copyLeaf(elems []Term) *lnode {
+	p := new(lleaf)
+	e := p.a[:len(elems):len(elems)]
+	copy(e, elems)
+	p.x.elems, p.x.n = e, len(e)
+	return &p.x
+}
+
+// withVals returns a copy of leaf x with its keys (shared) and a copy of
+// its values, to be changed before the copy is shared.
+func (x *mnode) withVals() *mnode {
+	p := new(mleaf)
+	v := p.a[:len(x.vals):len(x.vals)]
+	copy(v, x.vals)
+	p.x.keys, p.x.pfx, p.x.vals, p.x.n = x.keys, x.pfx, v, len(v)
+	return &p.x
 }
 
 // evenGroups cuts n items into the fewest runs of at most max items, of
