@@ -53,6 +53,20 @@ func BenchmarkDiff(b *testing.B) {
 	})
 }
 
+// BenchmarkAppendDiff is the sender's diff + encode (Encoder.Encode): the
+// wire form of Diff written straight into a reused buffer.
+func BenchmarkAppendDiff(b *testing.B) {
+	benchVariants(b, func(b *testing.B, v workload.Variant) {
+		s0, s1 := benchStates(v)
+		buf, _ := AppendDiff(nil, s0, s1, DiffOptions{})
+		b.SetBytes(int64(len(buf)))
+		b.ReportAllocs()
+		loop(b, func() {
+			buf, _ = AppendDiff(buf[:0], s0, s1, DiffOptions{})
+		})
+	})
+}
+
 func BenchmarkEncode(b *testing.B) {
 	benchVariants(b, func(b *testing.B, v workload.Variant) {
 		s0, s1 := benchStates(v)
@@ -248,6 +262,67 @@ func benchReceive(b *testing.B, receive func(term.Term, []byte) (term.Term, erro
 			cpuOK = cpuOK && ok0 && ok1
 			replica = next
 			k++
+			n++
+		}
+		if cpuOK && n > 0 {
+			b.ReportMetric(float64(cpu)/float64(n), "cpu-ns/op")
+		}
+		if sink == 1 {
+			b.Log(sink) // keeps the flush loop
+		}
+	})
+}
+
+// BenchmarkSendCold is the sender's diff + encode (AppendDiff, as
+// Encoder.Encode runs it) of one workload step per op, with the caches
+// flushed before each (by reading 64 MiB outside the timer), as in
+// deltabench, where the worker's step and other work run between two
+// sends. BenchmarkSendColdSpecPath is the same with Diff, then Encode.
+func BenchmarkSendCold(b *testing.B) {
+	var buf []byte
+	benchSendCold(b, func(x, y term.Term) ([]byte, error) {
+		var err error
+		buf, err = AppendDiff(buf[:0], x, y, DiffOptions{})
+		return buf, err
+	})
+}
+
+func BenchmarkSendColdSpecPath(b *testing.B) {
+	benchSendCold(b, func(x, y term.Term) ([]byte, error) { return Encode(Diff(x, y)) })
+}
+
+func benchSendCold(b *testing.B, send func(x, y term.Term) ([]byte, error)) {
+	benchVariants(b, func(b *testing.B, v workload.Variant) {
+		const steps = 100
+		states := []*term.Tuple{workload.State(v, 42)}
+		st := workload.NewStepper(v, 1)
+		for k := range steps {
+			states = append(states, st.Step(states[k], workload.InitialTimestampMs+int64(k+1)*1000))
+			term.Hash(states[k+1]) // as the Encoder's checksum leaves it
+		}
+		b.ReportAllocs()
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var cpu int64
+		cpuOK := true
+		n := 0
+		flush := make([]uint64, 8<<20)
+		var sink uint64
+		for b.Loop() {
+			b.StopTimer()
+			for i := 0; i < len(flush); i += 8 {
+				flush[i]++
+				sink += flush[i]
+			}
+			k := n % steps
+			b.StartTimer()
+			t0, ok0 := threadCPU()
+			if _, err := send(states[k], states[k+1]); err != nil {
+				b.Fatal(err)
+			}
+			t1, ok1 := threadCPU()
+			cpu += t1 - t0
+			cpuOK = cpuOK && ok0 && ok1
 			n++
 		}
 		if cpuOK && n > 0 {
