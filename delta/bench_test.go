@@ -54,15 +54,17 @@ func BenchmarkDiff(b *testing.B) {
 }
 
 // BenchmarkAppendDiff is the sender's diff + encode (Encoder.Encode): the
-// wire form of Diff written straight into a reused buffer.
+// wire form of Diff written straight into a reused buffer by the
+// Encoder's Differ.
 func BenchmarkAppendDiff(b *testing.B) {
 	benchVariants(b, func(b *testing.B, v workload.Variant) {
 		s0, s1 := benchStates(v)
-		buf, _ := AppendDiff(nil, s0, s1, DiffOptions{})
+		d := NewDiffer(DiffOptions{})
+		buf, _ := d.AppendDiff(nil, s0, s1)
 		b.SetBytes(int64(len(buf)))
 		b.ReportAllocs()
 		loop(b, func() {
-			buf, _ = AppendDiff(buf[:0], s0, s1, DiffOptions{})
+			buf, _ = d.AppendDiff(buf[:0], s0, s1)
 		})
 	})
 }
@@ -273,16 +275,17 @@ func benchReceive(b *testing.B, receive func(term.Term, []byte) (term.Term, erro
 	})
 }
 
-// BenchmarkSendCold is the sender's diff + encode (AppendDiff, as
-// Encoder.Encode runs it) of one workload step per op, with the caches
+// BenchmarkSendCold is the sender's diff + encode (a Differ's AppendDiff,
+// as Encoder.Encode runs it) of one workload step per op, with the caches
 // flushed before each (by reading 64 MiB outside the timer), as in
 // deltabench, where the worker's step and other work run between two
 // sends. BenchmarkSendColdSpecPath is the same with Diff, then Encode.
 func BenchmarkSendCold(b *testing.B) {
 	var buf []byte
+	d := NewDiffer(DiffOptions{})
 	benchSendCold(b, func(x, y term.Term) ([]byte, error) {
 		var err error
-		buf, err = AppendDiff(buf[:0], x, y, DiffOptions{})
+		buf, err = d.AppendDiff(buf[:0], x, y)
 		return buf, err
 	})
 }

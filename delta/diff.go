@@ -86,6 +86,8 @@ type differ struct {
 	// steps is a stack of alignment steps: each sequence being diffed
 	// appends its own above those of the sequences it is nested in.
 	steps []alignStep
+	// edits is the memory of term.ListEdits and term.MapEdits.
+	edits term.EditScratch
 }
 
 // tupleOps returns an empty op slice with room for n ops.
@@ -100,7 +102,7 @@ func (d *differ) tupleOps(n int) []Op {
 
 // diff returns the spec from a to b and its encoded size.
 func (d *differ) diff(a, b term.Term, depth int) (Spec, int) {
-	if term.Same(a, b) {
+	if term.Identical(a, b) || term.Same(a, b) {
 		return Keep{}, 1
 	}
 	if a.Kind() != b.Kind() || depth >= d.opts.MaxDepth {
@@ -280,7 +282,7 @@ func (d *differ) build(b *opBuilder, mark int, old, nw func(int) term.Term, dept
 // match reports whether two elements are equal, cheaply when they are
 // shared or their hashes differ.
 func match(a, b term.Term) bool {
-	if term.Same(a, b) {
+	if term.Identical(a, b) || term.Same(a, b) {
 		return true
 	}
 	if a.Kind() != b.Kind() {
@@ -312,7 +314,7 @@ func (d *differ) step(k OpKind, n, i, j int) {
 // finds the changed spans (skipping shared chunks), align each span.
 func (d *differ) alignList(x, y *term.List) {
 	pos := 0
-	for _, e := range term.ListEdits(x, y) {
+	for _, e := range d.edits.ListEdits(x, y) {
 		d.step(OpRetain, e.OldLo-pos, 0, 0)
 		// Spans of the same length go through the alignment too: a head
 		// dropped and an element appended keep the length but shift

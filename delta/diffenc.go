@@ -17,15 +17,49 @@ import (
 // AppendEncode's (an embedded value that cannot be written, such as a NaN
 // float), and the buffer is then nil.
 func AppendDiff(b []byte, old, new term.Term, opts DiffOptions) ([]byte, error) {
+	return NewDiffer(opts).AppendDiff(b, old, new)
+}
+
+// A Differ is AppendDiff with working memory (stacks, and the walks'
+// buffers in a term.EditScratch) kept from one call to the next, so that a
+// sender that diffs every step allocates nothing once they have grown.
+// Each Encoder has one. A Differ is not safe for concurrent use.
+type Differ struct {
+	w diffWriter
+}
+
+// NewDiffer returns a Differ that diffs with opts.
+func NewDiffer(opts DiffOptions) *Differ {
+	return &Differ{w: diffWriter{differ: differ{opts: opts.withDefaults()}}}
+}
+
+// AppendDiff is the package's AppendDiff with d's options and memory.
+func (d *Differ) AppendDiff(b []byte, old, new term.Term) ([]byte, error) {
 	if new == nil || old == nil {
-		return AppendEncode(b, DiffWith(old, new, opts))
+		return AppendEncode(b, DiffWith(old, new, d.w.opts))
 	}
-	e := diffWriter{differ: differ{opts: opts.withDefaults()}, buf: append(b, specVersion)}
+	e := &d.w
+	e.buf, e.err = append(b, specVersion), nil
 	e.diff(old, new, 0)
-	if e.err != nil {
-		return nil, e.err
+	b, err := e.buf, e.err
+	e.buf, e.err = nil, nil
+	e.steps, e.vals = trimStack(e.steps), trimStack(e.vals)
+	e.entries, e.changes = trimStack(e.entries), trimStack(e.changes)
+	if err != nil {
+		return nil, err
 	}
-	return e.buf, nil
+	return b, nil
+}
+
+// maxStack bounds what a Differ keeps of a stack between calls, so that
+// one huge diff does not pin its memory.
+const maxStack = 1 << 14
+
+func trimStack[T any](s []T) []T {
+	if cap(s) > maxStack {
+		return nil
+	}
+	return s[:0]
 }
 
 // diffWriter is the differ of AppendDiff: it shares the alignment with
@@ -40,6 +74,8 @@ type diffWriter struct {
 	// yields them out of order).
 	vals    []term.Term
 	entries []entrySpan
+	// changes is a stack of the changed keys of the maps being diffed.
+	changes []term.MapChange
 }
 
 // written says what diffWriter.diff wrote for a pair of terms.
@@ -65,7 +101,7 @@ func (e *diffWriter) value(t term.Term) {
 
 // diff writes the spec from a to b, as differ.diff decides it.
 func (e *diffWriter) diff(a, b term.Term, depth int) written {
-	if term.Same(a, b) {
+	if term.Identical(a, b) || term.Same(a, b) {
 		e.buf = append(e.buf, sKeep)
 		return wroteKeep
 	}
@@ -211,7 +247,7 @@ func (w *opWriter) insert(v term.Term) {
 // The pending ops are written first, and taken back when the element turns
 // out unchanged.
 func (w *opWriter) edit(a, b term.Term, depth int) {
-	if term.Same(a, b) {
+	if term.Identical(a, b) || term.Same(a, b) {
 		w.keep(1)
 		return
 	}
@@ -317,33 +353,31 @@ type entrySpan struct {
 }
 
 func (e *diffWriter) mapSpec(x, y *term.Map, depth int) written {
-	// The changed keys are gathered first and written after: a callback
-	// that wrote them would take e to the heap, and every write to e.buf
-	// would then pay a write barrier while the garbage collector marks.
-	var changes []mapChange
-	term.MapEdits(x, y, func(k, ov, nv term.Term) bool {
-		changes = append(changes, mapChange{k, ov, nv})
-		return true
-	})
+	// The changed keys go on a stack: diffing a value may diff maps
+	// inside it, which reuse the scratch memory.
+	cfrom := len(e.changes)
+	e.changes = append(e.changes, e.edits.MapChanges(x, y)...)
+	cto := len(e.changes)
 	start := len(e.buf)
 	w := e.ops(sMap) // a map spec's entry count has the same varint slot
 	from := len(e.entries)
 	sorted := true
-	for _, c := range changes {
+	for k := cfrom; k < cto; k++ {
+		c := e.changes[k]
 		lo := len(e.buf)
 		switch {
-		case c.ov == nil:
+		case c.OldV == nil:
 			e.buf = append(e.buf, byte(MapPut))
-			e.value(c.k)
-			e.value(c.nv)
-		case c.nv == nil:
+			e.value(c.Key)
+			e.value(c.NewV)
+		case c.NewV == nil:
 			e.buf = append(e.buf, byte(MapRemove))
-			e.value(c.k)
+			e.value(c.Key)
 		default:
 			e.buf = append(e.buf, byte(MapEdit))
-			e.value(c.k)
+			e.value(c.Key)
 			at := len(e.buf)
-			switch e.diff(c.ov, c.nv, depth+1) {
+			switch e.diff(c.OldV, c.NewV, depth+1) {
 			case wroteKeep:
 				e.buf = e.buf[:lo]
 				continue
@@ -353,12 +387,13 @@ func (e *diffWriter) mapSpec(x, y *term.Map, depth int) written {
 				e.buf = append(e.buf[:at], e.buf[at+1:]...)
 			}
 		}
-		if n := len(e.entries); n > from && term.CompareKeys(e.entries[n-1].key, c.k) > 0 {
+		if n := len(e.entries); n > from && term.CompareKeys(e.entries[n-1].key, c.Key) > 0 {
 			sorted = false
 		}
-		e.entries = append(e.entries, entrySpan{c.k, lo, len(e.buf)})
+		e.entries = append(e.entries, entrySpan{c.Key, lo, len(e.buf)})
 		w.count++
 	}
+	e.changes = e.changes[:cfrom]
 	if !sorted {
 		e.sortEntries(from)
 	}
@@ -369,10 +404,6 @@ func (e *diffWriter) mapSpec(x, y *term.Map, depth int) written {
 	}
 	return wroteNested
 }
-
-// mapChange is a key whose value changed: ov is nil for a key added, nv for
-// a key removed.
-type mapChange struct{ k, ov, nv term.Term }
 
 // sortEntries rewrites the entries written from e.entries[from] on in key
 // order (Diff sorts a map spec's entries the same way).

@@ -34,6 +34,10 @@ func requireSameWire(t *testing.T, old, new term.Term, opts DiffOptions, args ..
 func TestAppendDiffMatchesEncodeOfDiff(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	optsList := []DiffOptions{{}, {MaxDepth: 2}, {MaxDepth: -1}, {Window: 1}, {Window: 3, BinaryGap: 1}}
+	var differs []*Differ
+	for _, o := range optsList {
+		differs = append(differs, NewDiffer(o))
+	}
 	for n := range 3000 {
 		x := randTerm(r, 4)
 		y := mutateN(r, x, 1+r.IntN(6))
@@ -41,7 +45,15 @@ func TestAppendDiffMatchesEncodeOfDiff(t *testing.T) {
 			y = randTerm(r, 4)
 		}
 		opts := optsList[n%len(optsList)]
-		requireSameWire(t, x, y, opts, n)
+		want := requireSameWire(t, x, y, opts, n)
+		// A Differ reused across all the cases gives the same bytes.
+		got, err := differs[n%len(optsList)].AppendDiff(nil, x, y)
+		if want == nil {
+			require.Error(t, err, n)
+		} else {
+			require.NoError(t, err, n)
+			require.Equal(t, want, got, n)
+		}
 		requireSameWire(t, deepCopy(x), deepCopy(y), opts, n)
 		requireSameWire(t, x, deepCopy(x), opts, n)
 		requireSameWire(t, x, x, opts, n)
@@ -194,4 +206,27 @@ func FuzzAppendDiff(f *testing.F) {
 		requireSameWire(t, x, y, opts)
 		requireSameWire(t, deepCopy(x), y, opts)
 	})
+}
+
+// A Differ, as the Encoder keeps it, allocates nothing once its memory
+// has grown.
+func TestDifferReusesMemory(t *testing.T) {
+	s0, s1 := benchStates(workload.Reference)
+	d := NewDiffer(DiffOptions{})
+	buf, err := d.AppendDiff(nil, s0, s1)
+	require.NoError(t, err)
+	want := append([]byte(nil), buf...)
+	allocs := testing.AllocsPerRun(10, func() {
+		buf, err = d.AppendDiff(buf[:0], s0, s1)
+	})
+	require.NoError(t, err)
+	require.Zero(t, allocs)
+	require.Equal(t, want, buf)
+	// And it keeps giving AppendDiff's bytes, whatever it diffed before.
+	requireSameWire(t, s1, s0, DiffOptions{})
+	got, err := d.AppendDiff(nil, s1, s0)
+	require.NoError(t, err)
+	wantBack, err := AppendDiff(nil, s1, s0, DiffOptions{})
+	require.NoError(t, err)
+	require.Equal(t, wantBack, got)
 }

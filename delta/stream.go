@@ -57,8 +57,9 @@ type Encoder struct {
 	seq   uint64
 	force bool
 	hist  History
-	// scratch is the buffer AppendDiff writes a delta into, reused
-	// from frame to frame.
+	// differ writes deltas into scratch; both are reused from frame to
+	// frame.
+	differ  *Differ
 	scratch []byte
 }
 
@@ -85,7 +86,7 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: EncoderConfig.Policy: %w", ErrConfig, err)
 	}
-	return &Encoder{cfg: cfg}, nil
+	return &Encoder{cfg: cfg, differ: NewDiffer(cfg.Diff)}, nil
 }
 
 // Seq returns the sequence of the last frame made (0 before the first).
@@ -134,7 +135,7 @@ func (e *Encoder) encode(state term.Term, withSpec bool) (Frame, Spec, error) {
 			payload, err = Encode(spec)
 		} else {
 			// Written into the scratch buffer, copied out at its size.
-			payload, err = AppendDiff(e.scratch[:0], e.last, state, e.cfg.Diff)
+			payload, err = e.differ.AppendDiff(e.scratch[:0], e.last, state)
 			if err == nil {
 				e.scratch = payload
 				if cap(payload) > maxScratch {

@@ -24,23 +24,26 @@ func TestIdentical(t *testing.T) {
 		{nil, nil, true},
 	}
 	for k, c := range cases {
-		got := identical(c.a, c.b)
+		got := Identical(c.a, c.b)
 		require.Equal(t, c.want, got, k)
 		if got {
 			require.True(t, c.a == c.b, "identical implies ==: %d", k)
+			if c.a != nil {
+				require.True(t, Same(c.a, c.b), "identical implies Same: %d", k)
+			}
 		}
 	}
 	// Separately boxed equal scalars are == but need not be identical;
 	// whatever identical says, it must not contradict ==.
 	var x, y Term = big, other
-	if identical(x, y) {
+	if Identical(x, y) {
 		require.True(t, x == y)
 	}
 	l := NewList(big, tup, Atom("a"))
 	l2 := l.Set(1, Int(2))
 	for k := range l.Len() {
 		if k != 1 {
-			require.True(t, identical(l.At(k), l2.At(k)), "an untouched element is copied as it is: %d", k)
+			require.True(t, Identical(l.At(k), l2.At(k)), "an untouched element is copied as it is: %d", k)
 		}
 	}
 }
@@ -63,10 +66,10 @@ func TestIdenticalRun(t *testing.T) {
 			}
 		}
 		front, back := 0, 0
-		for front < min(len(a), len(b)) && identical(a[front], b[front]) {
+		for front < min(len(a), len(b)) && Identical(a[front], b[front]) {
 			front++
 		}
-		for back < min(len(a), len(b)) && identical(a[len(a)-1-back], b[len(b)-1-back]) {
+		for back < min(len(a), len(b)) && Identical(a[len(a)-1-back], b[len(b)-1-back]) {
 			back++
 		}
 		require.Equal(t, front, identicalRun(a, b), n)

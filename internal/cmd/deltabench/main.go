@@ -2,8 +2,8 @@
 // workload (shared/workload.md) and prints one table with every figure the
 // delta issue asks for, per state size: keyframe bytes, mean delta bytes,
 // bytes per send under Every(10) and under the adaptive policy, and the CPU
-// per step of the sender (diff + encode, written in one pass by
-// delta.AppendDiff, as delta.Encoder does) and the receiver (decode + apply,
+// per step of the sender (diff + encode, written in one pass by a
+// delta.Differ, as delta.Encoder does) and the receiver (decode + apply,
 // in one pass with delta.ApplyEncoded, as delta.Decoder does) next to a
 // full encode and a full decode of the same state.
 //
@@ -130,6 +130,7 @@ func measure(v workload.Variant, steps int, seed uint64, steady int) (row, error
 
 	var deltaSizes []int
 	var scratch []byte
+	differ := delta.NewDiffer(delta.DiffOptions{})
 	total := 0
 	for k := 1; k <= steps; k++ {
 		prev := cur
@@ -139,14 +140,14 @@ func measure(v workload.Variant, steps int, seed uint64, steady int) (row, error
 		cur = st.Step(prev, workload.InitialTimestampMs+int64(k)*1000)
 
 		// Sender, in the Encoder's order: checksum of the new state, then
-		// diff and encode in one pass (AppendDiff into a reused buffer,
-		// copied out at its size). The spec path (Diff, then Encode of the
+		// diff and encode in one pass (a Differ's AppendDiff into a reused
+		// buffer, copied out at its size). The spec path (Diff, then Encode of the
 		// spec; what EncodeSpec runs) is timed after it, on caches the
 		// sender's pass has warmed, and must give the same bytes.
 		t0 := clock.now()
 		sum := term.Hash(cur)
 		t1 := clock.now()
-		scratch, err = delta.AppendDiff(scratch[:0], prev, cur, delta.DiffOptions{})
+		scratch, err = differ.AppendDiff(scratch[:0], prev, cur)
 		if err != nil {
 			return r, err
 		}
