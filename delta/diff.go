@@ -73,7 +73,7 @@ func DiffWith(old, new term.Term, opts DiffOptions) Spec {
 	if old == nil {
 		return Replace{Value: new}
 	}
-	d := differ{opts: opts.withDefaults()}
+	d := differ{opts: opts.withDefaults(), edits: &term.EditScratch{}}
 	s, _ := d.diff(old, new, 0)
 	return s
 }
@@ -86,8 +86,9 @@ type differ struct {
 	// steps is a stack of alignment steps: each sequence being diffed
 	// appends its own above those of the sequences it is nested in.
 	steps []alignStep
-	// edits is the memory of term.ListEdits and term.MapEdits.
-	edits term.EditScratch
+	// edits is the memory of term.ListEdits and term.MapEdits (behind a
+	// pointer, so that a diffWriter can live on the stack).
+	edits *term.EditScratch
 }
 
 // tupleOps returns an empty op slice with room for n ops.

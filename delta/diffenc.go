@@ -30,7 +30,7 @@ type Differ struct {
 
 // NewDiffer returns a Differ that diffs with opts.
 func NewDiffer(opts DiffOptions) *Differ {
-	return &Differ{w: diffWriter{differ: differ{opts: opts.withDefaults()}}}
+	return &Differ{w: diffWriter{differ: differ{opts: opts.withDefaults(), edits: new(term.EditScratch)}}}
 }
 
 // AppendDiff is the package's AppendDiff with d's options and memory.
@@ -38,13 +38,17 @@ func (d *Differ) AppendDiff(b []byte, old, new term.Term) ([]byte, error) {
 	if new == nil || old == nil {
 		return AppendEncode(b, DiffWith(old, new, d.w.opts))
 	}
-	e := &d.w
+	// The writer works on a copy on the stack: its slices change on
+	// every append, and writing them into the heap would cost a write
+	// barrier each while the garbage collector marks.
+	e := d.w
 	e.buf, e.err = append(b, specVersion), nil
 	e.diff(old, new, 0)
 	b, err := e.buf, e.err
 	e.buf, e.err = nil, nil
 	e.steps, e.vals = trimStack(e.steps), trimStack(e.vals)
 	e.entries, e.changes = trimStack(e.entries), trimStack(e.changes)
+	d.w = e
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +255,7 @@ func (w *opWriter) edit(a, b term.Term, depth int) {
 		w.keep(1)
 		return
 	}
-	undo := *w
+	count, retain, del := w.count, w.retain, w.del
 	mark := len(w.e.buf)
 	// The pending inserts stay on the stack (nested writers work above
 	// them) until the edit is known to stay.
@@ -259,7 +263,7 @@ func (w *opWriter) edit(a, b term.Term, depth int) {
 	w.op(OpEdit, 0)
 	if w.e.diff(a, b, depth+1) == wroteKeep {
 		w.e.buf = w.e.buf[:mark]
-		*w = undo
+		w.count, w.retain, w.del = count, retain, del
 		w.keep(1)
 		return
 	}
