@@ -73,7 +73,7 @@ func DiffWith(old, new term.Term, opts DiffOptions) Spec {
 	if old == nil {
 		return Replace{Value: new}
 	}
-	d := differ{opts: opts.withDefaults(), edits: &term.EditScratch{}}
+	d := differ{opts: opts.withDefaults()}
 	s, _ := d.diff(old, new, 0)
 	return s
 }
@@ -307,6 +307,14 @@ type alignStep struct {
 	n, i, j int
 }
 
+// scratch returns the memory of the tree walks, made on first use.
+func (d *differ) scratch() *term.EditScratch {
+	if d.edits == nil {
+		d.edits = new(term.EditScratch)
+	}
+	return d.edits
+}
+
 func (d *differ) step(k OpKind, n, i, j int) {
 	d.steps = append(d.steps, alignStep{kind: k, n: n, i: i, j: j})
 }
@@ -315,7 +323,7 @@ func (d *differ) step(k OpKind, n, i, j int) {
 // finds the changed spans (skipping shared chunks), align each span.
 func (d *differ) alignList(x, y *term.List) {
 	pos := 0
-	for _, e := range d.edits.ListEdits(x, y) {
+	for _, e := range d.scratch().ListEdits(x, y) {
 		d.step(OpRetain, e.OldLo-pos, 0, 0)
 		// Spans of the same length go through the alignment too: a head
 		// dropped and an element appended keep the length but shift

@@ -30,7 +30,7 @@ type Differ struct {
 
 // NewDiffer returns a Differ that diffs with opts.
 func NewDiffer(opts DiffOptions) *Differ {
-	return &Differ{w: diffWriter{differ: differ{opts: opts.withDefaults(), edits: new(term.EditScratch)}}}
+	return &Differ{w: diffWriter{differ: differ{opts: opts.withDefaults()}}}
 }
 
 // AppendDiff is the package's AppendDiff with d's options and memory.
@@ -360,7 +360,7 @@ func (e *diffWriter) mapSpec(x, y *term.Map, depth int) written {
 	// The changed keys go on a stack: diffing a value may diff maps
 	// inside it, which reuse the scratch memory.
 	cfrom := len(e.changes)
-	e.changes = append(e.changes, e.edits.MapChanges(x, y)...)
+	e.changes = append(e.changes, e.scratch().MapChanges(x, y)...)
 	cto := len(e.changes)
 	start := len(e.buf)
 	w := e.ops(sMap) // a map spec's entry count has the same varint slot
