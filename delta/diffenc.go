@@ -47,7 +47,7 @@ func (d *Differ) AppendDiff(b []byte, old, new term.Term) ([]byte, error) {
 	b, err := e.buf, e.err
 	e.buf, e.err = nil, nil
 	e.steps, e.vals = trimStack(e.steps), trimStack(e.vals)
-	e.entries, e.changes = trimStack(e.entries), trimStack(e.changes)
+	e.changes = trimStack(e.changes)
 	d.w = e
 	if err != nil {
 		return nil, err
@@ -73,11 +73,8 @@ type diffWriter struct {
 	differ
 	buf []byte
 	err error
-	// vals is a stack of pending inserted values, entries a stack of the
-	// map entries written (to put them in key order if MapEdits ever
-	// yields them out of order).
-	vals    []term.Term
-	entries []entrySpan
+	// vals is a stack of pending inserted values.
+	vals []term.Term
 	// changes is a stack of the changed keys of the maps being diffed.
 	changes []term.MapChange
 }
@@ -350,12 +347,6 @@ func (e *diffWriter) list(x, y *term.List, depth int) written {
 	return wroteNested
 }
 
-// entrySpan is a map entry written at buf[lo:hi].
-type entrySpan struct {
-	key    term.Term
-	lo, hi int
-}
-
 func (e *diffWriter) mapSpec(x, y *term.Map, depth int) written {
 	// The changed keys go on a stack: diffing a value may diff maps
 	// inside it, which reuse the scratch memory.
@@ -364,8 +355,8 @@ func (e *diffWriter) mapSpec(x, y *term.Map, depth int) written {
 	cto := len(e.changes)
 	start := len(e.buf)
 	w := e.ops(sMap) // a map spec's entry count has the same varint slot
-	from := len(e.entries)
-	sorted := true
+	// The entries are written in the order MapChanges gives, map-key
+	// order, which is the order Diff sorts a map spec's entries in.
 	for k := cfrom; k < cto; k++ {
 		c := e.changes[k]
 		lo := len(e.buf)
@@ -391,37 +382,12 @@ func (e *diffWriter) mapSpec(x, y *term.Map, depth int) written {
 				e.buf = append(e.buf[:at], e.buf[at+1:]...)
 			}
 		}
-		if n := len(e.entries); n > from && term.CompareKeys(e.entries[n-1].key, c.Key) > 0 {
-			sorted = false
-		}
-		e.entries = append(e.entries, entrySpan{c.Key, lo, len(e.buf)})
 		w.count++
 	}
 	e.changes = e.changes[:cfrom]
-	if !sorted {
-		e.sortEntries(from)
-	}
-	e.entries = e.entries[:from]
 	if !w.end() {
 		e.buf = append(e.buf[:start], sKeep)
 		return wroteKeep
 	}
 	return wroteNested
-}
-
-// sortEntries rewrites the entries written from e.entries[from] on in key
-// order (Diff sorts a map spec's entries the same way).
-func (e *diffWriter) sortEntries(from int) {
-	es := e.entries[from:]
-	if len(es) == 0 {
-		return
-	}
-	lo, hi := es[0].lo, es[len(es)-1].hi
-	body := append([]byte(nil), e.buf[lo:hi]...)
-	slices.SortStableFunc(es, func(a, b entrySpan) int { return term.CompareKeys(a.key, b.key) })
-	out := e.buf[:lo]
-	for _, s := range es {
-		out = append(out, body[s.lo-lo:s.hi-lo]...)
-	}
-	e.buf = out
 }
