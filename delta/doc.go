@@ -130,9 +130,9 @@
 // against 120 to 150 µs for Diff alone. Right after the worker's step, as
 // deltabench measures it, most of its time is cache misses on the changed
 // list and map leaves and records (BenchmarkSendCold flushes the caches):
-// 180 to 290 µs per step on a machine at load 9 to 13, against 355 to 575
-// µs for Diff + Encode before, in the same runs, about 4 to 7% of
-// term.Encode of the state on that machine. EncodeSpec, which also
+// 155 to 290 µs per step on a machine at load 6 to 13, against 300 to 575
+// µs for Diff + Encode before, in runs side by side: 4 to 8.5% of
+// term.Encode of the state on that machine, not yet reliably under 5%. EncodeSpec, which also
 // returns the spec, still runs Diff and Encode.
 //
 // On the receiver, ApplyEncoded (what
