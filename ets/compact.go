@@ -45,10 +45,10 @@ const (
 	// compactKeyBytes is the longest binary or atom key a record holds.
 	compactKeyBytes = 20
 	// crecBytes is the size of a record, for memory info.
-	crecBytes      = 64
-	crecChunkBits  = 6
-	crecChunkSize  = 1 << crecChunkBits
-	compactMinIdx  = 16
+	crecBytes     = 64
+	crecChunkBits = 6
+	crecChunkSize = 1 << crecChunkBits
+	compactMinIdx = 16
 )
 
 // Key kinds of a record; kkFree marks a free record.
