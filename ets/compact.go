@@ -2,7 +2,6 @@ package ets
 
 import (
 	"encoding/binary"
-	"errors"
 	"math"
 	"sync"
 
@@ -661,7 +660,7 @@ func (ns *Numbers) toRecord(r *crec) {
 }
 
 // updateNumbers is UpdateNumbers on a compact table.
-func (s *compactSet) updateNumbers(k *ckey, f func(ns *Numbers, found bool) bool) error {
+func (s *compactSet) updateNumbers(k *ckey, f func(ns Numbers, found bool) (Numbers, bool)) error {
 	sh := s.shardOf(k.h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -676,7 +675,8 @@ func (s *compactSet) updateNumbers(k *ckey, f func(ns *Numbers, found bool) bool
 		} else {
 			ns.fromRecord(r, s.keyPos)
 		}
-		if f(&ns, true) {
+		ns, write := f(ns, true)
+		if write {
 			if r.n == 0 {
 				// The key is not compact (kkTerm): keep the object whole.
 				sh.store(ref, r, ns.tuple(sh.keyTerm(ref, r, s.keyPos)), s.keyPos)
@@ -686,7 +686,8 @@ func (s *compactSet) updateNumbers(k *ckey, f func(ns *Numbers, found bool) bool
 		}
 		return nil
 	}
-	if !f(&ns, false) {
+	ns, write := f(ns, false)
+	if !write {
 		return nil
 	}
 	if ns.n == 0 {
@@ -721,45 +722,26 @@ func (s *compactSet) lookupNumbers(k *ckey, ns *Numbers) (bool, error) {
 	return true, nil
 }
 
-// errNoWrite makes a generic update that f declined leave the table as
-// it was.
-var errNoWrite = errors.New("ets: no write")
-
-// UpdateNumbers atomically reads and rewrites the object under the binary
-// key with key's bytes (given as a string, so that no term is built): f
-// gets the object's elements in ns, found false and an arity of 0 when the
-// key is absent, and returns whether to write ns back (for an absent key,
-// to insert the object; f must then SetArity). It is ets:update_element
-// with a function, and for a Compact table it changes the numbers in
-// place. It fails with ErrNotNumbers when the object has an element that
-// is not a number, and with ErrBadObject when f asks to insert an object
-// without setting its arity.
-func (w Writer) UpdateNumbers(key string, f func(ns *Numbers, found bool) (write bool)) error {
+// UpdateNumbers atomically reads and rewrites, in place, the object under
+// the binary key with key's bytes (given as a string, so that no term is
+// built) in a Compact table: f gets the object's elements in ns, found
+// false and an arity of 0 when the key is absent, and returns them changed
+// and whether to write them back (for an absent key, to insert the object;
+// f must then SetArity). Numbers pass by value, so nothing is allocated. It is ets:update_element with a function. It fails with
+// ErrNotCompact on a table that is not Compact, with ErrNotNumbers when
+// the object has an element that is not a number, and with ErrBadObject
+// when f asks to insert an object without setting its arity. f runs under
+// the lock of the key's shard: it must not use the table.
+func (w Writer) UpdateNumbers(key string, f func(ns Numbers, found bool) (Numbers, bool)) error {
 	if err := w.writable(); err != nil {
 		return err
 	}
-	if cs, ok := w.t.st.(*compactSet); ok {
-		k := stringCKey(key)
-		return w.t.errf(cs.updateNumbers(&k, f))
+	cs, ok := w.t.st.(*compactSet)
+	if !ok {
+		return w.t.errf(ErrNotCompact)
 	}
-	bin := term.NewBinary([]byte(key))
-	err := w.t.st.update(bin, func(old *term.Tuple) (*term.Tuple, error) {
-		ns := Numbers{keyPos: w.t.keyPos}
-		if old != nil && !numbersOf(old, w.t.keyPos, &ns) {
-			return nil, ErrNotNumbers
-		}
-		if !f(&ns, old != nil) {
-			return nil, errNoWrite
-		}
-		if ns.n == 0 {
-			return nil, ErrBadObject
-		}
-		return ns.tuple(bin), nil
-	})
-	if errors.Is(err, errNoWrite) {
-		return nil
-	}
-	return w.t.errf(err)
+	k := stringCKey(key)
+	return w.t.errf(cs.updateNumbers(&k, f))
 }
 
 // LookupNumbers reads the elements of the object under the binary key

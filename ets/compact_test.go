@@ -111,13 +111,37 @@ func TestCompactAgainstSet(t *testing.T) {
 }
 
 func TestNumbers(t *testing.T) {
-	for _, compact := range []bool{true, false} {
-		t.Run(fmt.Sprint("compact=", compact), func(t *testing.T) {
-			o, err := New(Options{Compact: compact, KeyPos: 1})
+	{
+		o, err := New(Options{KeyPos: 1})
+		require.NoError(t, err)
+		require.ErrorIs(t, o.UpdateNumbers("k", func(ns Numbers, _ bool) (Numbers, bool) { return ns, true }), ErrNotCompact)
+		require.NoError(t, o.Insert(term.NewTuple(term.Float(2.5), term.NewBinary([]byte("k")), term.Int(-7))))
+		var ns Numbers
+		found, err := o.LookupNumbers("k", &ns)
+		require.NoError(t, err)
+		require.True(t, found)
+		i, ok := ns.Int(2)
+		require.True(t, ok)
+		require.Equal(t, int64(-7), i)
+	}
+	for _, keyPos := range []int{1, 0} {
+		t.Run(fmt.Sprint("keypos=", keyPos), func(t *testing.T) {
+			if keyPos == 0 {
+				o, err := New(Options{Compact: true})
+				require.NoError(t, err)
+				require.NoError(t, o.UpdateNumbers("k", func(ns Numbers, found bool) (Numbers, bool) {
+					ok := ns.SetArity(2) && ns.SetInt(1, 4) && !ns.SetInt(0, 1)
+					return ns, ok
+				}))
+				obj, _, _ := o.Lookup(term.NewBinary([]byte("k")))
+				require.True(t, term.Equal(term.NewTuple(term.NewBinary([]byte("k")), term.Int(4)), obj), "%v", obj)
+				return
+			}
+			o, err := New(Options{Compact: true, KeyPos: keyPos})
 			require.NoError(t, err)
 			key := "192.168.1.1"
 			// Absent: f sees found false and an arity of 0.
-			err = o.UpdateNumbers(key, func(ns *Numbers, found bool) bool {
+			err = o.UpdateNumbers(key, func(ns Numbers, found bool) (Numbers, bool) {
 				require.False(t, found)
 				require.Zero(t, ns.Arity())
 				require.False(t, ns.SetArity(1), "the key is at 1")
@@ -126,7 +150,7 @@ func TestNumbers(t *testing.T) {
 				require.False(t, ns.SetInt(1, 9), "the key is not a number")
 				require.False(t, ns.SetInt(3, 9), "past the arity")
 				require.True(t, ns.SetInt(2, -7))
-				return true
+				return ns, true
 			})
 			require.NoError(t, err)
 			obj, ok, err := o.Lookup(term.NewBinary([]byte(key)))
@@ -148,19 +172,22 @@ func TestNumbers(t *testing.T) {
 			require.Equal(t, int64(-7), i)
 
 			// Declining leaves the object; shrinking drops elements.
-			require.NoError(t, o.UpdateNumbers(key, func(ns *Numbers, found bool) bool {
+			require.NoError(t, o.UpdateNumbers(key, func(ns Numbers, found bool) (Numbers, bool) {
 				require.True(t, found)
 				require.True(t, ns.SetInt(0, 1))
-				return false
+				return ns, false
 			}))
-			require.NoError(t, o.UpdateNumbers(key, func(ns *Numbers, found bool) bool { return ns.SetArity(2) }))
+			require.NoError(t, o.UpdateNumbers(key, func(ns Numbers, found bool) (Numbers, bool) {
+				ok := ns.SetArity(2)
+				return ns, ok
+			}))
 			obj, _, _ = o.Lookup(term.NewBinary([]byte(key)))
 			require.True(t, term.Equal(term.NewTuple(term.Float(2.5), term.NewBinary([]byte(key))), obj), "%v", obj)
 
 			// An absent key that f does not insert stays absent; one
 			// inserted without an arity is refused.
-			require.NoError(t, o.UpdateNumbers("nobody", func(*Numbers, bool) bool { return false }))
-			require.ErrorIs(t, o.UpdateNumbers("nobody", func(*Numbers, bool) bool { return true }), ErrBadObject)
+			require.NoError(t, o.UpdateNumbers("nobody", func(ns Numbers, _ bool) (Numbers, bool) { return ns, false }))
+			require.ErrorIs(t, o.UpdateNumbers("nobody", func(ns Numbers, _ bool) (Numbers, bool) { return ns, true }), ErrBadObject)
 			found, err = o.LookupNumbers("nobody", &ns)
 			require.NoError(t, err)
 			require.False(t, found)
@@ -170,12 +197,13 @@ func TestNumbers(t *testing.T) {
 			require.NoError(t, o.Insert(term.NewTuple(term.Atom("x"), term.NewBinary([]byte(long)))))
 			_, err = o.LookupNumbers(long, &ns)
 			require.ErrorIs(t, err, ErrNotNumbers)
-			require.ErrorIs(t, o.UpdateNumbers(long, func(*Numbers, bool) bool { return true }), ErrNotNumbers)
+			require.ErrorIs(t, o.UpdateNumbers(long, func(ns Numbers, _ bool) (Numbers, bool) { return ns, true }), ErrNotNumbers)
 			// A long key (kept whole) still takes numbers.
 			require.NoError(t, o.Insert(term.NewTuple(term.Int(1), term.NewBinary([]byte(long)))))
-			require.NoError(t, o.UpdateNumbers(long, func(ns *Numbers, found bool) bool {
+			require.NoError(t, o.UpdateNumbers(long, func(ns Numbers, found bool) (Numbers, bool) {
 				v, _ := ns.Int(0)
-				return found && ns.SetInt(0, v+1)
+				ok := found && ns.SetInt(0, v+1)
+				return ns, ok
 			}))
 			obj, _, _ = o.Lookup(term.NewBinary([]byte(long)))
 			require.True(t, term.Equal(term.NewTuple(term.Int(2), term.NewBinary([]byte(long))), obj), "%v", obj)
@@ -183,7 +211,7 @@ func TestNumbers(t *testing.T) {
 			view, err := o.View()
 			require.NoError(t, err)
 			require.NoError(t, o.DeleteTable())
-			require.ErrorIs(t, o.UpdateNumbers(key, func(*Numbers, bool) bool { return true }), ErrDeleted)
+			require.ErrorIs(t, o.UpdateNumbers(key, func(ns Numbers, _ bool) (Numbers, bool) { return ns, true }), ErrDeleted)
 			_, err = view.LookupNumbers(key, &ns)
 			require.ErrorIs(t, err, ErrDeleted)
 		})
@@ -268,17 +296,51 @@ func TestCompactConcurrentReaders(t *testing.T) {
 				require.NoError(t, err)
 				continue
 			}
-			require.NoError(t, o.UpdateNumbers(key, func(ns *Numbers, found bool) bool {
+			require.NoError(t, o.UpdateNumbers(key, func(ns Numbers, found bool) (Numbers, bool) {
 				if !found {
 					ns.SetArity(3)
 				}
 				v, _ := ns.Int(1)
 				ns.SetInt(1, v+1)
 				ns.SetFloat(2, -float64(v+1))
-				return true
+				return ns, true
 			}))
 		}
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// BenchmarkCompactUpdateNumbers rewrites the numbers of objects among 1M
+// keyed by short binaries, in a random order of keys.
+func BenchmarkCompactUpdateNumbers(b *testing.B) {
+	const n = 1 << 20
+	keys := make([]string, n)
+	for i, p := range rand.New(rand.NewPCG(1, 1)).Perm(n) {
+		keys[i] = fmt.Sprintf("10.%d.%d.%d", p>>16&255, p>>8&255, p&255)
+	}
+	o, err := New(Options{Compact: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bump := func(ns Numbers, found bool) (Numbers, bool) {
+		if !found {
+			ns.SetArity(4)
+		}
+		v, _ := ns.Int(2)
+		ok := ns.SetInt(2, v+1)
+		return ns, ok
+	}
+	for _, k := range keys {
+		if err := o.UpdateNumbers(k, bump); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := o.UpdateNumbers(keys[i&(n-1)], bump); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -48,6 +48,9 @@ var (
 	// object under the key has an element, besides its key, that is not an
 	// integer or a float, or more than MaxNumbersArity elements.
 	ErrNotNumbers = errors.New("ets: object is not all numbers")
+	// ErrNotCompact is returned by UpdateNumbers on a table created
+	// without Options.Compact.
+	ErrNotCompact = errors.New("ets: table is not compact")
 )
 
 // Kind is the table type: how keys are compared and kept.
