@@ -2,18 +2,64 @@ package funnel
 
 import (
 	"fmt"
-	"hash/maphash"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/enode-dev/enode/ets"
+	"github.com/enode-dev/enode/term"
 )
 
 const sec = int64(time.Second)
 
+// testTables makes an owner's tables, as a limiter's shard does, without
+// the owner goroutine.
+func testTables(tb testing.TB, capacity, perSecond float64, ttl time.Duration) *tables {
+	tb.Helper()
+	funnels, index, err := newTables(nil)
+	require.NoError(tb, err)
+	t, err := openTables(capacity, perSecond, ttl, funnels, index)
+	require.NoError(tb, err)
+	return t
+}
+
+// funnel reads key's funnel from the tables.
+func (tb *tables) funnel(key string) (room float64, last, stamp int64, ok bool) {
+	var ns ets.Numbers
+	found, err := tb.funnels.LookupNumbers(key, &ns)
+	if err != nil || !found {
+		return 0, 0, 0, false
+	}
+	room, _ = ns.Float(posRoom)
+	last, _ = ns.Int(posLast)
+	stamp, _ = ns.Int(posStamp)
+	return room, last, stamp, true
+}
+
+func (tb *tables) len(t *testing.T) int {
+	n, err := tb.size()
+	require.NoError(t, err)
+	return n
+}
+
+func mustDecide(t *testing.T, tb *tables, key string, cost float64, now int64) Decision {
+	t.Helper()
+	d, err := tb.decide(key, cost, now)
+	require.NoError(t, err)
+	return d
+}
+
+func mustExpire(t *testing.T, tb *tables, now int64, budget int) (int, bool) {
+	t.Helper()
+	removed, more, err := tb.expire(now, budget)
+	require.NoError(t, err)
+	return removed, more
+}
+
 func TestDecideSequence(t *testing.T) {
-	s := newStore(3, 1, time.Minute) // 3 of burst, 1 a second
+	s := testTables(t, 3, 1, time.Minute) // 3 of burst, 1 a second
 	type step struct {
 		at        int64
 		cost      float64
@@ -35,7 +81,7 @@ func TestDecideSequence(t *testing.T) {
 		{5 * sec, 1, true, 0, 0, 3 * time.Second}, // the clock never goes back: this is at 10s
 	}
 	for i, st := range steps {
-		d := s.decide("k", st.cost, st.at)
+		d := mustDecide(t, s, "k", st.cost, st.at)
 		require.Equal(t, st.allowed, d.Allowed, "step %d", i)
 		require.InDelta(t, st.remaining, d.Remaining, 1e-9, "step %d", i)
 		require.InDelta(t, float64(st.retry), float64(d.RetryAfter), 2, "step %d", i)
@@ -43,47 +89,31 @@ func TestDecideSequence(t *testing.T) {
 	}
 }
 
-// checkInvariants walks the expiry list and compares it with the index.
-func checkInvariants(t *testing.T, s *store) {
+// checkInvariants walks the expiry index in order and checks it against
+// the funnels: one index object per funnel, at the funnel's stamp, which
+// is not after the funnel's last update.
+func checkInvariants(t *testing.T, s *tables) {
 	t.Helper()
 	seen := 0
-	var prev uint32
-	lastMoved := int64(-1 << 62)
-	for ref := s.head; ref != 0; ref = s.at(ref).next {
-		e := s.at(ref)
-		key := s.keyOf(ref, e)
-		switch got, _ := s.find(key, maphash.String(s.seed, key)); {
-		case e.prev != prev:
-			t.Fatalf("entry %d: prev %d, want %d", ref, e.prev, prev)
-		case e.moved < lastMoved:
-			t.Fatalf("entry %d: list not sorted by move time", ref)
-		case e.last-e.moved > s.grain:
-			t.Fatalf("entry %d: touched %d ns after its move, grain %d", ref, e.last-e.moved, s.grain)
-		case got != ref:
-			t.Fatalf("entry %d (%s): index has %d", ref, key, got)
-		}
-		lastMoved = e.moved
-		prev = ref
+	for obj := range s.index.All() {
+		stamp := int64(obj.At(0).(term.Int))
+		key := string(obj.At(idxKey).(*term.Binary).Bytes())
+		_, last, fs, ok := s.funnel(key)
+		require.True(t, ok, "index object %v names no funnel", obj)
+		require.Equal(t, stamp, fs, "funnel %s", key)
+		require.LessOrEqual(t, stampTime(stamp), last, "funnel %s", key)
 		seen++
 	}
-	require.Equal(t, prev, s.tail)
-	require.Equal(t, s.n, seen)
-	used := 0
-	for _, sl := range s.slots {
-		if sl != 0 {
-			used++
-		}
-	}
-	require.Equal(t, s.n, used)
+	require.Equal(t, s.len(t), seen)
 }
 
-// A store that expires keys decides exactly as a model that never forgets,
+// Tables that expire keys decide exactly as a model that never forgets,
 // as long as TTL >= Capacity/Rate (a forgotten funnel is a full one).
-func TestStoreAgainstModel(t *testing.T) {
+func TestTablesAgainstModel(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	const capacity, rate = 5.0, 2.0
 	ttl := 4 * time.Second
-	s := newStore(capacity, rate, ttl)
+	s := testTables(t, capacity, rate, ttl)
 	type fun struct {
 		room float64
 		last int64
@@ -94,13 +124,13 @@ func TestStoreAgainstModel(t *testing.T) {
 		now += r.Int64N(sec / 20)
 		key := fmt.Sprintf("k%d", r.IntN(300))
 		switch r.IntN(8) {
-		case 0: // stored outside the entry
+		case 0: // kept whole, not as a compact record
 			key = "2001:0db8:85a3:0000:0000:8a2e:0370:" + key
-		case 1: // 23 bytes or so: the inline limit
-			key = fmt.Sprintf("%021d", r.IntN(300)) + key[:2]
+		case 1: // 20 bytes or so: the compact limit
+			key = fmt.Sprintf("%018d", r.IntN(300)) + key[:2]
 		}
 		cost := float64(r.IntN(3))
-		d := s.decide(key, cost, now)
+		d := mustDecide(t, s, key, cost, now)
 		f, ok := model[key]
 		if !ok {
 			f = &fun{room: capacity, last: now}
@@ -115,62 +145,111 @@ func TestStoreAgainstModel(t *testing.T) {
 		require.Equal(t, allowed, d.Allowed, "step %d key %s", step, key)
 		require.InDelta(t, f.room, d.Remaining, 1e-6)
 
-		removed, _ := s.expire(now, 2)
+		removed, _ := mustExpire(t, s, now, 2)
 		require.LessOrEqual(t, removed, 2)
 		if step%5000 == 0 {
 			checkInvariants(t, s)
 			// No key idle for less than the TTL is gone.
 			for k, f := range model {
 				if now-f.last < int64(ttl) {
-					ref, _ := s.find(k, maphash.String(s.seed, k))
-					require.NotZero(t, ref, "%s idle %v was expired", k, time.Duration(now-f.last))
+					_, _, _, ok := s.funnel(k)
+					require.True(t, ok, "%s idle %v was expired", k, time.Duration(now-f.last))
 				}
 			}
 		}
 	}
 	// Once the traffic stops, every key is gone within TTL plus a grain.
-	now += int64(ttl) + s.grain
+	now += int64(ttl) + int64(time.Microsecond)
 	for {
-		if _, more := s.expire(now, 7); !more {
+		if _, more := mustExpire(t, s, now, 7); !more {
 			break
 		}
 	}
-	require.Equal(t, 0, s.n)
+	require.Equal(t, 0, s.len(t))
 	checkInvariants(t, s)
 }
 
 func TestExpireBoundedAndReclaimed(t *testing.T) {
-	s := newStore(10, 1, time.Minute)
+	s := testTables(t, 10, 1, time.Minute)
 	const keys = 100000
 	for i := range keys {
-		s.decide(fmt.Sprintf("10.0.%d.%d", i/256, i%256), 1, int64(i))
+		mustDecide(t, s, fmt.Sprintf("10.0.%d.%d", i/256, i%256), 1, int64(i))
 	}
-	chunksFull := len(s.chunks)
+	full, err := s.funnels.Info()
+	require.NoError(t, err)
 	checkInvariants(t, s)
-	removed, more := s.expire(int64(keys)+int64(time.Minute), 1000)
+	removed, more := mustExpire(t, s, int64(keys)+int64(time.Minute), 1000)
 	require.Equal(t, 1000, removed)
 	require.True(t, more)
 	steps := 1
 	for more {
-		removed, more = s.expire(int64(keys)+int64(time.Minute), 1000)
+		removed, more = mustExpire(t, s, int64(keys)+int64(time.Minute), 1000)
 		require.LessOrEqual(t, removed, 1000)
 		steps++
 	}
 	require.Equal(t, keys/1000, steps)
-	require.Equal(t, 0, s.n)
-	require.Empty(t, s.chunks, "chunks of %d given back", chunksFull)
-	require.Empty(t, s.slots)
+	require.Equal(t, 0, s.len(t))
+	n, _ := s.index.Size()
+	require.Zero(t, n)
+	empty, _ := s.funnels.Info()
+	require.Less(t, empty.Memory, full.Memory/20, "memory given back")
 
-	// Half expire: the rest is compacted, still in order, still found.
+	// Some expire: the rest are still in order and found.
+	base := int64(2 * time.Minute)
 	for i := range 4096 {
-		s.decide(fmt.Sprintf("a%d", i), 1, int64(2*time.Minute)+int64(i)*int64(time.Millisecond))
+		mustDecide(t, s, fmt.Sprintf("a%d", i), 1, base+int64(i)*int64(time.Millisecond))
 	}
-	for s.n > 1000 {
-		s.expire(int64(2*time.Minute)+int64(time.Minute)+int64(3095)*int64(time.Millisecond), 100)
+	for s.len(t) > 1000 {
+		mustExpire(t, s, base+int64(time.Minute)+3095*int64(time.Millisecond), 100)
 	}
-	require.Equal(t, 1000, s.n)
+	require.Equal(t, 1000, s.len(t))
 	checkInvariants(t, s)
-	require.LessOrEqual(t, len(s.chunks), 1)
-	d := s.decide("a4095", 0, int64(3*time.Minute)+int64(3096)*int64(time.Millisecond))
+	d := mustDecide(t, s, "a4095", 0, base+int64(time.Minute)+3096*int64(time.Millisecond))
 	require.InDelta(t, 10, d.Remaining, 1e-9)
+}
+
+// Expiry indexes a key touched since it was indexed again at its last
+// update; an owner that crashes midway through that leaves an index
+// object no funnel names, which expiry drops when it reaches it.
+func TestExpiryReindexesAndDropsStale(t *testing.T) {
+	s := testTables(t, 10, 1, time.Minute)
+	mustDecide(t, s, "k", 1, 0)
+	require.NoError(t, s.index.Insert(term.NewTuple(term.Int(s.nextStamp(0)), term.NewBinary([]byte("k")))))
+	require.NoError(t, s.index.Insert(term.NewTuple(term.Int(s.nextStamp(0)), term.NewBinary([]byte("gone")))))
+	mustDecide(t, s, "k", 1, 30*sec)
+	removed, more := mustExpire(t, s, 60*sec+1000, 10)
+	require.Equal(t, 3, removed, "k indexed again, both stale objects dropped")
+	require.False(t, more)
+	_, _, stamp, ok := s.funnel("k")
+	require.True(t, ok)
+	require.Equal(t, 30*sec, stampTime(stamp))
+	checkInvariants(t, s)
+	due, ok, err := s.nextDue()
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, 90*sec, due)
+	removed, _ = mustExpire(t, s, 90*sec, 10)
+	require.Equal(t, 1, removed)
+	require.Zero(t, s.len(t))
+}
+
+// A restarted owner's tables take up where the last left: stamps go on
+// growing past the index's last one.
+func TestOpenTablesResumesStamps(t *testing.T) {
+	s := testTables(t, 10, 1, time.Minute)
+	for i := range 10 {
+		mustDecide(t, s, fmt.Sprint(i), 1, 5)
+	}
+	again, err := openTables(10, 1, time.Minute, s.funnels, s.index)
+	require.NoError(t, err)
+	require.Equal(t, s.stamp, again.stamp)
+	mustDecide(t, again, "new", 1, 0)
+	checkInvariants(t, again)
+	require.Equal(t, 11, again.len(t))
+
+	bad, err := ets.New(ets.Options{Kind: ets.OrderedSet})
+	require.NoError(t, err)
+	require.NoError(t, bad.Insert(term.NewTuple(term.Atom("x"))))
+	_, err = openTables(10, 1, time.Minute, s.funnels, bad)
+	require.ErrorContains(t, err, "not a stamp")
 }
