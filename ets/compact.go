@@ -3,6 +3,7 @@ package ets
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/enode-dev/enode/term"
@@ -21,8 +22,9 @@ import (
 // tuple from the record; UpdateNumbers and LookupNumbers read and write the
 // numbers in place, with no term built at all.
 type compactSet struct {
-	keyPos int
-	shards [setShards]compactShard
+	keyPos  int
+	shards  [setShards]compactShard
+	scratch sync.Pool // *batchScratch
 }
 
 type compactShard struct {
@@ -664,29 +666,34 @@ func (s *compactSet) updateNumbers(k *ckey, f func(ns Numbers, found bool) (Numb
 	sh := s.shardOf(k.h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	ref, _ := sh.find(k, s.keyPos)
-	ns := Numbers{keyPos: s.keyPos}
+	return sh.updateNumbers(k, s.keyPos, 0, func(_ int, ns Numbers, found bool) (Numbers, bool) { return f(ns, found) })
+}
+
+// updateNumbers updates key k's numbers with f(i, ...); sh is locked.
+func (sh *compactShard) updateNumbers(k *ckey, keyPos, i int, f func(i int, ns Numbers, found bool) (Numbers, bool)) error {
+	ref, _ := sh.find(k, keyPos)
+	ns := Numbers{keyPos: keyPos}
 	if ref != 0 {
 		r := sh.at(ref)
 		if r.n == 0 {
-			if !numbersOf(sh.objs[ref], s.keyPos, &ns) {
+			if !numbersOf(sh.objs[ref], keyPos, &ns) {
 				return ErrNotNumbers
 			}
 		} else {
-			ns.fromRecord(r, s.keyPos)
+			ns.fromRecord(r, keyPos)
 		}
-		ns, write := f(ns, true)
+		ns, write := f(i, ns, true)
 		if write {
 			if r.n == 0 {
 				// The key is not compact (kkTerm): keep the object whole.
-				sh.store(ref, r, ns.tuple(sh.keyTerm(ref, r, s.keyPos)), s.keyPos)
+				sh.store(ref, r, ns.tuple(sh.keyTerm(ref, r, keyPos)), keyPos)
 			} else {
 				ns.toRecord(r)
 			}
 		}
 		return nil
 	}
-	ns, write := f(ns, false)
+	ns, write := f(i, ns, false)
 	if !write {
 		return nil
 	}
@@ -695,9 +702,81 @@ func (s *compactSet) updateNumbers(k *ckey, f func(ns Numbers, found bool) (Numb
 	}
 	ref, r := sh.add(k)
 	if k.kk == kkTerm {
-		sh.store(ref, r, ns.tuple(k.t), s.keyPos)
+		sh.store(ref, r, ns.tuple(k.t), keyPos)
 	} else {
 		ns.toRecord(r)
+	}
+	return nil
+}
+
+// batchScratch is the working memory of one UpdateNumbersBatch.
+type batchScratch struct {
+	keys  []ckey
+	order []int32
+	sink  uint64 // keeps the warming loads from being optimised away
+}
+
+// updateNumbersBatch is UpdateNumbersBatch on a compact table.
+func (s *compactSet) updateNumbersBatch(keys []string, f func(i int, ns Numbers, found bool) (Numbers, bool)) error {
+	sc, _ := s.scratch.Get().(*batchScratch)
+	if sc == nil {
+		sc = &batchScratch{}
+	}
+	defer s.scratch.Put(sc)
+	sc.keys = slices.Grow(sc.keys[:0], len(keys))[:len(keys)]
+	sc.order = slices.Grow(sc.order[:0], len(keys))[:len(keys)]
+	var starts [setShards + 1]int32
+	for i, key := range keys {
+		sc.keys[i] = stringCKey(key)
+		starts[sc.keys[i].h>>(64-shardBits)+1]++
+	}
+	for si := range setShards {
+		starts[si+1] += starts[si]
+	}
+	next := starts
+	for i := range sc.keys {
+		si := sc.keys[i].h >> (64 - shardBits)
+		sc.order[next[si]] = int32(i)
+		next[si]++
+	}
+	// Lock every shard the batch touches, in shard order (so batches
+	// never deadlock), then read the index slot, and then the record, of
+	// every key before updating any: independent loads with no atomic
+	// operation between them, which the CPU overlaps, so that the updates
+	// find them in the cache.
+	for si := range setShards {
+		if starts[si] < starts[si+1] {
+			s.shards[si].mu.Lock()
+		}
+	}
+	defer func() {
+		for si := range setShards {
+			if starts[si] < starts[si+1] {
+				s.shards[si].mu.Unlock()
+			}
+		}
+	}()
+	var sink uint64
+	for i := range sc.keys {
+		k := &sc.keys[i]
+		if sh := s.shardOf(k.h); len(sh.slots) > 0 {
+			sink += sh.slots[k.h&uint64(len(sh.slots)-1)]
+		}
+	}
+	for i := range sc.keys {
+		k := &sc.keys[i]
+		if sh := s.shardOf(k.h); len(sh.slots) > 0 {
+			if ref := uint32(sh.slots[k.h&uint64(len(sh.slots)-1)]); ref != 0 {
+				sink += sh.at(ref).h
+			}
+		}
+	}
+	sc.sink += sink
+	for _, i := range sc.order {
+		k := &sc.keys[i]
+		if err := s.shardOf(k.h).updateNumbers(k, s.keyPos, int(i), f); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -742,6 +821,29 @@ func (w Writer) UpdateNumbers(key string, f func(ns Numbers, found bool) (Number
 	}
 	k := stringCKey(key)
 	return w.t.errf(cs.updateNumbers(&k, f))
+}
+
+// UpdateNumbersBatch is UpdateNumbers for many keys of a Compact table at
+// once: it calls f(i, ...) to update keys[i]. Each key's update is
+// atomic; readers may see some of the batch done and not the rest. Keys
+// are updated grouped by the table's internal shard, so a repeated key is
+// updated in the order given, but the order between different keys is
+// not. It holds the locks of the shards the batch touches while it runs
+// (a batch of 512 takes tens of microseconds), and loads every key's
+// index slot and record before updating any, which makes it several times
+// cheaper per key than UpdateNumbers on a table larger than the CPU's
+// caches. It stops at the first error, with the keys before it (in its
+// order) updated.
+// f runs under the shards' locks: it must not use the table.
+func (w Writer) UpdateNumbersBatch(keys []string, f func(i int, ns Numbers, found bool) (Numbers, bool)) error {
+	if err := w.writable(); err != nil {
+		return err
+	}
+	cs, ok := w.t.st.(*compactSet)
+	if !ok {
+		return w.t.errf(ErrNotCompact)
+	}
+	return w.t.errf(cs.updateNumbersBatch(keys, f))
 }
 
 // LookupNumbers reads the elements of the object under the binary key

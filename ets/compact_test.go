@@ -344,3 +344,91 @@ func BenchmarkCompactUpdateNumbers(b *testing.B) {
 		}
 	}
 }
+
+// A batch updates every key as one UpdateNumbers each would, a repeated
+// key in the order given, and tells f each key's position.
+func TestUpdateNumbersBatch(t *testing.T) {
+	o, err := New(Options{Compact: true})
+	require.NoError(t, err)
+	r := rand.New(rand.NewPCG(5, 6))
+	want := map[string]int64{}
+	lastPos := map[string]int64{}
+	for round := range 20 {
+		keys := make([]string, 300)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("k%d", r.IntN(400))
+			if i%50 == 0 {
+				keys[i] = strings.Repeat("long", 8) + keys[i] // kept whole
+			}
+			want[keys[i]]++
+			lastPos[keys[i]] = int64(round*1000 + i)
+		}
+		require.NoError(t, o.UpdateNumbersBatch(keys, func(i int, ns Numbers, found bool) (Numbers, bool) {
+			if !found {
+				ns.SetArity(3)
+			}
+			n, _ := ns.Int(1)
+			prev, _ := ns.Int(2)
+			if cur := int64(round*1000 + i); cur > prev || !found {
+				ns.SetInt(2, cur)
+			} else {
+				t.Errorf("%s: position %d after %d", keys[i], cur, prev)
+			}
+			ns.SetInt(1, n+1)
+			return ns, true
+		}))
+	}
+	var ns Numbers
+	for k, n := range want {
+		found, err := o.LookupNumbers(k, &ns)
+		require.NoError(t, err)
+		require.True(t, found)
+		got, _ := ns.Int(1)
+		require.Equal(t, n, got, k)
+		pos, _ := ns.Int(2)
+		require.Equal(t, lastPos[k], pos, k)
+	}
+	require.NoError(t, o.Insert(term.NewTuple(term.NewBinary([]byte("bad")), term.Atom("x"))))
+	err = o.UpdateNumbersBatch([]string{"k1", "bad"}, func(i int, ns Numbers, found bool) (Numbers, bool) { return ns, true })
+	require.ErrorIs(t, err, ErrNotNumbers)
+	g, _ := New(Options{})
+	require.ErrorIs(t, g.UpdateNumbersBatch([]string{"k"}, nil), ErrNotCompact)
+}
+
+// BenchmarkCompactUpdateNumbersBatch is BenchmarkCompactUpdateNumbers in
+// batches of 512.
+func BenchmarkCompactUpdateNumbersBatch(b *testing.B) {
+	const n = 1 << 20
+	keys := make([]string, n)
+	for i, p := range rand.New(rand.NewPCG(1, 1)).Perm(n) {
+		keys[i] = fmt.Sprintf("10.%d.%d.%d", p>>16&255, p>>8&255, p&255)
+	}
+	o, err := New(Options{Compact: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bump := func(_ int, ns Numbers, found bool) (Numbers, bool) {
+		if !found {
+			ns.SetArity(4)
+		}
+		v, _ := ns.Int(2)
+		ok := ns.SetInt(2, v+1)
+		return ns, ok
+	}
+	for i := 0; i < n; i += 512 {
+		if err := o.UpdateNumbersBatch(keys[i:i+512], bump); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	at := 0
+	for done := 0; done < b.N; {
+		m := min(512, b.N-done, n-at)
+		if err := o.UpdateNumbersBatch(keys[at:at+m], bump); err != nil {
+			b.Fatal(err)
+		}
+		done += m
+		at = (at + m) % n
+	}
+}

@@ -384,9 +384,9 @@ func (l *Limiter) AllowN(key string, cost float64) (Decision, error) {
 // DecideBatch decides a request of cost 1 for each key, writing the
 // decisions to out[:len(keys)]: one message per owner for the whole batch,
 // which is how the limiter reaches millions of decisions a second. Keys
-// may repeat; repeated keys are decided in order. On ErrOwnerRestarted the
-// decisions of the crashed owner's keys up to the crash stand but are not
-// reported.
+// may repeat; repeated keys are decided in order. On ErrOwnerRestarted
+// the crashed owner's keys that were decided before the crash stay
+// decided, but no decision of that owner's is reported.
 func (l *Limiter) DecideBatch(keys []string, out []Decision) error {
 	if len(out) < len(keys) {
 		return fmt.Errorf("%w: %d decisions for %d keys", ErrBatch, len(out), len(keys))

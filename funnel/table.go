@@ -158,46 +158,53 @@ type Decision struct {
 	ResetAfter time.Duration
 }
 
-// decide takes cost room from key's funnel at time now if it fits. A
-// key's clock never goes back: a now before its last update is taken as
-// that update's time.
+// decide takes cost room from key's funnel at time now if it fits.
 func (tb *tables) decide(key string, cost float64, now int64) (Decision, error) {
 	var (
 		d      Decision
 		idxErr error
 	)
 	err := tb.funnels.UpdateNumbers(key, func(ns ets.Numbers, found bool) (ets.Numbers, bool) {
-		room, last := tb.capacity, now
-		if found {
-			room, _ = ns.Float(posRoom)
-			prev := lastOf(&ns)
-			last = max(prev, now)
-			room = min(tb.capacity, room+float64(last-prev)*tb.perNano)
-		} else {
-			// Index the new key before its funnel names the stamp.
-			ns.SetArity(arity)
-			stamp := tb.nextStamp(now)
-			if idxErr = tb.index.Insert(term.NewTuple(term.Int(stamp), term.NewBinary([]byte(key)))); idxErr != nil {
-				return ns, false
-			}
-			ns.SetInt(posStamp, stamp)
-		}
-		if cost <= room {
-			room -= cost
-			d.Allowed = true
-		} else {
-			d.RetryAfter = tb.duration(cost - room)
-		}
-		d.Remaining = room
-		d.ResetAfter = tb.duration(tb.capacity - room)
-		ns.SetFloat(posRoom, room)
-		ns.SetInt(posLast, last)
-		return ns, true
+		ns, d, idxErr = tb.take(ns, found, key, cost, now)
+		return ns, idxErr == nil
 	})
 	if err == nil {
 		err = idxErr
 	}
 	return d, err
+}
+
+// take is the decision on funnel ns (found false for a new key) at time
+// now: the funnel after it, and the verdict. A new key is indexed before
+// its funnel names the stamp. A key's clock never goes back: a now before
+// its last update is taken as that update's time.
+func (tb *tables) take(ns ets.Numbers, found bool, key string, cost float64, now int64) (ets.Numbers, Decision, error) {
+	var d Decision
+	room, last := tb.capacity, now
+	if found {
+		room, _ = ns.Float(posRoom)
+		prev := lastOf(&ns)
+		last = max(prev, now)
+		room = min(tb.capacity, room+float64(last-prev)*tb.perNano)
+	} else {
+		ns.SetArity(arity)
+		stamp := tb.nextStamp(now)
+		if err := tb.index.Insert(term.NewTuple(term.Int(stamp), term.NewBinary([]byte(key)))); err != nil {
+			return ns, d, err
+		}
+		ns.SetInt(posStamp, stamp)
+	}
+	if cost <= room {
+		room -= cost
+		d.Allowed = true
+	} else {
+		d.RetryAfter = tb.duration(cost - room)
+	}
+	d.Remaining = room
+	d.ResetAfter = tb.duration(tb.capacity - room)
+	ns.SetFloat(posRoom, room)
+	ns.SetInt(posLast, last)
+	return ns, d, nil
 }
 
 // lastOf returns the last update of the funnel ns holds.
@@ -207,27 +214,33 @@ func lastOf(ns *ets.Numbers) int64 {
 }
 
 // decideBatch decides keys[i] at cost costs[i] (1 when costs is nil) into
-// out[i], calling before(key) first when it is set, and removes at most
-// budget idle keys after each decision: bounded expiry work per access.
+// out[i], in one batched update of the funnels table (a repeated key is
+// decided in order), after calling before(key) for every key when it is
+// set; then it handles at most budget expiry index objects per key:
+// bounded expiry work per access.
 func (tb *tables) decideBatch(keys []string, costs []float64, out []Decision, now int64, budget int, before func(string)) error {
-	for i, k := range keys {
-		if before != nil {
+	if before != nil {
+		for _, k := range keys {
 			before(k)
 		}
+	}
+	var idxErr error
+	err := tb.funnels.UpdateNumbersBatch(keys, func(i int, ns ets.Numbers, found bool) (ets.Numbers, bool) {
 		cost := 1.0
 		if costs != nil {
 			cost = costs[i]
 		}
-		d, err := tb.decide(k, cost, now)
-		if err != nil {
-			return err
-		}
-		out[i] = d
-		if _, _, err := tb.expire(now, budget); err != nil {
-			return err
-		}
+		ns, out[i], idxErr = tb.take(ns, found, keys[i], cost, now)
+		return ns, idxErr == nil
+	})
+	if err == nil {
+		err = idxErr
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	_, _, err = tb.expire(now, budget*len(keys))
+	return err
 }
 
 // duration is how long the funnel takes to leak room.
