@@ -394,14 +394,20 @@ func (s *compactSet) insert(obj *term.Tuple, onlyNew bool) bool {
 	if ref != 0 && onlyNew {
 		return false
 	}
+	sh.put(ref, &k, obj, s.keyPos)
+	return true
+}
+
+// put stores obj in record ref, or in a new record for key k when ref is
+// 0; sh is locked.
+func (sh *compactShard) put(ref uint32, k *ckey, obj *term.Tuple, keyPos int) {
 	var r *crec
 	if ref != 0 {
 		r = sh.at(ref)
 	} else {
-		ref, r = sh.add(&k)
+		ref, r = sh.add(k)
 	}
-	sh.store(ref, r, obj, s.keyPos)
-	return true
+	sh.store(ref, r, obj, keyPos)
 }
 
 func (s *compactSet) delete(key term.Term) bool {
@@ -431,13 +437,7 @@ func (s *compactSet) update(key term.Term, f func(old *term.Tuple) (*term.Tuple,
 	if err != nil {
 		return err
 	}
-	var r *crec
-	if ref != 0 {
-		r = sh.at(ref)
-	} else {
-		ref, r = sh.add(&k)
-	}
-	sh.store(ref, r, obj, s.keyPos)
+	sh.put(ref, &k, obj, s.keyPos)
 	return nil
 }
 

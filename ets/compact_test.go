@@ -311,10 +311,9 @@ func TestCompactConcurrentReaders(t *testing.T) {
 	wg.Wait()
 }
 
-// BenchmarkCompactUpdateNumbers rewrites the numbers of objects among 1M
-// keyed by short binaries, in a random order of keys.
-func BenchmarkCompactUpdateNumbers(b *testing.B) {
-	const n = 1 << 20
+// benchCompact returns n keys shaped like IPv4 addresses, in a random
+// order, and an empty Compact table.
+func benchCompact(b *testing.B, n int) ([]string, *Owner) {
 	keys := make([]string, n)
 	for i, p := range rand.New(rand.NewPCG(1, 1)).Perm(n) {
 		keys[i] = fmt.Sprintf("10.%d.%d.%d", p>>16&255, p>>8&255, p&255)
@@ -323,6 +322,14 @@ func BenchmarkCompactUpdateNumbers(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return keys, o
+}
+
+// BenchmarkCompactUpdateNumbers rewrites the numbers of objects among 1M
+// keyed by short binaries, in a random order of keys.
+func BenchmarkCompactUpdateNumbers(b *testing.B) {
+	const n = 1 << 20
+	keys, o := benchCompact(b, n)
 	bump := func(ns Numbers, found bool) (Numbers, bool) {
 		if !found {
 			ns.SetArity(4)
@@ -399,14 +406,7 @@ func TestUpdateNumbersBatch(t *testing.T) {
 // batches of 512.
 func BenchmarkCompactUpdateNumbersBatch(b *testing.B) {
 	const n = 1 << 20
-	keys := make([]string, n)
-	for i, p := range rand.New(rand.NewPCG(1, 1)).Perm(n) {
-		keys[i] = fmt.Sprintf("10.%d.%d.%d", p>>16&255, p>>8&255, p&255)
-	}
-	o, err := New(Options{Compact: true})
-	if err != nil {
-		b.Fatal(err)
-	}
+	keys, o := benchCompact(b, n)
 	bump := func(_ int, ns Numbers, found bool) (Numbers, bool) {
 		if !found {
 			ns.SetArity(4)
