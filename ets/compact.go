@@ -663,11 +663,20 @@ func (ns *Numbers) toRecord(r *crec) {
 
 // updateNumbers is UpdateNumbers on a compact table.
 func (s *compactSet) updateNumbers(k *ckey, f func(ns Numbers, found bool) (Numbers, bool)) error {
+	return s.updateOne(k, 0, func(_ int, ns Numbers, found bool) (Numbers, bool) { return f(ns, found) })
+}
+
+// updateOne updates key k's numbers with f(i, ...) under its shard's lock.
+func (s *compactSet) updateOne(k *ckey, i int, f func(i int, ns Numbers, found bool) (Numbers, bool)) error {
 	sh := s.shardOf(k.h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return sh.updateNumbers(k, s.keyPos, 0, func(_ int, ns Numbers, found bool) (Numbers, bool) { return f(ns, found) })
+	return sh.updateNumbers(k, s.keyPos, i, f)
 }
+
+// smallBatch is the batch below which UpdateNumbersBatch updates key by
+// key: too few keys to gain from overlapping their loads.
+const smallBatch = 8
 
 // updateNumbers updates key k's numbers with f(i, ...); sh is locked.
 func (sh *compactShard) updateNumbers(k *ckey, keyPos, i int, f func(i int, ns Numbers, found bool) (Numbers, bool)) error {
@@ -718,6 +727,15 @@ type batchScratch struct {
 
 // updateNumbersBatch is UpdateNumbersBatch on a compact table.
 func (s *compactSet) updateNumbersBatch(keys []string, f func(i int, ns Numbers, found bool) (Numbers, bool)) error {
+	if len(keys) < smallBatch {
+		for i, key := range keys {
+			k := stringCKey(key)
+			if err := s.updateOne(&k, i, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	sc, _ := s.scratch.Get().(*batchScratch)
 	if sc == nil {
 		sc = &batchScratch{}

@@ -395,6 +395,21 @@ func TestUpdateNumbersBatch(t *testing.T) {
 		pos, _ := ns.Int(2)
 		require.Equal(t, lastPos[k], pos, k)
 	}
+	// A small batch goes key by key, with the same result.
+	require.NoError(t, o.UpdateNumbersBatch([]string{"s", "s", "s"}, func(i int, ns Numbers, found bool) (Numbers, bool) {
+		if !found {
+			ns.SetArity(2)
+		}
+		n, _ := ns.Int(1)
+		require.Equal(t, int64(i), n)
+		ns.SetInt(1, n+1)
+		return ns, true
+	}))
+	found, err := o.LookupNumbers("s", &ns)
+	require.NoError(t, err)
+	require.True(t, found)
+	n, _ := ns.Int(1)
+	require.Equal(t, int64(3), n)
 	require.NoError(t, o.Insert(term.NewTuple(term.NewBinary([]byte("bad")), term.Atom("x"))))
 	err = o.UpdateNumbersBatch([]string{"k1", "bad"}, func(i int, ns Numbers, found bool) (Numbers, bool) { return ns, true })
 	require.ErrorIs(t, err, ErrNotNumbers)
