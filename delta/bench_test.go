@@ -306,33 +306,56 @@ func benchSendCold(b *testing.B, send func(x, y term.Term) ([]byte, error)) {
 		b.ReportAllocs()
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		var cpu int64
-		cpuOK := true
-		n := 0
-		flush := make([]uint64, 8<<20)
-		var sink uint64
+		var m coldMeter
 		for b.Loop() {
 			b.StopTimer()
-			for i := 0; i < len(flush); i += 8 {
-				flush[i]++
-				sink += flush[i]
-			}
-			k := n % steps
+			m.flushCaches()
+			k := m.ops % steps
 			b.StartTimer()
-			t0, ok0 := threadCPU()
-			if _, err := send(states[k], states[k+1]); err != nil {
-				b.Fatal(err)
-			}
-			t1, ok1 := threadCPU()
-			cpu += t1 - t0
-			cpuOK = cpuOK && ok0 && ok1
-			n++
+			m.time(func() {
+				if _, err := send(states[k], states[k+1]); err != nil {
+					b.Fatal(err)
+				}
+			})
 		}
-		if cpuOK && n > 0 {
-			b.ReportMetric(float64(cpu)/float64(n), "cpu-ns/op")
-		}
-		if sink == 1 {
-			b.Log(sink) // keeps the flush loop
-		}
+		m.report(b)
 	})
+}
+
+// coldMeter sums the thread CPU time of the timed parts of a benchmark
+// whose caches are flushed (by reading 64 MiB) before each op.
+type coldMeter struct {
+	flush  []uint64
+	sink   uint64
+	cpu    int64
+	failed bool
+	ops    int
+}
+
+func (m *coldMeter) flushCaches() {
+	if m.flush == nil {
+		m.flush = make([]uint64, 8<<20)
+	}
+	for i := 0; i < len(m.flush); i += 8 {
+		m.flush[i]++
+		m.sink += m.flush[i]
+	}
+}
+
+func (m *coldMeter) time(f func()) {
+	t0, ok0 := threadCPU()
+	f()
+	t1, ok1 := threadCPU()
+	m.cpu += t1 - t0
+	m.failed = m.failed || !ok0 || !ok1
+	m.ops++
+}
+
+func (m *coldMeter) report(b *testing.B) {
+	if !m.failed && m.ops > 0 {
+		b.ReportMetric(float64(m.cpu)/float64(m.ops), "cpu-ns/op")
+	}
+	if m.sink == 1 {
+		b.Log(m.sink) // keeps the flush loop
+	}
 }

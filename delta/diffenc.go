@@ -89,10 +89,14 @@ const (
 )
 
 func (e *diffWriter) value(t term.Term) {
-	if e.err != nil {
-		return
+	if e.err == nil {
+		e.took(appendValue(e.buf, t))
 	}
-	b, err := appendValue(e.buf, t)
+}
+
+// took keeps what an append function returned, or its error (the buffer
+// stays as it was).
+func (e *diffWriter) took(b []byte, err error) {
 	if err != nil {
 		e.err = err
 		return
@@ -156,15 +160,9 @@ func (e *diffWriter) whole(a, b term.Term) written {
 
 // spec writes a spec that Diff built.
 func (e *diffWriter) spec(s Spec) {
-	if e.err != nil {
-		return
+	if e.err == nil {
+		e.took(appendSpec(e.buf, s))
 	}
-	b, err := appendSpec(e.buf, s)
-	if err != nil {
-		e.err = err
-		return
-	}
-	e.buf = b
 }
 
 // opWriter writes the ops of one tuple or list spec in the canonical form
