@@ -42,6 +42,9 @@ const (
 	tagFenced       term.Atom = "enode_fenced"
 	tagSetBackup    term.Atom = "enode_set_backup"
 	tagBackoff      term.Atom = "enode_backoff"
+	tagResyncQuery  term.Atom = "enode_resync_query"
+	tagResyncStatus term.Atom = "enode_resync_status"
+	tagResync       term.Atom = "enode_resync"
 )
 
 // Chunk is one piece of a replication frame, sent by a worker's link to the
@@ -115,6 +118,72 @@ type SetBackup struct {
 	PID *actor.PID
 }
 
+// ResyncQuery opens a resync: a worker that starts replicating to a
+// replica_handler (a new backup, a restarted spare, a healed partition, an
+// ack timeout) asks what the handler holds of it. It is sent with a sender
+// (the worker), which gets the ResyncStatus (or Fenced) back.
+//
+// Term form: {enode_resync_query, Worker, Epoch}.
+type ResyncQuery struct {
+	Worker string
+	Epoch  uint64 // the asking worker's epoch
+}
+
+// ResyncStatus answers ResyncQuery: whether the handler has a replica of
+// the worker, its epoch, sequence and state hash (term.Hash), and, when it
+// has one, the opening message of a Merkle comparison over it (a
+// resync.Message of kind Hello in its wire form), so that the worker can
+// start the comparison without another round trip.
+//
+// Term form: {enode_resync_status, Worker, Found :: boolean, Epoch, Seq,
+// Hash, Hello :: binary}.
+type ResyncStatus struct {
+	Worker string
+	Found  bool
+	Epoch  uint64
+	Seq    uint64
+	Hash   uint64
+	Hello  []byte
+}
+
+// Resync carries one message of the Merkle comparison between a worker
+// (resync.Source) and its replica (resync.Copy), in resync's wire form
+// (resync.AppendMessage). Epoch and Seq are the worker's and the sequence
+// of the state it compares (the replica is stored at them when the
+// comparison ends; the handler acknowledges that with an Ack); Owner is
+// the worker's node, as in a frame's envelope.
+//
+// Term form: {enode_resync, Worker, Owner, Epoch, Seq, Data :: binary}.
+type Resync struct {
+	Worker string
+	Owner  string
+	Epoch  uint64
+	Seq    uint64
+	Data   []byte
+}
+
+func (*ResyncQuery) isProtocol()  {}
+func (*ResyncStatus) isProtocol() {}
+func (*Resync) isProtocol()       {}
+
+// ToTerm returns {enode_resync_query, Worker, Epoch}.
+func (q *ResyncQuery) ToTerm() term.Term {
+	return term.Record(tagResyncQuery, term.BinaryString(q.Worker), uintTerm(q.Epoch))
+}
+
+// ToTerm returns {enode_resync_status, Worker, Found, Epoch, Seq, Hash,
+// Hello}.
+func (s *ResyncStatus) ToTerm() term.Term {
+	return term.Record(tagResyncStatus, term.BinaryString(s.Worker), term.Bool(s.Found), uintTerm(s.Epoch),
+		uintTerm(s.Seq), uintTerm(s.Hash), term.NewBinary(s.Hello))
+}
+
+// ToTerm returns {enode_resync, Worker, Owner, Epoch, Seq, Data}.
+func (r *Resync) ToTerm() term.Term {
+	return term.Record(tagResync, term.BinaryString(r.Worker), term.BinaryString(r.Owner), uintTerm(r.Epoch),
+		uintTerm(r.Seq), term.NewBinary(r.Data))
+}
+
 func (*Chunk) isProtocol()        {}
 func (*ChunkAck) isProtocol()     {}
 func (*Ack) isProtocol()          {}
@@ -129,6 +198,9 @@ var (
 	_ Message = (*NeedKeyframe)(nil)
 	_ Message = (*Fenced)(nil)
 	_ Message = (*SetBackup)(nil)
+	_ Message = (*ResyncQuery)(nil)
+	_ Message = (*ResyncStatus)(nil)
+	_ Message = (*Resync)(nil)
 )
 
 // ToTerm returns {enode_chunk, Worker, Epoch, Seq, Index, Total, Bytes}.
@@ -213,6 +285,21 @@ func FromTerm(t term.Term) (Message, error) {
 		m = &Fenced{Worker: d.str(1), Epoch: d.u64(2)}
 	case tagBackoff:
 		m = backoffFromTerm(&d)
+	case tagResyncQuery:
+		if !d.arity(3) {
+			break
+		}
+		m = &ResyncQuery{Worker: d.str(1), Epoch: d.u64(2)}
+	case tagResyncStatus:
+		if !d.arity(7) {
+			break
+		}
+		m = &ResyncStatus{Worker: d.str(1), Found: d.boolean(2), Epoch: d.u64(3), Seq: d.u64(4), Hash: d.u64(5), Hello: d.bytes(6)}
+	case tagResync:
+		if !d.arity(6) {
+			break
+		}
+		m = &Resync{Worker: d.str(1), Owner: d.str(2), Epoch: d.u64(3), Seq: d.u64(4), Data: d.bytes(5)}
 	case tagSetBackup:
 		switch tup.Len() {
 		case 2:
@@ -324,6 +411,17 @@ func (d *fieldDecoder) u64(i int) uint64 {
 	}
 	d.fail(i, "want a non-negative 64-bit integer, got "+kindOf(d.tup.At(i)))
 	return 0
+}
+
+func (d *fieldDecoder) boolean(i int) bool {
+	switch d.tup.At(i) {
+	case term.True:
+		return true
+	case term.False:
+		return false
+	}
+	d.fail(i, "want true or false, got "+kindOf(d.tup.At(i)))
+	return false
 }
 
 func (d *fieldDecoder) u32(i int) uint32 {
