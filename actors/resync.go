@@ -241,4 +241,3 @@ func (r *replicator) resyncFailed(ctx actor.SenderContext, why string) {
 	}
 	r.resyncKeyframe(ctx)
 }
-
