@@ -362,8 +362,13 @@ func (r *replicator) trySend(ctx actor.SenderContext) {
 	}
 	r.forceKey = false
 	r.sentStep = r.latestStep
-	r.inflight = append(r.inflight, sentFrame{seq: f.Seq, kind: f.Kind, sentAt: time.Now()})
 	r.remember(r.latest, f.Seq)
+	r.sendFrame(ctx, f, data)
+}
+
+// sendFrame hands an encoded frame to the link and records it in flight.
+func (r *replicator) sendFrame(ctx actor.SenderContext, f delta.Frame, data []byte) {
+	r.inflight = append(r.inflight, sentFrame{seq: f.Seq, kind: f.Kind, sentAt: time.Now()})
 	r.stats.frames.Add(1)
 	r.stats.bytesSent.Add(uint64(len(data)))
 	if f.Kind == delta.FrameKeyframe {

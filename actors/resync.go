@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/enode-dev/enode/delta"
 	"github.com/enode-dev/enode/resync"
 	"github.com/enode-dev/enode/term"
 )
@@ -24,10 +25,14 @@ import (
 //     next frame is one delta from there. One round trip.
 //   - Merkle: the replica holds something else (an older state, another
 //     epoch's): a resync.Source over the worker's newest state answers the
-//     Copy's hashes (Resync messages, resync's wire form) until it sends a
-//     delta of only the differing subterms, which the handler applies,
-//     checks against the source's root hash, stores at the worker's epoch and
-//     sequence and acknowledges. Then the encoder is rebased on that state.
+//     Copy's hashes (Resync messages, resync's wire form) until it has a
+//     delta of only the differing subterms. For a replica of the worker's
+//     epoch the delta goes as an ordinary delta frame on the replica's
+//     sequence (chunked, checksummed, acknowledged as usual); for one of an
+//     older epoch it goes as the comparison's Done message, which the
+//     handler applies, checks against the source's root hash, stores at the
+//     worker's epoch and sequence and acknowledges. Either way the encoder
+//     is then rebased on that state.
 //   - keyframe: no replica, a divergence large enough that the Source
 //     prefers its whole state or a message would exceed MaxResyncMessage,
 //     or an exchange that failed: a keyframe frame, chunked as usual.
@@ -56,7 +61,9 @@ type resyncRun struct {
 	src   *resync.Source
 	state term.Term // the state the comparison brings the replica to
 	seq   uint64    // its sequence
-	done  bool      // the Source's delta went out
+	done  bool      // the Source's delta went out (in a Resync message)
+	// baseEpoch and baseSeq are where the replica stands.
+	baseEpoch, baseSeq uint64
 }
 
 // sentState is a state the replica may hold: one the worker sent.
@@ -168,7 +175,7 @@ func (r *replicator) onResyncStatus(ctx actor.SenderContext, s *ResyncStatus) {
 		r.resyncFailed(ctx, err.Error())
 		return
 	}
-	r.rs = resyncRun{phase: resyncMerkle, src: src, state: r.latest, seq: r.latestStep}
+	r.rs = resyncRun{phase: resyncMerkle, src: src, state: r.latest, seq: r.latestStep, baseEpoch: s.Epoch, baseSeq: s.Seq}
 	r.answer(ctx, hello)
 }
 
@@ -198,6 +205,10 @@ func (r *replicator) answer(ctx actor.SenderContext, in resync.Message) {
 		r.resyncKeyframe(ctx) // as a chunked frame, not one message
 		return
 	}
+	if out.Kind == resync.MsgDone && r.rs.baseEpoch == r.epoch && r.rs.seq > r.rs.baseSeq {
+		r.doneAsFrame(ctx, out)
+		return
+	}
 	data, err := resync.AppendMessage(nil, out)
 	if err == nil && len(data) > r.cfg.MaxResyncMessage {
 		err = fmt.Errorf("a %s of %d bytes is over MaxResyncMessage", out.Kind, len(data))
@@ -208,6 +219,34 @@ func (r *replicator) answer(ctx actor.SenderContext, in resync.Message) {
 	}
 	r.rs.done = out.Kind == resync.MsgDone
 	r.sendResync(ctx, &Resync{Worker: r.worker, Owner: r.owner, Epoch: r.epoch, Seq: r.rs.seq, Data: data})
+}
+
+// doneAsFrame sends the comparison's delta as a delta frame on the
+// replica's state (same epoch: the handler's stream decoder stands at the
+// replica's sequence), chunked like any frame, so its size is not bounded
+// by one message; the frame's checksum checks the result and its Ack is an
+// ordinary one.
+func (r *replicator) doneAsFrame(ctx actor.SenderContext, out resync.Message) {
+	payload, err := delta.Encode(out.Delta)
+	f := delta.Frame{Worker: r.worker, Epoch: r.epoch, Seq: r.rs.seq, Base: r.rs.baseSeq, Kind: delta.FrameDelta,
+		Payload: payload, Checksum: term.Hash(r.rs.state)}
+	var data []byte
+	if err == nil {
+		data, err = appendEnvelope(make([]byte, 0, len(payload)+64), r.owner, f)
+	}
+	if err != nil {
+		r.resyncFailed(ctx, err.Error())
+		return
+	}
+	st, seq := r.rs.state, r.rs.seq
+	r.rs = resyncRun{}
+	r.stats.resyncMerkle.Add(1)
+	r.enc.Rebase(st, seq)
+	r.forceKey = false
+	r.sentStep = max(r.sentStep, seq)
+	r.remember(st, seq)
+	r.sendFrame(ctx, f, data)
+	r.trySend(ctx)
 }
 
 // endMerkle: the replica applied the comparison's delta and acknowledged

@@ -128,12 +128,21 @@ func (e *Encoder) EncodeAt(state term.Term, seq uint64) (Frame, error) {
 // (a resync) rather than remembering what it sent; state must be exactly
 // the receiver's, which the next frame's checksum verifies. A nil state
 // forgets the last one: the next frame is a keyframe.
+//
+// An encoder that has sent no keyframe yet has no keyframe size for its
+// policy to weigh deltas against: Rebase takes the state's encoded size
+// for it (one walk of the state, once).
 func (e *Encoder) Rebase(state term.Term, seq uint64) {
 	e.last, e.seq = state, seq
 	if state == nil {
 		return
 	}
 	e.force = false
+	if e.hist.KeyframeBytes == 0 {
+		if n, err := term.EncodedSize(state); err == nil {
+			e.hist = History{KeyframeBytes: n}
+		}
+	}
 }
 
 func (e *Encoder) encode(state term.Term, seq uint64) (Frame, Spec, error) {

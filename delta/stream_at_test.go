@@ -40,6 +40,7 @@ func TestEncodeAtRebaseResume(t *testing.T) {
 	enc.RequestKeyframe()
 	enc.Rebase(s1, 10)
 	f9, err := enc.EncodeAt(s9, 20)
+	var f Frame
 	require.NoError(t, err)
 	require.Equal(t, FrameDelta, f9.Kind)
 	require.Equal(t, uint64(10), f9.Base)
@@ -53,8 +54,17 @@ func TestEncodeAtRebaseResume(t *testing.T) {
 	require.ErrorIs(t, err, ErrGap)
 	require.Equal(t, NeedKeyframe, res.Outcome)
 
+	// A fresh encoder rebased on a state (a worker taken over, resynced)
+	// weighs its deltas against that state's size: a delta, not a keyframe.
+	fresh, err := NewEncoder(EncoderConfig{Worker: "w", Epoch: 3})
+	require.NoError(t, err)
+	fresh.Rebase(s1, 10)
+	f, err = fresh.EncodeAt(s5, 11)
+	require.NoError(t, err)
+	require.Equal(t, FrameDelta, f.Kind)
+
 	enc.Rebase(nil, 20)
-	f, err := enc.EncodeAt(s1, 21)
+	f, err = enc.EncodeAt(s1, 21)
 	require.NoError(t, err)
 	require.Equal(t, FrameKeyframe, f.Kind)
 	require.Nil(t, ResumeDecoder("w", nil, 2, 3).state)
