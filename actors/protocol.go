@@ -45,6 +45,8 @@ const (
 	tagResyncQuery  term.Atom = "enode_resync_query"
 	tagResyncStatus term.Atom = "enode_resync_status"
 	tagResync       term.Atom = "enode_resync"
+	tagDigestQuery  term.Atom = "enode_digest_query"
+	tagDigest       term.Atom = "enode_digest"
 )
 
 // Chunk is one piece of a replication frame, sent by a worker's link to the
@@ -109,13 +111,50 @@ type Fenced struct {
 }
 
 // SetBackup tells a worker where its replica_handler now is (nil: no backup
-// known). The next replication after a change is a keyframe to the new
-// backup. node sends it when membership changes the backup choice.
+// known). After a change the worker resyncs with the new backup before it
+// sends (see the package doc). node sends it when membership changes the
+// backup choice.
 //
-// Term form: {enode_set_backup, Address :: binary, Id :: binary}, or
+// Holds, when set, is where node found the backup's replica of the worker
+// to stand (a WorkerDigest comparison): if the worker still has that state
+// it goes on with a delta from it without asking (no round trip).
+//
+// Term form: {enode_set_backup, Address :: binary, Id :: binary}, with
+// Holds {enode_set_backup, Address, Id, Epoch, Seq, Hash}, or
 // {enode_set_backup, undefined} for nil.
 type SetBackup struct {
-	PID *actor.PID
+	PID   *actor.PID
+	Holds *Position
+}
+
+// Position is where a replica stands in a worker's stream: the epoch and
+// sequence of the state it holds and that state's term.Hash.
+type Position struct {
+	Epoch, Seq, Hash uint64
+}
+
+// Digest returns the value a WorkerDigest (package resync) holds for a
+// worker at p: equal values mean the same epoch, sequence and state.
+func (p Position) Digest() uint64 {
+	return term.Hash(term.NewTuple(uintTerm(p.Epoch), uintTerm(p.Seq), uintTerm(p.Hash)))
+}
+
+// DigestQuery asks a replica_handler for the Digest of the replicas of
+// Owner's workers (sent with a sender, which gets the answer).
+//
+// Term form: {enode_digest_query, Owner}.
+type DigestQuery struct {
+	Owner string
+}
+
+// Digest answers DigestQuery: per worker of Owner the handler keeps a
+// replica of, Position.Digest of that replica. Only these hashes travel,
+// never a state.
+//
+// Term form: {enode_digest, Owner, #{Worker :: binary => Digest}}.
+type Digest struct {
+	Owner   string
+	Workers map[string]uint64
 }
 
 // ResyncQuery opens a resync: a worker that starts replicating to a
@@ -162,6 +201,8 @@ type Resync struct {
 	Data   []byte
 }
 
+func (*DigestQuery) isProtocol()  {}
+func (*Digest) isProtocol()       {}
 func (*ResyncQuery) isProtocol()  {}
 func (*ResyncStatus) isProtocol() {}
 func (*Resync) isProtocol()       {}
@@ -201,7 +242,23 @@ var (
 	_ Message = (*ResyncQuery)(nil)
 	_ Message = (*ResyncStatus)(nil)
 	_ Message = (*Resync)(nil)
+	_ Message = (*DigestQuery)(nil)
+	_ Message = (*Digest)(nil)
 )
+
+// ToTerm returns {enode_digest_query, Owner}.
+func (q *DigestQuery) ToTerm() term.Term {
+	return term.Record(tagDigestQuery, term.BinaryString(q.Owner))
+}
+
+// ToTerm returns {enode_digest, Owner, #{Worker => Digest}}.
+func (d *Digest) ToTerm() term.Term {
+	ps := make([]term.Pair, 0, len(d.Workers))
+	for w, v := range d.Workers {
+		ps = append(ps, term.Pair{Key: term.BinaryString(w), Value: uintTerm(v)})
+	}
+	return term.Record(tagDigest, term.BinaryString(d.Owner), term.MapOf(ps...))
+}
 
 // ToTerm returns {enode_chunk, Worker, Epoch, Seq, Index, Total, Bytes}.
 func (c *Chunk) ToTerm() term.Term {
@@ -229,11 +286,16 @@ func (f *Fenced) ToTerm() term.Term {
 	return term.Record(tagFenced, term.BinaryString(f.Worker), uintTerm(f.Epoch))
 }
 
-// ToTerm returns {enode_set_backup, Address, Id} or {enode_set_backup,
+// ToTerm returns {enode_set_backup, Address, Id}, {enode_set_backup,
+// Address, Id, Epoch, Seq, Hash} with Holds, or {enode_set_backup,
 // undefined}.
 func (s *SetBackup) ToTerm() term.Term {
 	if s.PID == nil {
 		return term.Record(tagSetBackup, term.Undefined)
+	}
+	if s.Holds != nil {
+		return term.Record(tagSetBackup, term.BinaryString(s.PID.Address), term.BinaryString(s.PID.Id),
+			uintTerm(s.Holds.Epoch), uintTerm(s.Holds.Seq), uintTerm(s.Holds.Hash))
 	}
 	return term.Record(tagSetBackup, term.BinaryString(s.PID.Address), term.BinaryString(s.PID.Id))
 }
@@ -309,9 +371,21 @@ func FromTerm(t term.Term) (Message, error) {
 			m = &SetBackup{}
 		case 3:
 			m = &SetBackup{PID: actor.NewPID(d.str(1), d.str(2))}
+		case 6:
+			m = &SetBackup{PID: actor.NewPID(d.str(1), d.str(2)), Holds: &Position{Epoch: d.u64(3), Seq: d.u64(4), Hash: d.u64(5)}}
 		default:
 			d.arity(3)
 		}
+	case tagDigestQuery:
+		if !d.arity(2) {
+			break
+		}
+		m = &DigestQuery{Owner: d.str(1)}
+	case tagDigest:
+		if !d.arity(3) {
+			break
+		}
+		m = digestFromTerm(&d)
 	default:
 		return nil, fmt.Errorf("%w: tag %q", ErrNotProtocol, string(tag))
 	}
@@ -319,6 +393,26 @@ func FromTerm(t term.Term) (Message, error) {
 		return nil, d.err
 	}
 	return m, nil
+}
+
+// digestFromTerm decodes the fields of an enode_digest record.
+func digestFromTerm(d *fieldDecoder) Message {
+	g := &Digest{Owner: d.str(1), Workers: map[string]uint64{}}
+	m, ok := d.tup.At(2).(*term.Map)
+	if !ok {
+		d.fail(2, "want a map, got "+kindOf(d.tup.At(2)))
+		return nil
+	}
+	for k, v := range m.All() {
+		kv := fieldDecoder{tup: term.NewTuple(k, v), tag: d.tag}
+		w, h := kv.str(0), kv.u64(1)
+		if kv.err != nil {
+			d.fail(2, kv.err.Error())
+			return nil
+		}
+		g.Workers[w] = h
+	}
+	return g
 }
 
 // protocolMessage returns msg as a protocol message when it is one, in Go

@@ -357,6 +357,10 @@ func ReplicaReceiver() actor.ReceiverMiddleware {
 				cfg, in := ra.receiverState()
 				reply(in.resyncQuery(cfg, m))
 				return
+			case *DigestQuery:
+				cfg, _ := ra.receiverState()
+				reply(digestOf(cfg.Store, m.Owner))
+				return
 			case *Resync:
 				cfg, in := ra.receiverState()
 				answer, upd := in.resyncStep(cfg, m)
@@ -529,6 +533,18 @@ func (in *inbound) resyncQuery(cfg *ReceiverConfig, q *ResyncQuery) Message {
 	in.copies[q.Worker] = cp
 	st.Hello = hello
 	return st
+}
+
+// digestOf returns the Digest of the replicas of owner's workers in st.
+func digestOf(st Store, owner string) *Digest {
+	d := &Digest{Owner: owner, Workers: map[string]uint64{}}
+	st.Range(func(r Replica) bool {
+		if r.Owner == owner && r.State != nil {
+			d.Workers[r.Worker] = Position{Epoch: r.Epoch, Seq: r.Seq, Hash: term.Hash(r.State)}.Digest()
+		}
+		return true
+	})
+	return d
 }
 
 // resyncStep takes the worker's next message of a comparison. It returns

@@ -166,6 +166,7 @@ type WorkerStats struct {
 	resyncs, resyncCovered           atomic.Uint64
 	resyncMerkle, resyncKeyframes    atomic.Uint64
 	resyncRounds, resyncBytes        atomic.Uint64
+	ackedHash                        atomic.Uint64
 }
 
 // WorkerStatus is a snapshot of WorkerStats.
@@ -179,6 +180,7 @@ type WorkerStatus struct {
 	Seq            uint64 // the worker's state sequence: of the newest state handed to replication (continues across takeovers)
 	AckedSeq       uint64 // the newest state sequence the replica holds (acknowledged, or reported by a resync with its hash)
 	AckLag         uint64 // Seq - AckedSeq
+	AckedHash      uint64 // term.Hash of the state at AckedSeq (0 when unknown)
 	Coalesced      uint64 // states replaced by a newer one before being sent
 	EncodeFailures uint64 // states that could not be encoded
 	NeedKeyframes  uint64 // keyframe requests from the replica (gaps, mismatches)
@@ -206,6 +208,7 @@ func (s *WorkerStats) Snapshot() WorkerStatus {
 		NeedKeyframes: s.needKey.Load(), AckTimeouts: s.timeouts.Load(), Backoffs: s.backoffs.Load(),
 		Resyncs: s.resyncs.Load(), ResyncCovered: s.resyncCovered.Load(), ResyncMerkle: s.resyncMerkle.Load(),
 		ResyncKeyframes: s.resyncKeyframes.Load(), ResyncRoundTrips: s.resyncRounds.Load(), ResyncBytes: s.resyncBytes.Load(),
+		AckedHash: s.ackedHash.Load(),
 	}
 	if st.Seq > st.AckedSeq {
 		st.AckLag = st.Seq - st.AckedSeq
@@ -267,6 +270,7 @@ type replicator struct {
 	resume       *time.Timer // fires at pausedUntil
 
 	sent []sentState // states the replica may hold (resync.go)
+	hint *Position   // where SetBackup said the next destination's replica stands
 	rs   resyncRun   // the resync under way, if any
 }
 
@@ -293,8 +297,11 @@ func (r *replicator) replicate(ctx actor.SenderContext, target *actor.PID, st *R
 	r.trySend(ctx)
 }
 
-// retarget switches to a new destination: the next frame is a keyframe.
+// retarget switches to a new destination: a resync (or, for a worker that
+// never replicated, a keyframe) comes first.
 func (r *replicator) retarget(target *actor.PID) {
+	hint := r.hint
+	r.hint = nil
 	if samePID(target, r.dest) {
 		return
 	}
@@ -304,12 +311,6 @@ func (r *replicator) retarget(target *actor.PID) {
 	r.dest, r.link = target, nil
 	r.inflight, r.keyInFlight, r.forceKey = nil, 0, true
 	r.rs = resyncRun{}
-	if r.cfg.Delta && target != nil && (len(r.sent) > 0 || r.enc.Seq() > 0) {
-		// A worker that has replicated before (or starts from a replica)
-		// asks what the new backup holds before sending; a fresh one's
-		// first frame is a keyframe anyway.
-		r.rs.phase = resyncDue
-	}
 	r.pausedUntil = time.Time{} // a Backoff came from the old destination
 	if target == nil {
 		return
@@ -320,6 +321,24 @@ func (r *replicator) retarget(target *actor.PID) {
 		return
 	}
 	r.link = link
+	if !r.cfg.Delta {
+		return
+	}
+	if hint != nil && hint.Epoch == r.epoch {
+		if st, ok := r.sentAt(hint.Seq, hint.Hash); ok {
+			// node compared digests: the backup holds a state the worker
+			// has. Go on from it without asking.
+			r.stats.resyncs.Add(1)
+			r.rebaseCovered(st, hint.Seq)
+			return
+		}
+	}
+	if len(r.sent) > 0 || r.enc.Seq() > 0 {
+		// A worker that has replicated before (or starts from a replica)
+		// asks what the new backup holds before sending; a fresh one's
+		// first frame is a keyframe anyway.
+		r.rs.phase = resyncDue
+	}
 }
 
 // trySend sends the newest state when it is new (or a keyframe is due),

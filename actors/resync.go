@@ -114,8 +114,26 @@ func (r *replicator) markAcked(seq uint64) {
 	if seq > r.ackedStep {
 		r.ackedStep = seq
 		r.stats.acked.Store(seq)
+		h := uint64(0)
+		for _, s := range r.sent {
+			if s.seq == seq {
+				h = term.Hash(s.state)
+			}
+		}
+		r.stats.ackedHash.Store(h)
 		r.trimSent()
 	}
+}
+
+// rebaseCovered ends a resync on the covered path: the replica holds st
+// (at seq), which the worker sent: the next frame is a delta from it.
+func (r *replicator) rebaseCovered(st term.Term, seq uint64) {
+	r.enc.Rebase(st, seq)
+	r.forceKey = false
+	r.sentStep = seq // frames after it, if any, were lost
+	r.markAcked(seq)
+	r.rs = resyncRun{}
+	r.stats.resyncCovered.Add(1)
 }
 
 // send sends a resync message straight to the handler (with the worker as
@@ -153,12 +171,7 @@ func (r *replicator) onResyncStatus(ctx actor.SenderContext, s *ResyncStatus) {
 	}
 	if s.Epoch == r.epoch {
 		if st, ok := r.sentAt(s.Seq, s.Hash); ok {
-			r.enc.Rebase(st, s.Seq)
-			r.forceKey = false
-			r.sentStep = s.Seq
-			r.markAcked(s.Seq)
-			r.rs = resyncRun{}
-			r.stats.resyncCovered.Add(1)
+			r.rebaseCovered(st, s.Seq)
 			r.trySend(ctx)
 			return
 		}
@@ -243,7 +256,7 @@ func (r *replicator) doneAsFrame(ctx actor.SenderContext, out resync.Message) {
 	r.stats.resyncMerkle.Add(1)
 	r.enc.Rebase(st, seq)
 	r.forceKey = false
-	r.sentStep = max(r.sentStep, seq)
+	r.sentStep = seq
 	r.remember(st, seq)
 	r.sendFrame(ctx, f, data)
 	r.trySend(ctx)
@@ -257,9 +270,7 @@ func (r *replicator) endMerkle(ctx actor.SenderContext) {
 	r.stats.resyncMerkle.Add(1)
 	r.enc.Rebase(st, seq)
 	r.forceKey = false
-	if seq > r.sentStep {
-		r.sentStep = seq
-	}
+	r.sentStep = seq
 	r.remember(st, seq)
 	r.markAcked(seq)
 	r.trySend(ctx)

@@ -316,6 +316,7 @@ func (w *worker) protocol(ctx actor.Context, pm Message) {
 		w.rep.onResync(ctx, m)
 	case *SetBackup:
 		w.backup = m.PID
+		w.rep.hint = m.Holds
 		if w.ok && w.rep.latest != nil {
 			ctx.Send(w.backup, &ReplicaState{State: w.rep.latest, Seq: w.rep.latestStep})
 		} else if w.ok {
