@@ -100,14 +100,14 @@ type replication struct {
 	// view reads the replica_handler's table (nil while this node has
 	// none); set by the controller, read by Replicas and Replica.
 	view atomic.Pointer[actors.ReplicaView]
+	// table is the same table, for the replica service's seals.
+	table atomic.Pointer[actors.ReplicaTable]
 	// digest is the DigestQuery out to a new backup (controller only).
 	digest    *pendingDigest
 	digestSeq uint64
 	// lastDigest is the last digest comparison (set by the controller,
 	// read by LastDigestExchange).
 	lastDigest atomic.Pointer[DigestExchange]
-	// table is the same table, for the replica service's seals.
-	table atomic.Pointer[actors.ReplicaTable]
 }
 
 // DigestExchange is what this node found when it compared its workers with
