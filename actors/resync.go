@@ -251,13 +251,7 @@ func (r *replicator) doneAsFrame(ctx actor.SenderContext, out resync.Message) {
 		r.resyncFailed(ctx, err.Error())
 		return
 	}
-	st, seq := r.rs.state, r.rs.seq
-	r.rs = resyncRun{}
-	r.stats.resyncMerkle.Add(1)
-	r.enc.Rebase(st, seq)
-	r.forceKey = false
-	r.sentStep = seq
-	r.remember(st, seq)
+	r.finishMerkle()
 	r.sendFrame(ctx, f, data)
 	r.trySend(ctx)
 }
@@ -265,6 +259,13 @@ func (r *replicator) doneAsFrame(ctx actor.SenderContext, out resync.Message) {
 // endMerkle: the replica applied the comparison's delta and acknowledged
 // the state: frames go on as deltas from it.
 func (r *replicator) endMerkle(ctx actor.SenderContext) {
+	r.markAcked(r.finishMerkle())
+	r.trySend(ctx)
+}
+
+// finishMerkle ends a Merkle resync: the comparison's state is the last one
+// sent, the base of the next delta. It returns its sequence.
+func (r *replicator) finishMerkle() uint64 {
 	st, seq := r.rs.state, r.rs.seq
 	r.rs = resyncRun{}
 	r.stats.resyncMerkle.Add(1)
@@ -272,8 +273,7 @@ func (r *replicator) endMerkle(ctx actor.SenderContext) {
 	r.forceKey = false
 	r.sentStep = seq
 	r.remember(st, seq)
-	r.markAcked(seq)
-	r.trySend(ctx)
+	return seq
 }
 
 // resyncKeyframe ends the resync with a keyframe.

@@ -90,14 +90,20 @@ func TestResyncPathsReferenceState(t *testing.T) {
 	step(3)
 	settle(h1)
 	var costs []resyncCost
+	// switchTo moves the worker to backup h and returns what the resync
+	// cost and the worker's counters before and after.
+	switchTo := func(name string, h *actor.PID) (c resyncCost, before, after WorkerStatus) {
+		before = stats.Snapshot()
+		sys.Root.Send(pid, &SetBackup{PID: h})
+		after = settle(h)
+		c = costBetween(before, after)
+		c.path = name + ": " + c.path
+		costs = append(costs, c)
+		return c, before, after
+	}
 
 	// A brand-new spare: it has no replica, so a keyframe.
-	before := stats.Snapshot()
-	sys.Root.Send(pid, &SetBackup{PID: h2})
-	after := settle(h2)
-	c := costBetween(before, after)
-	c.path = "new spare: " + c.path
-	costs = append(costs, c)
+	c, before, after := switchTo("new spare", h2)
 	require.Equal(t, uint64(1), after.ResyncKeyframes-before.ResyncKeyframes)
 	require.Equal(t, uint64(1), c.roundTrips)
 	require.Equal(t, uint64(1), c.keyframes)
@@ -107,39 +113,24 @@ func TestResyncPathsReferenceState(t *testing.T) {
 	// the newest acknowledged state, which the worker kept: one delta.
 	sys.Root.Send(pid, &SetBackup{})
 	diverge(0.01)
-	before = stats.Snapshot()
-	sys.Root.Send(pid, &SetBackup{PID: h2})
-	after = settle(h2)
-	c = costBetween(before, after)
-	c.path = "backup back (outbox covers): " + c.path
-	costs = append(costs, c)
+	c, before, after = switchTo("backup back (outbox covers)", h2)
 	require.Equal(t, uint64(1), after.ResyncCovered-before.ResyncCovered, "the covered path")
 	require.Equal(t, uint64(1), c.roundTrips)
 	require.Zero(t, c.keyframes)
 
 	// Back to h1, which holds a state from before the divergence (1% of
 	// the sessions differ) that the worker no longer keeps: Merkle.
-	before = stats.Snapshot()
-	sys.Root.Send(pid, &SetBackup{PID: h1})
-	after = settle(h1)
-	c = costBetween(before, after)
-	c.path = "stale replica, 1% diverged: " + c.path
-	costs = append(costs, c)
+	c, before, after = switchTo("stale replica, 1% diverged", h1)
 	require.Equal(t, uint64(1), after.ResyncMerkle-before.ResyncMerkle, "the Merkle path: %+v", c)
 	require.LessOrEqual(t, c.roundTrips, uint64(3))
 	require.Zero(t, c.keyframes)
 	require.Less(t, c.exchange+c.frames, keyBytes/10, "far less than a keyframe")
 
-	// h2 is left behind by half the sessions: the comparison would cost
-	// about a keyframe, so a keyframe it is.
+	// h2 is left behind by half the sessions: the comparison costs about
+	// a third of a keyframe here; never much more than one.
 	diverge(0.5)
 	settle(h1)
-	before = stats.Snapshot()
-	sys.Root.Send(pid, &SetBackup{PID: h2})
-	after = settle(h2)
-	c = costBetween(before, after)
-	c.path = "stale replica, 50% diverged: " + c.path
-	costs = append(costs, c)
+	c, _, _ = switchTo("stale replica, 50% diverged", h2)
 	require.Less(t, c.exchange+c.frames, keyBytes+keyBytes/4, "not much more than a keyframe")
 
 	for _, c := range costs {
