@@ -102,7 +102,7 @@
 // stands (SetBackup.Holds) and goes on with a delta from it, with no round
 // trip of its own; only the differing workers resync one by one.
 // LastDigestExchange reports the last comparison. Without an answer within
-// half a second the workers resync one by one.
+// 200 ms the workers resync one by one.
 //
 // Spares. A spare starts replica_handler (actors.ReplicaHandlerProps)
 // during Start, before joining, so it exists before anyone chooses it.

@@ -125,8 +125,10 @@ type DigestExchange struct {
 }
 
 // digestWait bounds how long the workers' SetBackup waits for the new
-// backup's digest; without an answer they resync one by one.
-const digestWait = 500 * time.Millisecond
+// backup's digest (one round trip, normally a millisecond on a LAN);
+// without an answer they resync one by one. Short, because meanwhile the
+// workers still send to the old backup.
+const digestWait = 200 * time.Millisecond
 
 // pendingDigest is a DigestQuery out to the new backup.
 type pendingDigest struct {
