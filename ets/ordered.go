@@ -2,6 +2,7 @@ package ets
 
 import (
 	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -391,6 +392,13 @@ func (o *ordered) unlink(n *skipNode, preds *[maxLevel]*skipNode) {
 		}
 		if o.tails[l] == n {
 			o.tails[l] = preds[l]
+		}
+	}
+	// A removed node keeps its links for readers standing on it, so a
+	// finger left on it would keep every node removed after it alive.
+	for i := range o.insFingers {
+		if slices.Contains(o.insFingers[i][:len(n.next)], n) {
+			o.insFingers[i] = [maxLevel]*skipNode{}
 		}
 	}
 	o.n.Add(-1)
