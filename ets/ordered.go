@@ -1,94 +1,191 @@
 package ets
 
 import (
-	"math/bits"
-	"strings"
+	"math"
+	"math/big"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"github.com/enode-dev/enode/term"
 )
 
-// maxLevel bounds the skip list's towers: 2^24 objects per level-one node
-// on average is far beyond what a table holds in memory.
-const maxLevel = 24
+// An ordered_set is a B+tree in Erlang term order. Objects sit in the
+// leaves' slices, so the table adds no heap object per entry: a slot is the
+// object pointer and a 64-bit order prefix of its key (keyPrefix), which
+// decides most comparisons without reading the object.
+//
+// Writers take mu. Readers take no lock: every node carries a version that
+// a writer makes odd while it changes the node and even again after, and a
+// reader that finds a node's version changed under it (or the node removed)
+// starts its search again from the root. Every field a reader looks at is
+// atomic, so a reader racing a writer reads old or new values, never torn
+// words; the version tells it whether what it read belongs together.
+const (
+	leafCap  = 32
+	innerCap = 64
+	// leafBytes and innerBytes are a node's size, for memory info.
+	leafBytes  = 64 + leafCap*16
+	innerBytes = 48 + innerCap*32
+)
 
-// ordered is an ordered_set: a skip list in Erlang term order. Readers
-// follow atomic pointers and take no lock; writers take mu. A node's
-// links are set before the node is published, bottom level first, so a
-// reader that meets a node at any level finds it at level 0 too.
 type ordered struct {
 	keyPos int
-	head   skipNode // sentinel; its key is never looked at
+	root   atomic.Pointer[inner]
 
-	mu  sync.Mutex // writers
-	n   atomic.Int64
-	mem atomic.Int64
-	top atomic.Int32 // levels in use; readers start there
-	// tails[l] is the last node at level l (or &head), under mu: inserting
-	// past the end, the common case of keys that grow (timestamps,
-	// sequence numbers), needs no search.
-	tails [maxLevel]*skipNode
-	rng   uint64 // tower heights, under mu
-	// insFingers are the predecessors left by recent inserts, under mu: a
-	// writer that inserts keys in order in the middle of the table (one
-	// of several time-ordered streams) finds its place without a search.
-	// insSlot is the finger the current insert uses; insNext the next to
-	// replace.
-	insFingers [2][maxLevel]*skipNode
-	insSlot    int
-	insNext    int
+	mu sync.Mutex // writers
+	// hints are the leaves of the last inserts, under mu: keys that arrive
+	// in order (timestamps, sequence numbers, a few interleaved streams)
+	// find their leaf without a descent. hintNext is the hint to replace.
+	hints    [2]*leaf
+	hintNext int
 
-	// fingers remembers, per P, where the last search ended, so that a
-	// search near it (the next key of a scan, keys that arrive in order)
-	// walks a few links instead of descending from the top. A finger is
-	// used only while its node is still in the list and the table has not
-	// been cleared since (epoch).
-	fingers sync.Pool
-	epoch   atomic.Uint64
+	n      atomic.Int64
+	mem    atomic.Int64 // termBytes of the objects held
+	leaves atomic.Int64
+	inners atomic.Int64
 }
 
-// finger is a remembered search position.
-type finger struct {
-	n     *skipNode
-	epoch uint64
+// leaf holds up to leafCap objects in key order; pre[i] is keyPrefix of
+// objs[i]'s key.
+type leaf struct {
+	ver        atomic.Uint64
+	dead       atomic.Bool // removed from the tree
+	n          atomic.Int32
+	next, prev atomic.Pointer[leaf]
+	// lo is the least key the leaf's range admits (none when loMin, for
+	// the leftmost leaf), under mu: the writers' hints need it to tell
+	// whether a key belongs here. The range ends where next's begins.
+	lo    term.Term
+	lop   uint64
+	loMin bool
+	pre   [leafCap]atomic.Uint64
+	objs  [leafCap]atomic.Pointer[term.Tuple]
 }
 
-// fingerSteps bounds the walk from a finger before a search gives up on it.
-const fingerSteps = 8
-
-type skipNode struct {
-	key term.Term // never changes; a replace with a different key form replaces the node
-	// ik is the key when it is an integer (isInt), so that comparing
-	// integer keys reads nothing outside the node.
-	ik    int64
-	isInt bool
-	obj   atomic.Pointer[term.Tuple]
-	// removed is set, before it is unlinked, when the node leaves the list.
-	removed atomic.Bool
-	next    []atomic.Pointer[skipNode]
-	// inline holds the tower of short nodes (15 in 16 with a fan-out of
-	// four), saving an allocation.
-	inline [2]atomic.Pointer[skipNode]
+// inner routes to n children: child i holds the keys k with seps[i] <= k
+// < seps[i+1] (seps[0] is not used). Children are leaves when leafKids,
+// inner nodes otherwise.
+type inner struct {
+	ver      atomic.Uint64
+	dead     atomic.Bool
+	n        atomic.Int32
+	leafKids bool // never changes
+	pre      [innerCap]atomic.Uint64
+	seps     [innerCap]atomic.Pointer[sepKey]
+	kids     [innerCap]atomic.Pointer[inner]
+	leaves   [innerCap]atomic.Pointer[leaf]
 }
 
-// nodeBytes is a node with its inline tower, for memory info.
-const nodeBytes = 80
-
-// towerBytes is what a node's tower adds when it is not inline.
-func towerBytes(n *skipNode) int64 {
-	if len(n.next) <= len(n.inline) {
-		return 0
-	}
-	return 8 * int64(len(n.next))
-}
+type sepKey struct{ key term.Term }
 
 func newOrdered(keyPos int) *ordered {
-	o := &ordered{keyPos: keyPos, rng: 0x9E3779B97F4A7C15}
-	o.top.Store(1)
-	o.head.next = make([]atomic.Pointer[skipNode], maxLevel)
-	o.resetTails()
+	o := &ordered{keyPos: keyPos}
+	o.reset()
 	return o
+}
+
+// reset installs an empty tree: a root with one empty leaf; under mu (or
+// before the table is shared).
+func (o *ordered) reset() {
+	r := &inner{leafKids: true}
+	r.leaves[0].Store(&leaf{loMin: true})
+	r.n.Store(1)
+	o.root.Store(r)
+	o.hints = [2]*leaf{}
+	o.n.Store(0)
+	o.mem.Store(0)
+	o.leaves.Store(1)
+	o.inners.Store(1)
+}
+
+// Key order prefixes. keyPrefix maps a key to 64 bits so that a < b in
+// term order implies keyPrefix(a) <= keyPrefix(b): keys whose prefixes
+// differ compare by prefix alone, and only equal prefixes need term order.
+// The top four bits are the key's class in term order (numbers are one
+// class, so 1 and 1.0 get one prefix); below them are a number's value as
+// an order-preserving float64 (-0.0 as 0.0), an atom's first seven bytes,
+// or a tuple's arity and its first element's prefix.
+func keyPrefix(k term.Term) uint64 {
+	var low uint64
+	var f float64
+	switch x := k.(type) {
+	case term.Int:
+		f = float64(x)
+	case term.Float:
+		f = float64(x)
+	case term.BigInt:
+		f, _ = new(big.Float).SetInt(x.Big()).Float64()
+	case term.Atom:
+		for i := range 7 {
+			low <<= 8
+			if i < len(x) {
+				low |= uint64(x[i])
+			}
+		}
+		return classOf(k)<<60 | low<<4
+	case *term.Tuple:
+		const maxArity = 1<<12 - 1
+		if a := x.Len(); a >= maxArity {
+			low = maxArity << 48
+		} else {
+			low = uint64(a) << 48
+			if a > 0 {
+				low |= keyPrefix(x.At(0)) >> 12
+			}
+		}
+		return classOf(k)<<60 | low
+	default:
+		return classOf(k) << 60
+	}
+	if f == 0 {
+		f = 0 // -0.0 sorts with 0.0
+	}
+	b := math.Float64bits(f)
+	if b>>63 == 1 {
+		b = ^b
+	} else {
+		b |= 1 << 63
+	}
+	return classOf(k)<<60 | b>>4
+}
+
+// classOf is the place of k's type in term order, integers and floats one
+// class, in 4 bits.
+func classOf(k term.Term) uint64 {
+	kd := k.Kind()
+	if kd == term.KindFloat {
+		kd = term.KindInt
+	}
+	return uint64(kd) & 15
+}
+
+// probe is a key being searched for, with its prefix.
+type probe struct {
+	key term.Term
+	pre uint64
+}
+
+func newProbe(key term.Term) probe { return probe{key: key, pre: keyPrefix(key)} }
+
+// cmpPre compares p with a key of prefix pre by prefix alone; tie is
+// true when the prefixes are equal and the keys must be compared.
+func (p *probe) cmpPre(pre uint64) (c int, tie bool) {
+	switch {
+	case p.pre < pre:
+		return -1, false
+	case p.pre > pre:
+		return 1, false
+	}
+	return 0, true
+}
+
+// cmp compares p with key, of prefix pre.
+func (p *probe) cmp(pre uint64, key term.Term) int {
+	if c, tie := p.cmpPre(pre); !tie {
+		return c
+	}
+	return compareKeys(p.key, key)
 }
 
 // compareKeys is term.Compare with integer and atom keys decided inline.
@@ -106,307 +203,402 @@ func compareKeys(a, b term.Term) int {
 		}
 	case term.Atom:
 		if y, ok := b.(term.Atom); ok {
-			return strings.Compare(string(x), string(y))
+			switch {
+			case x < y:
+				return -1
+			case x > y:
+				return 1
+			}
+			return 0
 		}
 	}
 	return term.Compare(a, b)
 }
 
-// probe is a key being searched for, with its integer value unboxed.
-type probe struct {
-	key   term.Term
-	ik    int64
-	isInt bool
+// stable returns a version no writer holds, waiting for the writer.
+func stable(v *atomic.Uint64) uint64 {
+	for i := 0; ; i++ {
+		x := v.Load()
+		if x&1 == 0 {
+			return x
+		}
+		if i > 32 {
+			runtime.Gosched()
+		}
+	}
 }
 
-func newProbe(key term.Term) probe {
-	i, ok := key.(term.Int)
-	return probe{key: key, ik: int64(i), isInt: ok}
+// lockW and unlockW bracket a change to a node; under mu, so the version
+// is never contended.
+func lockW(v *atomic.Uint64)   { v.Add(1) }
+func unlockW(v *atomic.Uint64) { v.Add(1) }
+
+// keyAt returns the key of slot i, for a comparison.
+func (l *leaf) keyAt(i, keyPos int) (term.Term, bool) {
+	obj := l.objs[i].Load()
+	if obj == nil {
+		return nil, false
+	}
+	return obj.At(keyPos), true
 }
 
-// cmp compares n's key with p's in term order.
-func (n *skipNode) cmp(p *probe) int {
-	if n.isInt && p.isInt {
+// count is n clamped to the slots, for readers that may see it mid-change.
+func (l *leaf) count() int { return min(max(int(l.n.Load()), 0), leafCap) }
+
+// search returns the first slot in [0, n) whose key is >= p, and whether
+// it equals p; ok is false when a slot could not be read.
+func (l *leaf) search(p *probe, n, keyPos int) (i int, eq, ok bool) {
+	lo, hi := 0, n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		c, tie := p.cmpPre(l.pre[mid].Load())
+		if tie {
+			k, ok := l.keyAt(mid, keyPos)
+			if !ok {
+				return 0, false, false
+			}
+			c = compareKeys(p.key, k)
+		}
 		switch {
-		case n.ik < p.ik:
-			return -1
-		case n.ik > p.ik:
-			return 1
+		case c > 0:
+			lo = mid + 1
+		case c == 0:
+			return mid, true, true
+		default:
+			hi = mid
 		}
-		return 0
 	}
-	return compareKeys(n.key, p.key)
+	return lo, false, true
 }
 
-// randomLevel draws a tower height with P(level > k) = 4^-k (a fan-out of
-// four keeps towers short: 1.33 links per node). Under mu.
-func (o *ordered) randomLevel() int {
-	o.rng ^= o.rng << 13
-	o.rng ^= o.rng >> 7
-	o.rng ^= o.rng << 17
-	lvl := 1 + bits.TrailingZeros64(o.rng|1<<(2*(maxLevel-1)))/2
-	return min(lvl, maxLevel)
-}
-
-// findGE returns the first node with key >= key, lock-free. It returns
-// the node that ended the level-0 walk, not a second load of the link,
-// which a writer may have changed in between.
-//
-// It first tries the finger of the last search on this P: if that node is
-// still in the list and at or before key, the answer is usually a few
-// links on. Walking on from a node that is unlinked meanwhile is safe: its
-// links still lead forward to every key that stays in the table, which is
-// what a lock-free search promises.
-func (o *ordered) findGE(key term.Term) *skipNode {
-	p := newProbe(key)
-	f, _ := o.fingers.Get().(*finger)
-	if f == nil {
-		f = &finger{}
-	}
-	if n, ok := o.fromFinger(f, &p); ok {
-		o.putFinger(f, n)
-		return n
-	}
-	x := &o.head
-	var nx *skipNode
-	for l := int(o.top.Load()) - 1; l >= 0; l-- {
-		for {
-			nx = x.next[l].Load()
-			if nx == nil || nx.cmp(&p) >= 0 {
-				break
+// route returns the child of nd whose range holds p; ok is false when a
+// separator could not be read.
+func (nd *inner) route(p *probe) (int, bool) {
+	n := min(max(int(nd.n.Load()), 1), innerCap)
+	// The first separator in [1, n) greater than p; the child before it.
+	lo, hi := 1, n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		c, tie := p.cmpPre(nd.pre[mid].Load())
+		if tie {
+			s := nd.seps[mid].Load()
+			if s == nil {
+				return 0, false
 			}
-			x = nx
+			c = compareKeys(p.key, s.key)
+		}
+		if c >= 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
 		}
 	}
-	o.putFinger(f, nx)
-	return nx
+	return lo - 1, true
 }
 
-// fromFinger returns the first node >= p found by walking from f, and
-// false when f cannot answer.
-func (o *ordered) fromFinger(f *finger, p *probe) (*skipNode, bool) {
-	x := f.n
-	if x == nil || f.epoch != o.epoch.Load() || x.removed.Load() {
-		return nil, false
-	}
-	c := x.cmp(p)
-	if c == 0 {
-		return x, true
-	}
-	if c > 0 {
-		return nil, false
-	}
-	for range fingerSteps {
-		nx := x.next[0].Load()
-		if nx == nil || nx.cmp(p) >= 0 {
-			return nx, true
-		}
-		x = nx
-	}
-	return nil, false
-}
+// Which child a reader descends to: the one for a key, or an end.
+const (
+	toKey = iota
+	toFirst
+	toLast
+)
 
-func (o *ordered) putFinger(f *finger, n *skipNode) {
-	if n == nil {
-		return // past the end: keep the old finger
-	}
-	f.n, f.epoch = n, o.epoch.Load()
-	o.fingers.Put(f)
-}
-
-// findLT returns the last node with key < key, or nil, lock-free.
-func (o *ordered) findLT(key term.Term) *skipNode {
-	p := newProbe(key)
-	x := &o.head
-	for l := int(o.top.Load()) - 1; l >= 0; l-- {
+// descend returns the leaf for p (or the first or last leaf) with its
+// version, lock-free: each child is entered only after its parent is seen
+// unchanged since the child pointer was read.
+func (o *ordered) descend(p *probe, to int) (*leaf, uint64) {
+restart:
+	for {
+		nd := o.root.Load()
+		v := stable(&nd.ver)
 		for {
-			nx := x.next[l].Load()
-			if nx == nil || nx.cmp(&p) >= 0 {
-				break
+			i := 0
+			switch to {
+			case toKey:
+				var ok bool
+				if i, ok = nd.route(p); !ok {
+					continue restart
+				}
+			case toLast:
+				i = min(max(int(nd.n.Load()), 1), innerCap) - 1
 			}
-			x = nx
-		}
-	}
-	if x == &o.head {
-		return nil
-	}
-	return x
-}
-
-// fingerFits reports whether fp holds, at every level, the last node
-// before p; under mu.
-func (o *ordered) fingerFits(fp *[maxLevel]*skipNode, p *probe) bool {
-	if fp[0] == nil {
-		return false
-	}
-	for l, x := range fp {
-		if x != &o.head && (x.removed.Load() || x.cmp(p) >= 0) {
-			return false
-		}
-		if nx := x.next[l].Load(); nx != nil && nx.cmp(p) < 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func (o *ordered) resetTails() {
-	for l := range o.tails {
-		o.tails[l] = &o.head
-	}
-}
-
-// predecessors fills preds with the last node before key at each level
-// and returns the node after them; under mu.
-func (o *ordered) predecessors(key term.Term, preds *[maxLevel]*skipNode) *skipNode {
-	p := newProbe(key)
-	if last := o.tails[0]; last != &o.head && last.cmp(&p) < 0 {
-		*preds = o.tails
-		o.insSlot = -1
-		return nil
-	}
-	for i := range o.insFingers {
-		if o.fingerFits(&o.insFingers[i], &p) {
-			*preds = o.insFingers[i]
-			o.insSlot = i
-			return preds[0].next[0].Load()
-		}
-	}
-	o.insSlot = o.insNext
-	o.insNext = (o.insNext + 1) % len(o.insFingers)
-	top := int(o.top.Load())
-	for l := top; l < maxLevel; l++ {
-		preds[l] = &o.head
-	}
-	x := &o.head
-	for l := top - 1; l >= 0; l-- {
-		for {
-			nx := x.next[l].Load()
-			if nx == nil || nx.cmp(&p) >= 0 {
-				break
+			if nd.leafKids {
+				l := nd.leaves[i].Load()
+				if l == nil {
+					continue restart
+				}
+				lv := stable(&l.ver)
+				if nd.ver.Load() != v || nd.dead.Load() || l.dead.Load() {
+					continue restart
+				}
+				return l, lv
 			}
-			x = nx
+			c := nd.kids[i].Load()
+			if c == nil {
+				continue restart
+			}
+			cv := stable(&c.ver)
+			if nd.ver.Load() != v || nd.dead.Load() {
+				continue restart
+			}
+			nd, v = c, cv
 		}
-		preds[l] = x
 	}
-	return x.next[0].Load()
 }
+
+// valid reports whether l is unchanged since version lv and still in the
+// tree.
+func (l *leaf) valid(lv uint64) bool { return l.ver.Load() == lv && !l.dead.Load() }
 
 func (o *ordered) lookup(key term.Term) *term.Tuple {
 	p := newProbe(key)
-	n := o.findGE(key)
-	if n == nil || n.cmp(&p) != 0 {
-		return nil
+	for {
+		l, lv := o.descend(&p, toKey)
+		i, eq, ok := l.search(&p, l.count(), o.keyPos)
+		var obj *term.Tuple
+		if ok && eq {
+			obj = l.objs[i].Load()
+		}
+		if ok && (!eq || obj != nil) && l.valid(lv) {
+			return obj
+		}
 	}
-	return n.obj.Load()
 }
 
-func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
-	key := obj.At(o.keyPos)
+// collect appends to buf, lock-free, up to max objects in key order from
+// the first key >= p (> p when after; from the first key when p is nil)
+// onwards, all from one leaf (or from the next ones when a leaf has none
+// left), and reports whether leaves follow.
+func (o *ordered) collect(p *probe, after bool, max int, buf []*term.Tuple) ([]*term.Tuple, bool) {
+	for {
+		var l *leaf
+		var lv uint64
+		if p == nil {
+			l, lv = o.descend(nil, toFirst)
+		} else {
+			l, lv = o.descend(p, toKey)
+		}
+		out, more, ok := o.collectFrom(l, lv, p, after, max, buf)
+		if ok {
+			return out, more
+		}
+	}
+}
+
+func (o *ordered) collectFrom(l *leaf, lv uint64, p *probe, after bool, max int, buf []*term.Tuple) ([]*term.Tuple, bool, bool) {
+	for {
+		n := l.count()
+		i := 0
+		if p != nil {
+			var eq, ok bool
+			if i, eq, ok = l.search(p, n, o.keyPos); !ok {
+				return buf, false, false
+			}
+			if eq && after {
+				i++
+			}
+		}
+		out := buf[:0]
+		for j := i; j < n && len(out) < max; j++ {
+			obj := l.objs[j].Load()
+			if obj == nil {
+				return buf, false, false
+			}
+			out = append(out, obj)
+		}
+		nx := l.next.Load()
+		if !l.valid(lv) {
+			return buf, false, false
+		}
+		if len(out) > 0 || nx == nil {
+			return out, nx != nil, true
+		}
+		// Nothing here at or after p: every key of the next leaf is.
+		l, lv, p = nx, stable(&nx.ver), nil
+		if l.dead.Load() {
+			return buf, false, false
+		}
+	}
+}
+
+func (o *ordered) first() term.Term {
+	var buf [1]*term.Tuple
+	if out, _ := o.collect(nil, false, 1, buf[:0]); len(out) > 0 {
+		return out[0].At(o.keyPos)
+	}
+	return nil
+}
+
+func (o *ordered) next(key term.Term) (term.Term, error) {
 	p := newProbe(key)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var preds [maxLevel]*skipNode
-	n := o.predecessors(key, &preds)
-	if n != nil && n.cmp(&p) == 0 {
-		if onlyNew {
+	var buf [1]*term.Tuple
+	if out, _ := o.collect(&p, true, 1, buf[:0]); len(out) > 0 {
+		return out[0].At(o.keyPos), nil
+	}
+	return nil, nil
+}
+
+func (o *ordered) last() term.Term {
+	for {
+		l, lv := o.descend(nil, toLast)
+		if k, ok := o.lastBefore(l, lv, nil); ok {
+			return k
+		}
+	}
+}
+
+func (o *ordered) prev(key term.Term) (term.Term, error) {
+	p := newProbe(key)
+	for {
+		l, lv := o.descend(&p, toKey)
+		if k, ok := o.lastBefore(l, lv, &p); ok {
+			return k, nil
+		}
+	}
+}
+
+// lastBefore returns the last key < p (the last key when p is nil) from l
+// or the leaves before it; ok is false when the search must start again.
+func (o *ordered) lastBefore(l *leaf, lv uint64, p *probe) (term.Term, bool) {
+	for {
+		n := l.count()
+		i := n
+		if p != nil {
+			var ok bool
+			if i, _, ok = l.search(p, n, o.keyPos); !ok {
+				return nil, false
+			}
+		}
+		var obj *term.Tuple
+		if i > 0 {
+			if obj = l.objs[i-1].Load(); obj == nil {
+				return nil, false
+			}
+		}
+		pl := l.prev.Load()
+		if !l.valid(lv) {
+			return nil, false
+		}
+		if obj != nil {
+			return obj.At(o.keyPos), true
+		}
+		if pl == nil {
+			return nil, true
+		}
+		// Every key of the previous leaf is before p.
+		l, lv, p = pl, stable(&pl.ver), nil
+		if l.dead.Load() {
+			return nil, false
+		}
+	}
+}
+
+func (o *ordered) all(yield func(*term.Tuple) bool) { o.rangeObjs(nil, nil, yield) }
+
+// rangeObjs yields the objects with lo <= key <= hi (nil bounds are open)
+// in order, lock-free, a leaf at a time: after each leaf it looks for the
+// first key after the last one it yielded.
+func (o *ordered) rangeObjs(lo, hi term.Term, yield func(*term.Tuple) bool) {
+	var p *probe
+	if lo != nil {
+		lp := newProbe(lo)
+		p = &lp
+	}
+	after := false
+	buf := make([]*term.Tuple, 0, leafCap)
+	for {
+		out, more := o.collect(p, after, leafCap, buf)
+		for _, obj := range out {
+			if hi != nil && compareKeys(obj.At(o.keyPos), hi) > 0 {
+				return
+			}
+			if !yield(obj) {
+				return
+			}
+		}
+		if !more || len(out) == 0 {
+			return
+		}
+		np := newProbe(out[len(out)-1].At(o.keyPos))
+		p, after, buf = &np, true, out
+	}
+}
+
+func (o *ordered) size() int { return int(o.n.Load()) }
+
+func (o *ordered) memory() int64 {
+	return o.mem.Load() + o.leaves.Load()*leafBytes + o.inners.Load()*innerBytes + 128
+}
+
+// Writers. Everything below runs under mu.
+
+// step is one inner node on the way down to a leaf and the child taken.
+type step struct {
+	nd *inner
+	i  int
+}
+
+// path returns the inner nodes from the root down to p's leaf, and the
+// leaf.
+func (o *ordered) path(p *probe, buf []step) ([]step, *leaf) {
+	nd := o.root.Load()
+	for {
+		i, _ := nd.route(p)
+		buf = append(buf, step{nd, i})
+		if nd.leafKids {
+			return buf, nd.leaves[i].Load()
+		}
+		nd = nd.kids[i].Load()
+	}
+}
+
+// inRange reports whether p belongs in l's range.
+func (o *ordered) inRange(l *leaf, p *probe) bool {
+	if l == nil || l.dead.Load() {
+		return false
+	}
+	if !l.loMin {
+		if p.cmp(l.lop, l.lo) < 0 {
 			return false
 		}
-		o.replace(n, obj, key, termBytesDelta(n.obj.Load(), obj), &preds)
-		return true
 	}
-	o.link(obj, key, termBytes(obj), &preds)
+	if nx := l.next.Load(); nx != nil {
+		if p.cmp(nx.lop, nx.lo) >= 0 {
+			return false
+		}
+	}
 	return true
 }
 
-// replace stores obj in n's place; grow is termBytes(obj) minus the
-// replaced object's. A key of another form (1.0 replacing 1) gets a new
-// node, since a node's key never changes under readers.
-func (o *ordered) replace(n *skipNode, obj *term.Tuple, key term.Term, grow int64, preds *[maxLevel]*skipNode) {
-	o.mem.Add(grow)
-	if keyEqual(n.key, key) {
-		n.obj.Store(obj)
-		return
-	}
-	o.unlink(n, preds)
-	nn := o.newNode(obj, key)
-	o.publish(nn, preds)
-	o.n.Add(1)
-	o.mem.Add(towerBytes(nn) - towerBytes(n))
-}
-
-func (o *ordered) newNode(obj *term.Tuple, key term.Term) *skipNode {
-	n := &skipNode{key: key}
-	if i, ok := key.(term.Int); ok {
-		n.ik, n.isInt = int64(i), true
-	}
-	if lvl := o.randomLevel(); lvl <= len(n.inline) {
-		n.next = n.inline[:lvl]
-	} else {
-		n.next = make([]atomic.Pointer[skipNode], lvl)
-	}
-	n.obj.Store(obj)
-	return n
-}
-
-func (o *ordered) link(obj *term.Tuple, key term.Term, size int64, preds *[maxLevel]*skipNode) {
-	n := o.newNode(obj, key)
-	o.publish(n, preds)
-	if o.insSlot >= 0 {
-		// The next key of the same stream goes right after n.
-		fp := &o.insFingers[o.insSlot]
-		*fp = *preds
-		for l := range n.next {
-			fp[l] = n
+// leafFor returns p's leaf, from a hint when one fits.
+func (o *ordered) leafFor(p *probe) *leaf {
+	for _, h := range o.hints {
+		if o.inRange(h, p) {
+			return h
 		}
 	}
-	o.n.Add(1)
-	o.mem.Add(size + nodeBytes + towerBytes(n))
+	var buf [8]step
+	_, l := o.path(p, buf[:0])
+	o.hints[o.hintNext] = l
+	o.hintNext = (o.hintNext + 1) % len(o.hints)
+	return l
 }
 
-// publish links n after preds, bottom level first; under mu.
-func (o *ordered) publish(n *skipNode, preds *[maxLevel]*skipNode) {
-	for l := range n.next {
-		n.next[l].Store(preds[l].next[l].Load())
-	}
-	for l := range n.next {
-		preds[l].next[l].Store(n)
-		if o.tails[l] == preds[l] {
-			o.tails[l] = n
-		}
-	}
-	if len(n.next) > int(o.top.Load()) {
-		o.top.Store(int32(len(n.next)))
-	}
-}
-
-// unlink removes n, top level first, so a reader never reaches n at level
-// 0 after missing it above; a reader standing on n still walks on from it.
-// Under mu.
-func (o *ordered) unlink(n *skipNode, preds *[maxLevel]*skipNode) {
-	n.removed.Store(true)
-	for l := len(n.next) - 1; l >= 0; l-- {
-		if preds[l].next[l].Load() == n {
-			preds[l].next[l].Store(n.next[l].Load())
-		}
-		if o.tails[l] == n {
-			o.tails[l] = preds[l]
-		}
-	}
-	o.n.Add(-1)
-}
-
-func (o *ordered) delete(key term.Term) bool {
-	p := newProbe(key)
+func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
+	p := newProbe(obj.At(o.keyPos))
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var preds [maxLevel]*skipNode
-	n := o.predecessors(key, &preds)
-	if n == nil || n.cmp(&p) != 0 {
-		return false
+	l := o.leafFor(&p)
+	i, eq, _ := l.search(&p, int(l.n.Load()), o.keyPos)
+	if eq {
+		if onlyNew {
+			return false
+		}
+		o.mem.Add(termBytesDelta(l.objs[i].Load(), obj))
+		l.objs[i].Store(obj)
+		return true
 	}
-	o.mem.Add(-termBytes(n.obj.Load()) - nodeBytes - 8*int64(len(n.next)))
-	o.unlink(n, &preds)
+	o.put(l, i, &p, obj)
 	return true
 }
 
@@ -414,100 +606,257 @@ func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 	p := newProbe(key)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var preds [maxLevel]*skipNode
-	n := o.predecessors(key, &preds)
-	found := n != nil && n.cmp(&p) == 0
+	l := o.leafFor(&p)
+	i, eq, _ := l.search(&p, int(l.n.Load()), o.keyPos)
 	var old *term.Tuple
-	if found {
-		old = n.obj.Load()
+	if eq {
+		old = l.objs[i].Load()
 	}
 	obj, err := f(old)
 	if err != nil {
 		return err
 	}
-	if found {
+	if eq {
 		o.mem.Add(termBytesDelta(old, obj))
-		n.obj.Store(obj)
+		l.objs[i].Store(obj)
 		return nil
 	}
-	o.link(obj, obj.At(o.keyPos), termBytes(obj), &preds)
+	o.put(l, i, &p, obj)
 	return nil
 }
 
-func (o *ordered) first() term.Term {
-	if n := o.head.next[0].Load(); n != nil {
-		return n.key
+// put adds obj, whose key p is absent, at slot i of l.
+func (o *ordered) put(l *leaf, i int, p *probe, obj *term.Tuple) {
+	o.n.Add(1)
+	o.mem.Add(termBytes(obj))
+	n := int(l.n.Load())
+	if n < leafCap && i == n {
+		// An append moves nothing: a reader sees the old count, or the
+		// new one and the slot filled before it, so the version stays.
+		l.pre[i].Store(p.pre)
+		l.objs[i].Store(obj)
+		l.n.Store(int32(n + 1))
+		return
 	}
-	return nil
-}
-
-func (o *ordered) last() term.Term {
-	x := &o.head
-	for l := int(o.top.Load()) - 1; l >= 0; l-- {
-		for nx := x.next[l].Load(); nx != nil; nx = x.next[l].Load() {
-			x = nx
+	if n < leafCap {
+		lockW(&l.ver)
+		for j := n; j > i; j-- {
+			l.pre[j].Store(l.pre[j-1].Load())
+			l.objs[j].Store(l.objs[j-1].Load())
 		}
+		l.pre[i].Store(p.pre)
+		l.objs[i].Store(obj)
+		l.n.Store(int32(n + 1))
+		unlockW(&l.ver)
+		return
 	}
-	if x == &o.head {
-		return nil
-	}
-	return x.key
+	o.splitLeaf(l, i, p, obj)
 }
 
-func (o *ordered) next(key term.Term) (term.Term, error) {
-	p := newProbe(key)
-	n := o.findGE(key)
-	for n != nil && n.cmp(&p) == 0 {
-		n = n.next[0].Load()
+// splitLeaf adds obj at slot i of the full leaf l by moving its upper half
+// to a new leaf, or, when obj goes at the end (keys that arrive in order),
+// by starting a new leaf with obj alone, which leaves l full.
+func (o *ordered) splitLeaf(l *leaf, i int, p *probe, obj *term.Tuple) {
+	var buf [8]step
+	path, pl := o.path(p, buf[:0])
+	if pl != l {
+		panic("ets: ordered_set leaf hint out of place")
 	}
-	if n == nil {
-		return nil, nil
+	r := &leaf{}
+	o.leaves.Add(1)
+	lockW(&l.ver)
+	mid := leafCap
+	if i < leafCap {
+		mid = leafCap / 2
 	}
-	return n.key, nil
+	for j := mid; j < leafCap; j++ {
+		r.pre[j-mid].Store(l.pre[j].Load())
+		r.objs[j-mid].Store(l.objs[j].Load())
+	}
+	r.n.Store(int32(leafCap - mid))
+	for j := mid; j < leafCap; j++ {
+		l.objs[j].Store(nil)
+	}
+	l.n.Store(int32(mid))
+	into := l
+	if i >= mid {
+		into, i = r, i-mid
+	}
+	n := int(into.n.Load())
+	for j := n; j > i; j-- {
+		into.pre[j].Store(into.pre[j-1].Load())
+		into.objs[j].Store(into.objs[j-1].Load())
+	}
+	into.pre[i].Store(p.pre)
+	into.objs[i].Store(obj)
+	into.n.Store(int32(n + 1))
+	first := r.objs[0].Load().At(o.keyPos)
+	r.lo, r.lop = first, r.pre[0].Load()
+	nx := l.next.Load()
+	r.next.Store(nx)
+	r.prev.Store(l)
+	if nx != nil {
+		lockW(&nx.ver)
+		nx.prev.Store(r)
+		unlockW(&nx.ver)
+	}
+	l.next.Store(r)
+	// The parent learns of r before l's readers may go on: one that saw
+	// the parent before r was added finds it changed.
+	o.addChild(path, len(path)-1, r.lop, &sepKey{first}, nil, r)
+	unlockW(&l.ver)
+	if o.hints[0] == l || o.hints[1] == l {
+		o.hints[o.hintNext] = r
+		o.hintNext = (o.hintNext + 1) % len(o.hints)
+	}
 }
 
-func (o *ordered) prev(key term.Term) (term.Term, error) {
-	if n := o.findLT(key); n != nil {
-		return n.key, nil
+// addChild inserts a child (kid or lf) after path[d].i in path[d].nd, with
+// separator sep of prefix pre, splitting nodes up the path as needed.
+func (o *ordered) addChild(path []step, d int, pre uint64, sep *sepKey, kid *inner, lf *leaf) {
+	nd, at := path[d].nd, path[d].i+1
+	n := int(nd.n.Load())
+	if n < innerCap {
+		lockW(&nd.ver)
+		nd.shiftUp(at, n)
+		nd.set(at, pre, sep, kid, lf)
+		nd.n.Store(int32(n + 1))
+		unlockW(&nd.ver)
+		return
 	}
-	return nil, nil
-}
-
-func (o *ordered) all(yield func(*term.Tuple) bool) { o.rangeObjs(nil, nil, yield) }
-
-// rangeObjs yields the objects with lo <= key <= hi (nil bounds are open)
-// in order, lock-free.
-func (o *ordered) rangeObjs(lo, hi term.Term, yield func(*term.Tuple) bool) {
-	var n *skipNode
-	if lo == nil {
-		n = o.head.next[0].Load()
+	// Split nd: the right node takes the children from mid on (only the
+	// new one when it goes at the end).
+	r := &inner{leafKids: nd.leafKids}
+	o.inners.Add(1)
+	lockW(&nd.ver)
+	mid := innerCap
+	if at < innerCap {
+		mid = innerCap / 2
+	}
+	for j := mid; j < innerCap; j++ {
+		r.set(j-mid, nd.pre[j].Load(), nd.seps[j].Load(), nd.kids[j].Load(), nd.leaves[j].Load())
+		nd.set(j, 0, nil, nil, nil)
+	}
+	r.n.Store(int32(innerCap - mid))
+	nd.n.Store(int32(mid))
+	into := nd
+	if at >= mid {
+		into, at = r, at-mid
+	}
+	m := int(into.n.Load())
+	into.shiftUp(at, m)
+	into.set(at, pre, sep, kid, lf)
+	into.n.Store(int32(m + 1))
+	rpre, rsep := r.pre[0].Load(), r.seps[0].Load()
+	if d == 0 {
+		root := &inner{}
+		o.inners.Add(1)
+		root.kids[0].Store(nd)
+		root.set(1, rpre, rsep, r, nil)
+		root.n.Store(2)
+		o.root.Store(root)
 	} else {
-		n = o.findGE(lo)
+		o.addChild(path, d-1, rpre, rsep, r, nil)
 	}
-	for ; n != nil; n = n.next[0].Load() {
-		if hi != nil && compareKeys(n.key, hi) > 0 {
-			return
-		}
-		obj := n.obj.Load()
-		if obj != nil && !yield(obj) {
-			return
-		}
+	unlockW(&nd.ver)
+}
+
+// shiftUp moves the children from at to n-1 one place up.
+func (nd *inner) shiftUp(at, n int) {
+	for j := n; j > at; j-- {
+		nd.set(j, nd.pre[j-1].Load(), nd.seps[j-1].Load(), nd.kids[j-1].Load(), nd.leaves[j-1].Load())
 	}
 }
 
-func (o *ordered) size() int     { return int(o.n.Load()) }
-func (o *ordered) memory() int64 { return o.mem.Load() + int64(maxLevel)*8 + 128 }
+func (nd *inner) set(j int, pre uint64, sep *sepKey, kid *inner, lf *leaf) {
+	nd.pre[j].Store(pre)
+	nd.seps[j].Store(sep)
+	nd.kids[j].Store(kid)
+	nd.leaves[j].Store(lf)
+}
+
+func (o *ordered) delete(key term.Term) bool {
+	p := newProbe(key)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	l := o.leafFor(&p)
+	n := int(l.n.Load())
+	i, eq, _ := l.search(&p, n, o.keyPos)
+	if !eq {
+		return false
+	}
+	o.n.Add(-1)
+	o.mem.Add(-termBytes(l.objs[i].Load()))
+	if n == 1 && o.leaves.Load() > 1 {
+		o.removeLeaf(l, &p)
+		return true
+	}
+	lockW(&l.ver)
+	for j := i; j < n-1; j++ {
+		l.pre[j].Store(l.pre[j+1].Load())
+		l.objs[j].Store(l.objs[j+1].Load())
+	}
+	l.objs[n-1].Store(nil)
+	l.n.Store(int32(n - 1))
+	unlockW(&l.ver)
+	return true
+}
+
+// removeLeaf takes the emptied leaf l (not the only one) out of the tree.
+// Its range goes to the leaf before it, or, when it was the first child of
+// the node that keeps the range, to the leaf after it.
+func (o *ordered) removeLeaf(l *leaf, p *probe) {
+	var buf [8]step
+	path, pl := o.path(p, buf[:0])
+	if pl != l {
+		panic("ets: ordered_set leaf hint out of place")
+	}
+	lockW(&l.ver)
+	l.dead.Store(true)
+	d := len(path) - 1
+	// Nodes left without children go too.
+	for ; d > 0 && path[d].nd.n.Load() == 1; d-- {
+		nd := path[d].nd
+		lockW(&nd.ver)
+		nd.dead.Store(true)
+		unlockW(&nd.ver)
+		o.inners.Add(-1)
+	}
+	nd, at := path[d].nd, path[d].i
+	n := int(nd.n.Load())
+	lockW(&nd.ver)
+	for j := at; j < n-1; j++ {
+		nd.set(j, nd.pre[j+1].Load(), nd.seps[j+1].Load(), nd.kids[j+1].Load(), nd.leaves[j+1].Load())
+	}
+	nd.set(n-1, 0, nil, nil, nil)
+	nd.n.Store(int32(n - 1))
+	unlockW(&nd.ver)
+	pv, nx := l.prev.Load(), l.next.Load()
+	if at == 0 && nx != nil {
+		nx.lo, nx.lop, nx.loMin = l.lo, l.lop, l.loMin
+	}
+	if pv != nil {
+		lockW(&pv.ver)
+		pv.next.Store(nx)
+		unlockW(&pv.ver)
+	}
+	if nx != nil {
+		lockW(&nx.ver)
+		nx.prev.Store(pv)
+		unlockW(&nx.ver)
+	}
+	unlockW(&l.ver)
+	o.leaves.Add(-1)
+	for i, h := range o.hints {
+		if h == l {
+			o.hints[i] = nil
+		}
+	}
+}
 
 func (o *ordered) clear() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.epoch.Add(1)
-	for l := range o.head.next {
-		o.head.next[l].Store(nil)
-	}
-	o.n.Store(0)
-	o.mem.Store(0)
-	o.top.Store(1)
-	o.resetTails()
-	o.insFingers = [2][maxLevel]*skipNode{}
+	// Readers inside the old tree finish there; new ones start in the new.
+	o.reset()
 }
