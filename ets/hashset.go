@@ -203,13 +203,18 @@ func (s *hashSet) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 		old = sh.slots[i].obj
 	}
 	obj, err := f(old)
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if found {
+	case obj == nil && found:
+		// Only a bag's groups go away through update.
+		sh.mem -= termBytes(old)
+		sh.remove(i)
+	case obj == nil:
+	case found:
 		sh.mem += termBytesDelta(old, obj)
 		sh.slots[i].obj = obj
-	} else {
+	default:
 		sh.put(i, &k, obj)
 		sh.mem += termBytes(obj)
 	}

@@ -613,8 +613,14 @@ func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 		old = l.objs[i].Load()
 	}
 	obj, err := f(old)
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
+	case obj == nil && eq:
+		o.removeAt(l, i, &p)
+		return nil
+	case obj == nil:
+		return nil
 	}
 	if eq {
 		o.mem.Add(termBytesDelta(old, obj))
@@ -780,16 +786,21 @@ func (o *ordered) delete(key term.Term) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	l := o.leafFor(&p)
-	n := int(l.n.Load())
-	i, eq, _ := l.search(&p, n, o.keyPos)
-	if !eq {
-		return false
+	i, eq, _ := l.search(&p, int(l.n.Load()), o.keyPos)
+	if eq {
+		o.removeAt(l, i, &p)
 	}
+	return eq
+}
+
+// removeAt removes slot i of l, whose key is p.
+func (o *ordered) removeAt(l *leaf, i int, p *probe) {
+	n := int(l.n.Load())
 	o.n.Add(-1)
 	o.mem.Add(-termBytes(l.objs[i].Load()))
 	if n == 1 && o.leaves.Load() > 1 {
-		o.removeLeaf(l, &p)
-		return true
+		o.removeLeaf(l, p)
+		return
 	}
 	lockW(&l.ver)
 	for j := i; j < n-1; j++ {
@@ -799,7 +810,6 @@ func (o *ordered) delete(key term.Term) bool {
 	l.objs[n-1].Store(nil)
 	l.n.Store(int32(n - 1))
 	unlockW(&l.ver)
-	return true
 }
 
 // removeLeaf takes the emptied leaf l (not the only one) out of the tree.
