@@ -131,8 +131,8 @@ func (b *bag) update(term.Term, func(*term.Tuple) (*term.Tuple, error)) error {
 	return ErrNotSet
 }
 
-func (b *bag) first() term.Term                       { return b.hs.first() }
-func (b *bag) last() term.Term                        { return b.hs.last() }
+func (b *bag) first() term.Term                      { return b.hs.first() }
+func (b *bag) last() term.Term                       { return b.hs.last() }
 func (b *bag) next(key term.Term) (term.Term, error) { return b.hs.next(key) }
 func (b *bag) prev(key term.Term) (term.Term, error) { return b.hs.prev(key) }
 
