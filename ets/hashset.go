@@ -7,7 +7,7 @@ import (
 )
 
 // A set is split into setShards shards picked by the top bits of the key's
-// term.Hash; each shard is an open-addressing table (linear probing,
+// hash (setHash); each shard is an open-addressing table (linear probing,
 // backward-shift deletion) under its own reader/writer lock, so readers of
 // different shards never meet and no operation locks the whole table.
 const (
@@ -32,7 +32,7 @@ type setShard struct {
 	_     [64]byte // keeps shards on separate cache lines
 }
 
-// setSlot is one object with its key's term.Hash; obj is nil in an empty
+// setSlot is one object with its key's setHash; obj is nil in an empty
 // slot. Keys are compared only when the hashes are equal, which for a key
 // that is absent almost never happens, so an insert reads no object.
 type setSlot struct {
@@ -40,13 +40,35 @@ type setSlot struct {
 	obj *term.Tuple
 }
 
-// setKey is a key with its term.Hash.
+// setKey is a key with its setHash.
 type setKey struct {
 	key term.Term
 	h   uint64
 }
 
-func makeSetKey(key term.Term) setKey { return setKey{key: key, h: term.Hash(key)} }
+func makeSetKey(key term.Term) setKey { return setKey{key: key, h: setHash(key)} }
+
+// runBits is log2 of the run of consecutive integer keys that setHash keeps
+// in consecutive slots: four 16-byte slots, one cache line.
+const runBits = 2
+
+// setHash is term.Hash, except for an integer key: its run number (the key
+// without its low runBits bits) is mixed, and the low bits are kept, so
+// that consecutive integers (counters, sequence numbers) land in the same
+// shard and cache line while runs spread over the table as any hash does.
+func setHash(key term.Term) uint64 {
+	i, ok := key.(term.Int)
+	if !ok {
+		return term.Hash(key)
+	}
+	x := uint64(i) >> runBits
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x<<runBits | uint64(i)&(1<<runBits-1)
+}
 
 // home is the slot a hash probes first: bits below the ones that pick the
 // shard.
