@@ -586,6 +586,7 @@ func (o *ordered) leafFor(p *probe) *leaf {
 
 func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
 	p := newProbe(obj.At(o.keyPos))
+	size := termBytes(obj) // outside the lock, for a new key
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	l := o.leafFor(&p)
@@ -598,7 +599,7 @@ func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
 		l.objs[i].Store(obj)
 		return true
 	}
-	o.put(l, i, &p, obj)
+	o.put(l, i, &p, obj, size)
 	return true
 }
 
@@ -627,14 +628,15 @@ func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 		l.objs[i].Store(obj)
 		return nil
 	}
-	o.put(l, i, &p, obj)
+	o.put(l, i, &p, obj, termBytes(obj))
 	return nil
 }
 
-// put adds obj, whose key p is absent, at slot i of l.
-func (o *ordered) put(l *leaf, i int, p *probe, obj *term.Tuple) {
+// put adds obj, whose key p is absent and whose termBytes is size, at slot
+// i of l.
+func (o *ordered) put(l *leaf, i int, p *probe, obj *term.Tuple, size int64) {
 	o.n.Add(1)
-	o.mem.Add(termBytes(obj))
+	o.mem.Add(size)
 	n := int(l.n.Load())
 	if n < leafCap && i == n {
 		// An append moves nothing: a reader sees the old count, or the
