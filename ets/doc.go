@@ -35,9 +35,10 @@
 // lock: a set (and a bag) is split into shards with a reader/writer lock
 // each, and an ordered_set is a B+tree whose readers take no lock at all:
 // they check a version on each node they read and start again if a writer
-// changed it meanwhile (its writers take one lock). An ordered_set keeps
-// its objects in its leaves' slices, 16 bytes per object, and no heap
-// object of its own per entry. Each single-object operation
+// changed it meanwhile. Its writers lock the one leaf they change, and take
+// a table lock only to split or remove a leaf. An ordered_set keeps its
+// objects in its leaves' slices, 16 bytes per object, and no heap object of
+// its own per entry. Each single-object operation
 // is atomic; UpdateCounter is an atomic read-modify-write. Traversals (Next,
 // All, Select, Fold) see each object at most once but, as in ETS without
 // safe_fixtable, may or may not see objects inserted or deleted while they

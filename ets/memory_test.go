@@ -180,7 +180,7 @@ func objectBytes(st store) int64 {
 		}
 		return m
 	case *ordered:
-		return x.mem.Load()
+		return x.objBytes()
 	}
 	panic("unknown store")
 }

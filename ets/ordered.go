@@ -15,36 +15,54 @@ import (
 // object pointer and a 64-bit order prefix of its key (keyPrefix), which
 // decides most comparisons without reading the object.
 //
-// Writers take mu. Readers take no lock: every node carries a version that
-// a writer makes odd while it changes the node and even again after, and a
-// reader that finds a node's version changed under it (or the node removed)
-// starts its search again from the root. Every field a reader looks at is
-// atomic, so a reader racing a writer reads old or new values, never torn
-// words; the version tells it whether what it read belongs together.
+// Every node carries a version that is odd while a writer holds the node.
+// Readers take no lock: they read a node's version, its fields (all
+// atomic, so a racing writer leaves old or new values, never torn words),
+// and the version again, and start from the root when it moved or the
+// node left the tree. Writers of one leaf's slots (a key that fits in its
+// leaf, a replace, a delete that leaves the leaf non-empty) take only that
+// leaf, by moving its version from the even value they read to odd; two
+// writers in different leaves do not meet. Changes to the tree's shape
+// (splitting a full leaf, removing an empty one, clearing) take mu as
+// well, and lock every node they change. A leaf's range (lo up to its next
+// leaf's lo) changes only while the leaf is locked, so a writer that
+// locked the leaf at the version it read knows its key belongs there.
 const (
 	leafCap  = 32
 	innerCap = 64
 	// leafBytes and innerBytes are a node's size, for memory info.
 	leafBytes  = 64 + leafCap*16
 	innerBytes = 48 + innerCap*32
+	// statStripes spreads the object count and size over cache lines, so
+	// writers in different leaves do not share one.
+	statStripes = 8
 )
 
 type ordered struct {
 	keyPos int
 	root   atomic.Pointer[inner]
 
-	mu sync.Mutex // writers
-	// hints are the leaves of the last inserts, under mu: keys that arrive
-	// in order (timestamps, sequence numbers, a few interleaved streams)
-	// find their leaf without a descent. hintNext is the hint to replace.
-	hints    [2]*leaf
-	hintNext int
+	mu sync.Mutex // writers that change the tree's shape
+	// hints remember, per P, the leaf of the last write: keys that arrive
+	// in order (timestamps, sequence numbers) find their leaf without a
+	// descent.
+	hints sync.Pool
 
-	n      atomic.Int64
-	mem    atomic.Int64 // termBytes of the objects held
-	leaves atomic.Int64
-	inners atomic.Int64
+	stats      [statStripes]stripe
+	nextStripe uint8 // under mu
+	leaves     atomic.Int64
+	inners     atomic.Int64
 }
+
+// stripe is a part of the object count and of their termBytes; each leaf
+// adds to one, under the leaf's lock.
+type stripe struct {
+	n, mem atomic.Int64
+	_      [48]byte
+}
+
+// hint is a remembered leaf.
+type hint struct{ l *leaf }
 
 // leaf holds up to leafCap objects in key order; pre[i] is keyPrefix of
 // objs[i]'s key.
@@ -54,13 +72,15 @@ type leaf struct {
 	n          atomic.Int32
 	next, prev atomic.Pointer[leaf]
 	// lo is the least key the leaf's range admits (none when loMin, for
-	// the leftmost leaf), under mu: the writers' hints need it to tell
-	// whether a key belongs here. The range ends where next's begins.
-	lo    term.Term
-	lop   uint64
-	loMin bool
-	pre   [leafCap]atomic.Uint64
-	objs  [leafCap]atomic.Pointer[term.Tuple]
+	// the leftmost leaf), with its prefix lop: writers starting from a
+	// hint check that their key belongs here. The range ends where next's
+	// begins.
+	lo     atomic.Pointer[sepKey]
+	lop    atomic.Uint64
+	loMin  atomic.Bool
+	stripe uint8 // never changes
+	pre    [leafCap]atomic.Uint64
+	objs   [leafCap]atomic.Pointer[term.Tuple]
 }
 
 // inner routes to n children: child i holds the keys k with seps[i] <= k
@@ -86,17 +106,20 @@ func newOrdered(keyPos int) *ordered {
 }
 
 // reset installs an empty tree: a root with one empty leaf; under mu (or
-// before the table is shared).
+// before the table is shared). Counts start from zero.
 func (o *ordered) reset() {
 	r := &inner{leafKids: true}
-	r.leaves[0].Store(&leaf{loMin: true})
+	l := &leaf{}
+	l.loMin.Store(true)
+	r.leaves[0].Store(l)
 	r.n.Store(1)
-	o.root.Store(r)
-	o.hints = [2]*leaf{}
-	o.n.Store(0)
-	o.mem.Store(0)
+	for i := range o.stats {
+		o.stats[i].n.Store(0)
+		o.stats[i].mem.Store(0)
+	}
 	o.leaves.Store(1)
 	o.inners.Store(1)
+	o.root.Store(r)
 }
 
 // Key order prefixes. keyPrefix maps a key to 64 bits so that a < b in
@@ -228,10 +251,24 @@ func stable(v *atomic.Uint64) uint64 {
 	}
 }
 
-// lockW and unlockW bracket a change to a node; under mu, so the version
-// is never contended.
+// lockW and unlockW bracket a change to an inner node, which only mu's
+// holder changes, so the version is never contended.
 func lockW(v *atomic.Uint64)   { v.Add(1) }
 func unlockW(v *atomic.Uint64) { v.Add(1) }
+
+// tryLock takes l if its version is still lv.
+func (l *leaf) tryLock(lv uint64) bool { return lv&1 == 0 && l.ver.CompareAndSwap(lv, lv+1) }
+
+// lock takes l, waiting out a writer of its slots; under mu.
+func (l *leaf) lock() {
+	for {
+		if v := stable(&l.ver); l.ver.CompareAndSwap(v, v+1) {
+			return
+		}
+	}
+}
+
+func (l *leaf) unlock() { l.ver.Add(1) }
 
 // keyAt returns the key of slot i, for a comparison.
 func (l *leaf) keyAt(i, keyPos int) (term.Term, bool) {
@@ -311,6 +348,12 @@ restart:
 	for {
 		nd := o.root.Load()
 		v := stable(&nd.ver)
+		// A root that has split since it was loaded covers only the lower
+		// half: it is replaced before it is unlocked, so once its version
+		// is stable the root pointer tells.
+		if o.root.Load() != nd {
+			continue restart
+		}
 		for {
 			i := 0
 			switch to {
@@ -460,6 +503,7 @@ func (o *ordered) prev(key term.Term) (term.Term, error) {
 // lastBefore returns the last key < p (the last key when p is nil) from l
 // or the leaves before it; ok is false when the search must start again.
 func (o *ordered) lastBefore(l *leaf, lv uint64, p *probe) (term.Term, bool) {
+	var from *leaf // the leaf l was reached from, going back
 	for {
 		n := l.count()
 		i := n
@@ -475,8 +519,10 @@ func (o *ordered) lastBefore(l *leaf, lv uint64, p *probe) (term.Term, bool) {
 				return nil, false
 			}
 		}
-		pl := l.prev.Load()
-		if !l.valid(lv) {
+		pl, nx := l.prev.Load(), l.next.Load()
+		// A leaf reached going back must still be next to the one left:
+		// had it split since, its last keys would be in a leaf between.
+		if !l.valid(lv) || (from != nil && nx != from) {
 			return nil, false
 		}
 		if obj != nil {
@@ -486,7 +532,7 @@ func (o *ordered) lastBefore(l *leaf, lv uint64, p *probe) (term.Term, bool) {
 			return nil, true
 		}
 		// Every key of the previous leaf is before p.
-		l, lv, p = pl, stable(&pl.ver), nil
+		from, l, lv, p = l, pl, stable(&pl.ver), nil
 		if l.dead.Load() {
 			return nil, false
 		}
@@ -524,13 +570,265 @@ func (o *ordered) rangeObjs(lo, hi term.Term, yield func(*term.Tuple) bool) {
 	}
 }
 
-func (o *ordered) size() int { return int(o.n.Load()) }
-
-func (o *ordered) memory() int64 {
-	return o.mem.Load() + o.leaves.Load()*leafBytes + o.inners.Load()*innerBytes + 128
+func (o *ordered) size() int {
+	n := int64(0)
+	for i := range o.stats {
+		n += o.stats[i].n.Load()
+	}
+	return int(n)
 }
 
-// Writers. Everything below runs under mu.
+// objBytes is the termBytes of the objects held.
+func (o *ordered) objBytes() int64 {
+	m := int64(0)
+	for i := range o.stats {
+		m += o.stats[i].mem.Load()
+	}
+	return m
+}
+
+func (o *ordered) memory() int64 {
+	return o.objBytes() + o.leaves.Load()*leafBytes + o.inners.Load()*innerBytes + 128
+}
+
+// Writers.
+
+// inRange reports whether p belongs in l's range; l's fields are read as
+// a reader reads them, so the answer holds only if l is then locked at the
+// version read before.
+func (l *leaf) inRange(p *probe) bool {
+	if !l.loMin.Load() {
+		lo := l.lo.Load()
+		if lo == nil || p.cmp(l.lop.Load(), lo.key) < 0 {
+			return false
+		}
+	}
+	if nx := l.next.Load(); nx != nil {
+		lo := nx.lo.Load()
+		if lo == nil || p.cmp(nx.lop.Load(), lo.key) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// lockedLeaf returns p's leaf, locked: the leaf of this P's last write
+// when p belongs there, or the one a descent finds.
+func (o *ordered) lockedLeaf(p *probe) *leaf {
+	h, _ := o.hints.Get().(*hint)
+	if h == nil {
+		h = &hint{}
+	}
+	defer o.hints.Put(h)
+	if l := h.l; l != nil {
+		if lv := l.ver.Load(); !l.dead.Load() && l.inRange(p) && l.tryLock(lv) {
+			return l
+		}
+	}
+	for {
+		l, lv := o.descend(p, toKey)
+		if l.tryLock(lv) {
+			h.l = l
+			return l
+		}
+	}
+}
+
+// stat adds to the counts of l's stripe; l is locked.
+func (o *ordered) stat(l *leaf, n, mem int64) {
+	st := &o.stats[l.stripe]
+	if n != 0 {
+		st.n.Add(n)
+	}
+	if mem != 0 {
+		st.mem.Add(mem)
+	}
+}
+
+// replaceAt stores obj in slot i of the locked l, in place of an object
+// with an equal key.
+func (o *ordered) replaceAt(l *leaf, i int, obj *term.Tuple) {
+	o.stat(l, 0, termBytesDelta(l.objs[i].Load(), obj))
+	l.objs[i].Store(obj)
+}
+
+// putAt adds obj (key p, termBytes size) at slot i of the locked l, which
+// has room.
+func (o *ordered) putAt(l *leaf, i int, p *probe, obj *term.Tuple, size int64) {
+	n := int(l.n.Load())
+	for j := n; j > i; j-- {
+		l.pre[j].Store(l.pre[j-1].Load())
+		l.objs[j].Store(l.objs[j-1].Load())
+	}
+	l.pre[i].Store(p.pre)
+	l.objs[i].Store(obj)
+	l.n.Store(int32(n + 1))
+	o.stat(l, 1, size)
+}
+
+// removeAt removes slot i of the locked l, which keeps an object (or is
+// the only leaf).
+func (o *ordered) removeAt(l *leaf, i int) {
+	n := int(l.n.Load())
+	o.stat(l, -1, -termBytes(l.objs[i].Load()))
+	for j := i; j < n-1; j++ {
+		l.pre[j].Store(l.pre[j+1].Load())
+		l.objs[j].Store(l.objs[j+1].Load())
+	}
+	l.objs[n-1].Store(nil)
+	l.n.Store(int32(n - 1))
+}
+
+func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
+	p := newProbe(obj.At(o.keyPos))
+	size := termBytes(obj)
+	l := o.lockedLeaf(&p)
+	n := int(l.n.Load())
+	i, eq, _ := l.search(&p, n, o.keyPos)
+	switch {
+	case eq && onlyNew:
+		l.unlock()
+		return false
+	case eq:
+		o.replaceAt(l, i, obj)
+		l.unlock()
+		return true
+	case n < leafCap:
+		o.putAt(l, i, &p, obj, size)
+		l.unlock()
+		return true
+	}
+	// The leaf is full: split it, under mu.
+	l.unlock()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var buf [8]step
+	path, l := o.path(&p, buf[:0])
+	l.lock()
+	n = int(l.n.Load())
+	i, eq, _ = l.search(&p, n, o.keyPos)
+	switch {
+	case eq && onlyNew:
+		l.unlock()
+		return false
+	case eq:
+		o.replaceAt(l, i, obj)
+		l.unlock()
+	case n < leafCap:
+		o.putAt(l, i, &p, obj, size)
+		l.unlock()
+	default:
+		o.splitLeaf(path, l, i, &p, obj, size)
+	}
+	return true
+}
+
+func (o *ordered) delete(key term.Term) bool {
+	p := newProbe(key)
+	l := o.lockedLeaf(&p)
+	n := int(l.n.Load())
+	i, eq, _ := l.search(&p, n, o.keyPos)
+	if !eq || n > 1 {
+		if eq {
+			o.removeAt(l, i)
+		}
+		l.unlock()
+		return eq
+	}
+	// The leaf would be empty: remove it, under mu.
+	l.unlock()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var buf [8]step
+	path, l := o.path(&p, buf[:0])
+	l.lock()
+	i, eq, _ = l.search(&p, int(l.n.Load()), o.keyPos)
+	if eq {
+		o.removeLocked(path, l, i)
+	} else {
+		l.unlock()
+	}
+	return eq
+}
+
+// removeLocked removes slot i of the locked l, and l itself when that
+// empties it and it is not the only leaf; under mu. It unlocks l.
+func (o *ordered) removeLocked(path []step, l *leaf, i int) {
+	if l.n.Load() > 1 || o.leaves.Load() == 1 {
+		o.removeAt(l, i)
+		l.unlock()
+		return
+	}
+	o.stat(l, -1, -termBytes(l.objs[i].Load()))
+	o.removeLeaf(path, l)
+}
+
+func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, error)) error {
+	p := newProbe(key)
+	l := o.lockedLeaf(&p)
+	n := int(l.n.Load())
+	i, eq, _ := l.search(&p, n, o.keyPos)
+	// Outcomes that may change the tree's shape (a new key in a full leaf,
+	// the last key of a leaf removed) go under mu before f runs, so that
+	// f runs once.
+	if (eq && n > 1) || (!eq && n < leafCap) {
+		err := o.updateAt(l, i, eq, &p, f)
+		l.unlock()
+		return err
+	}
+	l.unlock()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var buf [8]step
+	path, l := o.path(&p, buf[:0])
+	l.lock()
+	n = int(l.n.Load())
+	i, eq, _ = l.search(&p, n, o.keyPos)
+	var old *term.Tuple
+	if eq {
+		old = l.objs[i].Load()
+	}
+	obj, err := f(old)
+	switch {
+	case err != nil || (obj == nil && !eq):
+		l.unlock()
+	case obj == nil:
+		o.removeLocked(path, l, i)
+	case eq:
+		o.replaceAt(l, i, obj)
+		l.unlock()
+	case n < leafCap:
+		o.putAt(l, i, &p, obj, termBytes(obj))
+		l.unlock()
+	default:
+		o.splitLeaf(path, l, i, &p, obj, termBytes(obj))
+	}
+	return err
+}
+
+// updateAt applies f to slot i of the locked l (eq: the key is there),
+// when neither outcome changes the tree's shape.
+func (o *ordered) updateAt(l *leaf, i int, eq bool, p *probe, f func(old *term.Tuple) (*term.Tuple, error)) error {
+	var old *term.Tuple
+	if eq {
+		old = l.objs[i].Load()
+	}
+	obj, err := f(old)
+	switch {
+	case err != nil:
+		return err
+	case obj == nil && eq:
+		o.removeAt(l, i)
+	case obj == nil:
+	case eq:
+		o.replaceAt(l, i, obj)
+	default:
+		o.putAt(l, i, p, obj, termBytes(obj))
+	}
+	return nil
+}
+
+// Shape changes, under mu.
 
 // step is one inner node on the way down to a leaf and the child taken.
 type step struct {
@@ -539,7 +837,7 @@ type step struct {
 }
 
 // path returns the inner nodes from the root down to p's leaf, and the
-// leaf.
+// leaf; under mu, so inner nodes hold still.
 func (o *ordered) path(p *probe, buf []step) ([]step, *leaf) {
 	nd := o.root.Load()
 	for {
@@ -552,127 +850,19 @@ func (o *ordered) path(p *probe, buf []step) ([]step, *leaf) {
 	}
 }
 
-// inRange reports whether p belongs in l's range.
-func (o *ordered) inRange(l *leaf, p *probe) bool {
-	if l == nil || l.dead.Load() {
-		return false
-	}
-	if !l.loMin {
-		if p.cmp(l.lop, l.lo) < 0 {
-			return false
-		}
-	}
-	if nx := l.next.Load(); nx != nil {
-		if p.cmp(nx.lop, nx.lo) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// leafFor returns p's leaf, from a hint when one fits.
-func (o *ordered) leafFor(p *probe) *leaf {
-	for _, h := range o.hints {
-		if o.inRange(h, p) {
-			return h
-		}
-	}
-	var buf [8]step
-	_, l := o.path(p, buf[:0])
-	o.hints[o.hintNext] = l
-	o.hintNext = (o.hintNext + 1) % len(o.hints)
-	return l
-}
-
-func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
-	p := newProbe(obj.At(o.keyPos))
-	size := termBytes(obj) // outside the lock, for a new key
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	l := o.leafFor(&p)
-	i, eq, _ := l.search(&p, int(l.n.Load()), o.keyPos)
-	if eq {
-		if onlyNew {
-			return false
-		}
-		o.mem.Add(termBytesDelta(l.objs[i].Load(), obj))
-		l.objs[i].Store(obj)
-		return true
-	}
-	o.put(l, i, &p, obj, size)
-	return true
-}
-
-func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, error)) error {
-	p := newProbe(key)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	l := o.leafFor(&p)
-	i, eq, _ := l.search(&p, int(l.n.Load()), o.keyPos)
-	var old *term.Tuple
-	if eq {
-		old = l.objs[i].Load()
-	}
-	obj, err := f(old)
-	switch {
-	case err != nil:
-		return err
-	case obj == nil && eq:
-		o.removeAt(l, i, &p)
-		return nil
-	case obj == nil:
-		return nil
-	}
-	if eq {
-		o.mem.Add(termBytesDelta(old, obj))
-		l.objs[i].Store(obj)
-		return nil
-	}
-	o.put(l, i, &p, obj, termBytes(obj))
-	return nil
-}
-
-// put adds obj, whose key p is absent and whose termBytes is size, at slot
-// i of l.
-func (o *ordered) put(l *leaf, i int, p *probe, obj *term.Tuple, size int64) {
-	o.n.Add(1)
-	o.mem.Add(size)
-	n := int(l.n.Load())
-	if n < leafCap && i == n {
-		// An append moves nothing: a reader sees the old count, or the
-		// new one and the slot filled before it, so the version stays.
-		l.pre[i].Store(p.pre)
-		l.objs[i].Store(obj)
-		l.n.Store(int32(n + 1))
-		return
-	}
-	if n < leafCap {
-		lockW(&l.ver)
-		for j := n; j > i; j-- {
-			l.pre[j].Store(l.pre[j-1].Load())
-			l.objs[j].Store(l.objs[j-1].Load())
-		}
-		l.pre[i].Store(p.pre)
-		l.objs[i].Store(obj)
-		l.n.Store(int32(n + 1))
-		unlockW(&l.ver)
-		return
-	}
-	o.splitLeaf(l, i, p, obj)
-}
-
-// splitLeaf adds obj at slot i of the full leaf l by moving its upper half
-// to a new leaf, or, when obj goes at the end (keys that arrive in order),
-// by starting a new leaf with obj alone, which leaves l full.
-func (o *ordered) splitLeaf(l *leaf, i int, p *probe, obj *term.Tuple) {
-	var buf [8]step
-	path, pl := o.path(p, buf[:0])
-	if pl != l {
-		panic("ets: ordered_set leaf hint out of place")
-	}
-	r := &leaf{}
+// newLeaf returns an empty leaf on the next stripe.
+func (o *ordered) newLeaf() *leaf {
+	o.nextStripe = (o.nextStripe + 1) % statStripes
 	o.leaves.Add(1)
-	lockW(&l.ver)
+	return &leaf{stripe: o.nextStripe}
+}
+
+// splitLeaf adds obj at slot i of the full, locked leaf l at the end of
+// path by moving l's upper half to a new leaf, or, when obj goes at the
+// end (keys that arrive in order), by starting a new leaf with obj alone,
+// which leaves l full. It unlocks l.
+func (o *ordered) splitLeaf(path []step, l *leaf, i int, p *probe, obj *term.Tuple, size int64) {
+	r := o.newLeaf()
 	mid := leafCap
 	if i < leafCap {
 		mid = leafCap / 2
@@ -682,41 +872,35 @@ func (o *ordered) splitLeaf(l *leaf, i int, p *probe, obj *term.Tuple) {
 		r.objs[j-mid].Store(l.objs[j].Load())
 	}
 	r.n.Store(int32(leafCap - mid))
+	moved := int64(0)
 	for j := mid; j < leafCap; j++ {
+		moved += termBytes(l.objs[j].Load())
 		l.objs[j].Store(nil)
 	}
 	l.n.Store(int32(mid))
-	into := l
+	o.stat(l, -int64(leafCap-mid), -moved)
+	o.stat(r, int64(leafCap-mid), moved)
 	if i >= mid {
-		into, i = r, i-mid
+		o.putAt(r, i-mid, p, obj, size)
+	} else {
+		o.putAt(l, i, p, obj, size)
 	}
-	n := int(into.n.Load())
-	for j := n; j > i; j-- {
-		into.pre[j].Store(into.pre[j-1].Load())
-		into.objs[j].Store(into.objs[j-1].Load())
-	}
-	into.pre[i].Store(p.pre)
-	into.objs[i].Store(obj)
-	into.n.Store(int32(n + 1))
-	first := r.objs[0].Load().At(o.keyPos)
-	r.lo, r.lop = first, r.pre[0].Load()
+	first := &sepKey{r.objs[0].Load().At(o.keyPos)}
+	r.lo.Store(first)
+	r.lop.Store(r.pre[0].Load())
 	nx := l.next.Load()
 	r.next.Store(nx)
 	r.prev.Store(l)
 	if nx != nil {
-		lockW(&nx.ver)
+		nx.lock()
 		nx.prev.Store(r)
-		unlockW(&nx.ver)
+		nx.unlock()
 	}
 	l.next.Store(r)
 	// The parent learns of r before l's readers may go on: one that saw
 	// the parent before r was added finds it changed.
-	o.addChild(path, len(path)-1, r.lop, &sepKey{first}, nil, r)
-	unlockW(&l.ver)
-	if o.hints[0] == l || o.hints[1] == l {
-		o.hints[o.hintNext] = r
-		o.hintNext = (o.hintNext + 1) % len(o.hints)
-	}
+	o.addChild(path, len(path)-1, r.lop.Load(), first, nil, r)
+	l.unlock()
 }
 
 // addChild inserts a child (kid or lf) after path[d].i in path[d].nd, with
@@ -783,48 +967,14 @@ func (nd *inner) set(j int, pre uint64, sep *sepKey, kid *inner, lf *leaf) {
 	nd.leaves[j].Store(lf)
 }
 
-func (o *ordered) delete(key term.Term) bool {
-	p := newProbe(key)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	l := o.leafFor(&p)
-	i, eq, _ := l.search(&p, int(l.n.Load()), o.keyPos)
-	if eq {
-		o.removeAt(l, i, &p)
-	}
-	return eq
-}
-
-// removeAt removes slot i of l, whose key is p.
-func (o *ordered) removeAt(l *leaf, i int, p *probe) {
-	n := int(l.n.Load())
-	o.n.Add(-1)
-	o.mem.Add(-termBytes(l.objs[i].Load()))
-	if n == 1 && o.leaves.Load() > 1 {
-		o.removeLeaf(l, p)
-		return
-	}
-	lockW(&l.ver)
-	for j := i; j < n-1; j++ {
-		l.pre[j].Store(l.pre[j+1].Load())
-		l.objs[j].Store(l.objs[j+1].Load())
-	}
-	l.objs[n-1].Store(nil)
-	l.n.Store(int32(n - 1))
-	unlockW(&l.ver)
-}
-
-// removeLeaf takes the emptied leaf l (not the only one) out of the tree.
-// Its range goes to the leaf before it, or, when it was the first child of
-// the node that keeps the range, to the leaf after it.
-func (o *ordered) removeLeaf(l *leaf, p *probe) {
-	var buf [8]step
-	path, pl := o.path(p, buf[:0])
-	if pl != l {
-		panic("ets: ordered_set leaf hint out of place")
-	}
-	lockW(&l.ver)
+// removeLeaf takes the locked leaf l at the end of path, whose last object
+// is being removed, out of the tree (l is not the only leaf), and unlocks
+// it. Its range goes to the leaf before it, or, when it was the first
+// child of the node that keeps the range, to the leaf after it.
+func (o *ordered) removeLeaf(path []step, l *leaf) {
 	l.dead.Store(true)
+	l.objs[0].Store(nil)
+	l.n.Store(0)
 	d := len(path) - 1
 	// Nodes left without children go too.
 	for ; d > 0 && path[d].nd.n.Load() == 1; d-- {
@@ -844,31 +994,38 @@ func (o *ordered) removeLeaf(l *leaf, p *probe) {
 	nd.n.Store(int32(n - 1))
 	unlockW(&nd.ver)
 	pv, nx := l.prev.Load(), l.next.Load()
-	if at == 0 && nx != nil {
-		nx.lo, nx.lop, nx.loMin = l.lo, l.lop, l.loMin
-	}
 	if pv != nil {
-		lockW(&pv.ver)
+		pv.lock()
 		pv.next.Store(nx)
-		unlockW(&pv.ver)
+		pv.unlock()
 	}
 	if nx != nil {
-		lockW(&nx.ver)
+		nx.lock()
 		nx.prev.Store(pv)
-		unlockW(&nx.ver)
-	}
-	unlockW(&l.ver)
-	o.leaves.Add(-1)
-	for i, h := range o.hints {
-		if h == l {
-			o.hints[i] = nil
+		if at == 0 {
+			nx.lo.Store(l.lo.Load())
+			nx.lop.Store(l.lop.Load())
+			nx.loMin.Store(l.loMin.Load())
 		}
+		nx.unlock()
 	}
+	l.unlock()
+	o.leaves.Add(-1)
 }
 
+// clear empties the table: every leaf of the old tree is locked and marked
+// removed, so a writer that found one starts again and finds the new tree;
+// readers inside the old tree finish there.
 func (o *ordered) clear() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	// Readers inside the old tree finish there; new ones start in the new.
+	l, _ := o.descend(nil, toFirst)
+	for l != nil {
+		l.lock()
+		l.dead.Store(true)
+		nx := l.next.Load()
+		l.unlock()
+		l = nx
+	}
 	o.reset()
 }

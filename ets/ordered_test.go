@@ -82,7 +82,7 @@ func checkTree(t *testing.T, o *ordered) {
 			require.Positive(t, n, "an empty leaf stays in a tree of %d leaves", len(leaves))
 		}
 		total += n
-		require.Equal(t, i == 0, l.loMin, "leaf %d", i)
+		require.Equal(t, i == 0, l.loMin.Load(), "leaf %d", i)
 		if i > 0 {
 			require.Same(t, leaves[i-1], l.prev.Load())
 			require.Same(t, l, leaves[i-1].next.Load())
@@ -98,18 +98,20 @@ func checkTree(t *testing.T, o *ordered) {
 				require.Negative(t, term.Compare(prevKey, k))
 			}
 			prevKey = k
-			if !l.loMin {
-				require.GreaterOrEqual(t, term.Compare(k, l.lo), 0, "key %v below its leaf's lo %v", k, l.lo)
+			if !l.loMin.Load() {
+				lo := l.lo.Load().key
+				require.Equal(t, keyPrefix(lo), l.lop.Load())
+				require.GreaterOrEqual(t, term.Compare(k, lo), 0, "key %v below its leaf's lo %v", k, lo)
 			}
 			if nx := l.next.Load(); nx != nil {
-				require.Negative(t, term.Compare(k, nx.lo))
+				require.Negative(t, term.Compare(k, nx.lo.Load().key))
 			}
 		}
 		for j := n; j < leafCap; j++ {
 			require.Nil(t, l.objs[j].Load(), "a free slot keeps an object alive")
 		}
 	}
-	require.Equal(t, int64(total), o.n.Load())
+	require.Equal(t, total, o.size())
 }
 
 // propKey draws from a key space large enough for a tree several levels
@@ -453,4 +455,129 @@ func TestOrderedUpdateCounterManyKeys(t *testing.T) {
 	err := o.t.st.(*ordered).update(term.Int(1), func(*term.Tuple) (*term.Tuple, error) { return nil, errStop })
 	require.ErrorIs(t, err, errStop)
 	checkTree(t, o.t.st.(*ordered))
+}
+
+// Writers of one public ordered_set work at once: each owns the keys k
+// with k%writers == its number, so they share leaves, split them and
+// empty them, while readers look on. At the end the table holds exactly
+// the union of the writers' models, and the tree is sound.
+func TestOrderedConcurrentWriters(t *testing.T) {
+	const writers, span = 3, 6000
+	ow, _ := New(Options{Kind: OrderedSet, Access: Public})
+	w, _ := ow.PublicWriter()
+	models := make([]map[int64]*term.Tuple, writers)
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	bad := make(chan string, 1)
+	readers.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var prev term.Term
+			for obj := range w.All() {
+				if prev != nil && term.Compare(prev, obj.At(0)) >= 0 {
+					select {
+					case bad <- fmt.Sprintf("traversal out of order: %v then %v", prev, obj.At(0)):
+					default:
+					}
+					return
+				}
+				prev = obj.At(0)
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	for id := range writers {
+		m := map[int64]*term.Tuple{}
+		models[id] = m
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(id), 77))
+			for step := range 30000 {
+				k := int64(r.IntN(span/writers)*writers + id)
+				if step < 10000 {
+					k = int64(step*writers + id) // in order first: the append path
+				}
+				switch op := r.IntN(10); {
+				case op < 5 || step < 10000:
+					obj := tup(term.Int(k), term.Int(int64(step)))
+					if err := w.Insert(obj); err != nil {
+						panic(err)
+					}
+					m[k] = obj
+				case op < 8:
+					ok, err := w.Delete(term.Int(k))
+					if err != nil || ok != (m[k] != nil) {
+						panic(fmt.Sprintf("delete %d: %v %v", k, ok, err))
+					}
+					delete(m, k)
+				default:
+					v, err := w.UpdateCounter(term.Int(k), 1, 1, tup(term.Int(0), term.Int(0)))
+					if err != nil {
+						panic(err)
+					}
+					var want int64 = 1
+					if old := m[k]; old != nil {
+						want = int64(old.At(1).(term.Int)) + 1
+					}
+					if v != want {
+						panic(fmt.Sprintf("counter %d: %d, want %d", k, v, want))
+					}
+					m[k] = tup(term.Int(k), term.Int(v))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	select {
+	case s := <-bad:
+		t.Fatal(s)
+	default:
+	}
+	ref := &refModel{}
+	for _, m := range models {
+		for _, obj := range m {
+			ref.objs = append(ref.objs, obj)
+		}
+	}
+	slices.SortFunc(ref.objs, func(a, b *term.Tuple) int { return term.Compare(a.At(0), b.At(0)) })
+	checkTree(t, ow.t.st.(*ordered))
+	checkOrderedWalks(t, ow, ref)
+	for _, obj := range ref.objs {
+		got, ok, _ := ow.Lookup(obj.At(0))
+		require.True(t, ok)
+		require.True(t, term.Equal(obj, got), "%v: %v", obj, got)
+	}
+}
+
+// A clear racing writers leaves the count equal to what the table holds.
+func TestOrderedClearRacingWriters(t *testing.T) {
+	ow, _ := New(Options{Kind: OrderedSet, Access: Public})
+	w, _ := ow.PublicWriter()
+	var wg sync.WaitGroup
+	for id := range 2 {
+		wg.Go(func() {
+			for k := range 20000 {
+				_ = w.Insert(tup(term.Int(int64(k*2+id)), term.Int(0)))
+				if k%3 == 0 {
+					_, _ = w.Delete(term.Int(int64(k*2 + id - 4)))
+				}
+			}
+		})
+	}
+	for range 5 {
+		require.NoError(t, w.DeleteAll())
+	}
+	wg.Wait()
+	n := 0
+	for range w.All() {
+		n++
+	}
+	size, _ := w.Size()
+	require.Equal(t, n, size)
+	checkTree(t, ow.t.st.(*ordered))
 }
