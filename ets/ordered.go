@@ -31,7 +31,7 @@ const (
 	leafCap  = 32
 	innerCap = 64
 	// leafBytes and innerBytes are a node's size, for memory info.
-	leafBytes  = 64 + leafCap*16
+	leafBytes  = 72 + leafCap*16
 	innerBytes = 48 + innerCap*32
 	// statStripes spreads the object count and size over cache lines, so
 	// writers in different leaves do not share one.
@@ -79,7 +79,10 @@ type leaf struct {
 	lop    atomic.Uint64
 	loMin  atomic.Bool
 	stripe uint8 // never changes
-	pre    [leafCap]atomic.Uint64
+	// last is the slot of the last key put here, under the leaf's lock: a
+	// full leaf whose next key goes right after it splits there.
+	last atomic.Int32
+	pre  [leafCap]atomic.Uint64
 	objs   [leafCap]atomic.Pointer[term.Tuple]
 }
 
@@ -663,6 +666,7 @@ func (o *ordered) putAt(l *leaf, i int, p *probe, obj *term.Tuple, size int64) {
 	l.pre[i].Store(p.pre)
 	l.objs[i].Store(obj)
 	l.n.Store(int32(n + 1))
+	l.last.Store(int32(i))
 	o.stat(l, 1, size)
 }
 
@@ -858,14 +862,20 @@ func (o *ordered) newLeaf() *leaf {
 }
 
 // splitLeaf adds obj at slot i of the full, locked leaf l at the end of
-// path by moving l's upper half to a new leaf, or, when obj goes at the
-// end (keys that arrive in order), by starting a new leaf with obj alone,
-// which leaves l full. It unlocks l.
+// path by moving l's upper half to a new leaf. Keys that arrive in order
+// split where they arrive instead: at the end, a new leaf starts with obj
+// alone and l stays full; in the middle (right after the last key put in
+// l: a stream of keys below other keys), l keeps the keys before obj and
+// obj, so that the stream goes on appending to l and the keys after it
+// are in another leaf. It unlocks l.
 func (o *ordered) splitLeaf(path []step, l *leaf, i int, p *probe, obj *term.Tuple, size int64) {
 	r := o.newLeaf()
-	mid := leafCap
-	if i < leafCap {
-		mid = leafCap / 2
+	mid := leafCap / 2
+	switch {
+	case i == leafCap:
+		mid = leafCap
+	case i > 0 && int(l.last.Load()) == i-1:
+		mid = i
 	}
 	for j := mid; j < leafCap; j++ {
 		r.pre[j-mid].Store(l.pre[j].Load())
@@ -880,7 +890,7 @@ func (o *ordered) splitLeaf(path []step, l *leaf, i int, p *probe, obj *term.Tup
 	l.n.Store(int32(mid))
 	o.stat(l, -int64(leafCap-mid), -moved)
 	o.stat(r, int64(leafCap-mid), moved)
-	if i >= mid {
+	if i > mid || mid == leafCap {
 		o.putAt(r, i-mid, p, obj, size)
 	} else {
 		o.putAt(l, i, p, obj, size)
