@@ -251,7 +251,20 @@ func (h *ReplicaHandler) Receive(ctx actor.Context) {
 		if h.cfg.beforeStore != nil {
 			h.cfg.beforeStore(r)
 		}
+		if hookAckUnstored(h.cfg.Store, r) {
+			ctx.Respond(&Ack{Worker: r.Worker, Epoch: r.Epoch, Seq: r.Seq})
+			return
+		}
 		if err := h.cfg.Store.Put(r); err != nil {
+			var sealed *SealedError
+			if errors.As(err, &sealed) {
+				// Taken over here from a sealed replica: the sender is a
+				// stale copy, and its state is not acknowledged.
+				h.logs.Info("replica_handler: refused a state of a worker taken over here", slog.String("worker", r.Worker),
+					slog.Uint64("epoch", r.Epoch), slog.Uint64("floor", sealed.Floor))
+				ctx.Respond(&Fenced{Worker: r.Worker, Epoch: sealed.Floor})
+				return
+			}
 			h.logs.Warn("replica store refused a state", slog.String("worker", r.Worker), slog.Any("err", err))
 			ctx.Respond(&NeedKeyframe{Worker: r.Worker, Epoch: r.Epoch, HaveSeq: 0})
 			return

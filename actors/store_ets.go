@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/enode-dev/enode/ets"
@@ -81,13 +82,41 @@ func rowReplica(t *term.Tuple, withState bool) (Replica, error) {
 // crashes and restarts finds every replica where it was.
 //
 // The Store methods are for the handler's goroutine; View hands out the
-// read side, which is safe for concurrent use.
+// read side, which is safe for concurrent use. Seal, for the node that takes
+// workers over, is safe to call from any goroutine.
+//
+// Sealing. A takeover must start each worker from a state at least as new
+// as any state this table acknowledged for it. Reading the view alone does
+// not promise that: a frame the handler is applying (or has queued) when
+// the view is read is stored and acknowledged just after. Seal closes that
+// window: under one lock with Put, it reads the rows of a dead owner and
+// raises each worker's epoch floor past the row's epoch; from then on Put
+// refuses a state below the floor with a *SealedError (the handler answers
+// Fenced, never Ack). So every state the table acknowledges for that epoch
+// is in what Seal returned. Floors only grow and stay for the table's life
+// (one integer per worker taken over here), also after the row is dropped.
 type ReplicaTable struct {
 	owner *ets.Owner
 	view  *ets.View
 	// byHandler marks the table ReceiverConfig.Validate made: the
 	// replica_handler deletes it when it stops for good.
 	byHandler bool
+
+	mu     sync.Mutex        // orders Put against Seal
+	floors map[string]uint64 // worker -> lowest epoch Put accepts; under mu
+}
+
+// SealedError is Put's refusal of a state whose epoch is below the floor
+// Seal set for its worker: the worker runs elsewhere from a sealed replica
+// with a higher epoch, and this state must not be acknowledged.
+type SealedError struct {
+	Worker string
+	Epoch  uint64 // the state's epoch
+	Floor  uint64 // the lowest epoch accepted (the taken-over copy's)
+}
+
+func (e *SealedError) Error() string {
+	return fmt.Sprintf("actors: replica of %q sealed: epoch %d below %d", e.Worker, e.Epoch, e.Floor)
 }
 
 var _ Store = (*ReplicaTable)(nil)
@@ -134,10 +163,65 @@ func (t *ReplicaTable) Put(r Replica) error {
 	if r.Worker == "" {
 		return fmt.Errorf("%w: replica without a worker id", ErrReplicaRow)
 	}
-	if err := t.owner.Insert(replicaRow(r)); err != nil {
+	row := replicaRow(r) // built outside the lock
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if floor := t.floors[r.Worker]; r.Epoch < floor {
+		return &SealedError{Worker: r.Worker, Epoch: r.Epoch, Floor: floor}
+	}
+	if err := t.owner.Insert(row); err != nil {
 		return fmt.Errorf("actors: replica table: %w", err)
 	}
 	return nil
+}
+
+// Seal returns the replicas whose owner is owner, with their states, sorted
+// by worker id, and from then on refuses (in Put) every state of those
+// workers with an epoch at or below the returned replica's: what a node
+// calls before it starts a dead owner's workers from these replicas with
+// epoch+1. A replica sealed already (by SealWorker: another node is taking
+// that worker over from that epoch) is left out, so that one worker is
+// taken over once per epoch. Safe for concurrent use with the handler's Put.
+func (t *ReplicaTable) Seal(owner string) ([]Replica, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rs, err := t.View().ByOwner(owner)
+	if err != nil {
+		return nil, err
+	}
+	out := rs[:0]
+	for _, r := range rs {
+		if r.Epoch < t.floors[r.Worker] {
+			continue
+		}
+		t.raiseFloorLocked(r.Worker, r.Epoch+1)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// SealWorker refuses (in Put) every state of worker with an epoch at or
+// below epoch from now on, and returns the replica of worker as it stands
+// (false when there is none): what a node taking worker over with epoch+1
+// asks of the other nodes' tables, so that a stale copy still running
+// (paused or partitioned, not dead) is not acknowledged by them either.
+// Safe for concurrent use with the handler's Put.
+func (t *ReplicaTable) SealWorker(worker string, epoch uint64) (Replica, bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok, err := t.View().Get(worker)
+	if err != nil {
+		return Replica{}, false, err
+	}
+	t.raiseFloorLocked(worker, epoch+1)
+	return r, ok, nil
+}
+
+func (t *ReplicaTable) raiseFloorLocked(worker string, floor uint64) {
+	if t.floors == nil {
+		t.floors = map[string]uint64{}
+	}
+	t.floors[worker] = max(t.floors[worker], floor)
 }
 
 // Delete removes the replica of worker and reports whether it existed.

@@ -56,6 +56,11 @@ type Entry struct {
 	// Checked is when a source last confirmed Version as its newest (the
 	// client's clock); the entry is fresh until Checked + TTL.
 	Checked time.Time
+	// Stale is set when no source could be read and the entry was served
+	// from the cache past its TTL (Config.MaxStale); Age is then how long
+	// before the read a source last confirmed Version (now - Checked).
+	Stale bool
+	Age   time.Duration
 }
 
 // Freshness says what a cache lookup found.
@@ -153,7 +158,7 @@ type evicted struct {
 // counters are the cache's and its client's statistics.
 type counters struct {
 	hits, misses, expired, stale, unchanged, evictions atomic.Uint64
-	coalesced, fetches, fetchErrors                    atomic.Uint64
+	coalesced, fetches, fetchErrors, staleServed       atomic.Uint64
 }
 
 // Stats counts what a cache (and the client over it) did.
@@ -167,8 +172,11 @@ type Stats struct {
 	Unchanged uint64 // revalidations the source answered with "not newer": the cached state was kept
 	Stale     uint64 // fetches that returned an older version than one already seen: it was refused
 	Evictions uint64 // entries evicted by the size bounds
-	Entries   int    // entries kept now
-	Bytes     int64  // sum of the kept entries' Size
+	// StaleServed counts reads answered with an expired entry because no
+	// source could be read (Config.MaxStale); they also count as Expired.
+	StaleServed uint64
+	Entries     int   // entries kept now
+	Bytes       int64 // sum of the kept entries' Size
 }
 
 // HitRatio is Hits over all lookups (0 when there were none).
@@ -218,6 +226,29 @@ func (c *Cache) Lookup(worker string, now time.Time) (Entry, Freshness) {
 	}
 	c.stats.expired.Add(1)
 	return e, Expired
+}
+
+// serveStale returns worker's cached entry, marked Stale with its Age,
+// when a source confirmed it less than maxAge before now; it counts a
+// stale read. The entry stays as it was: only a source's answer renews
+// Checked. Being the cache's entry, it is the newest version handed out
+// for the worker.
+func (c *Cache) serveStale(worker string, now time.Time, maxAge time.Duration) (Entry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.entries[worker]
+	if !ok {
+		return Entry{}, false
+	}
+	e := *el.Value.(*Entry)
+	age := now.Sub(e.Checked)
+	if age >= maxAge {
+		return Entry{}, false
+	}
+	c.lru.MoveToFront(el)
+	c.stats.staleServed.Add(1)
+	e.Stale, e.Age = true, age
+	return e, true
 }
 
 // Store records what a source answered at time now and returns what a
@@ -345,6 +376,6 @@ func (c *Cache) Stats() Stats {
 		Hits: s.hits.Load(), Misses: s.misses.Load(), Expired: s.expired.Load(),
 		Coalesced: s.coalesced.Load(), Fetches: s.fetches.Load(), Errors: s.fetchErrors.Load(),
 		Unchanged: s.unchanged.Load(), Stale: s.stale.Load(), Evictions: s.evictions.Load(),
-		Entries: n, Bytes: b,
+		StaleServed: s.staleServed.Load(), Entries: n, Bytes: b,
 	}
 }

@@ -33,6 +33,14 @@ type Config struct {
 	FetchTimeout time.Duration
 	// Now is the clock of the TTL. Tests inject a fake one.
 	Now func() time.Time
+	// MaxStale, when positive, lets a read that finds every source down
+	// (the fetch failed with ErrNoSpare, ErrUnavailable or ErrTimeout) be
+	// answered from the cache with an entry that expired less than
+	// MaxStale ago: Entry.Stale is set and Entry.Age says how long ago a
+	// source last confirmed it. The entry is the newest the client has
+	// handed out for the worker, so a reader still never goes back in
+	// time. Zero: such reads fail with the fetch's error.
+	MaxStale time.Duration
 }
 
 // DefaultConfig returns DefaultCacheConfig, a 5 s fetch timeout and the
@@ -55,6 +63,9 @@ func (c Config) Validate() error {
 	}
 	if c.Now == nil {
 		return fmt.Errorf("%w: Now must be set", ErrInvalidConfig)
+	}
+	if c.MaxStale < 0 {
+		return fmt.Errorf("%w: MaxStale must not be negative", ErrInvalidConfig)
 	}
 	return nil
 }
@@ -206,6 +217,9 @@ func (c *Client) run(ctx context.Context, worker string, have Version, fl *fligh
 		} else if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, ErrTimeout) {
 			err = fmt.Errorf("%w: %s after %v: %w", ErrTimeout, worker, c.cfg.FetchTimeout, err)
 		}
+		if s, ok := c.stale(worker, err); ok {
+			e, err = s, nil
+		}
 	}
 	c.mu.Lock()
 	if c.inflight[worker] == fl {
@@ -231,6 +245,16 @@ func (c *Client) fetchAndStore(ctx context.Context, worker string, have Version)
 		return Entry{}, fmt.Errorf("%w: %s: no state in the answer", ErrBadReply, worker)
 	}
 	return c.cache.Store(e, c.cfg.Now())
+}
+
+// stale returns the entry to serve instead of err when every source is
+// down and Config.MaxStale allows it.
+func (c *Client) stale(worker string, err error) (Entry, bool) {
+	if c.cfg.MaxStale <= 0 || c.base.Err() != nil ||
+		!(errors.Is(err, ErrNoSpare) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrTimeout)) {
+		return Entry{}, false
+	}
+	return c.cache.serveStale(worker, c.cfg.Now(), c.cfg.Cache.TTL+c.cfg.MaxStale)
 }
 
 // release drops one reader's interest in fl; the last one to go cancels

@@ -474,6 +474,7 @@ func TestConfigValidation(t *testing.T) {
 		{"MaxVersions", func(c *client.Config) { c.Cache.MaxVersions = -1 }},
 		{"FetchTimeout", func(c *client.Config) { c.FetchTimeout = 0 }},
 		{"Now", func(c *client.Config) { c.Now = nil }},
+		{"MaxStale", func(c *client.Config) { c.MaxStale = -1 }},
 	} {
 		cfg := client.DefaultConfig()
 		tc.edit(&cfg)
@@ -633,4 +634,104 @@ func TestConcurrentReadersAreMonotonic(t *testing.T) {
 	st := c.Stats()
 	require.Equal(t, uint64(4*500), st.Hits+st.Misses+st.Expired)
 	require.GreaterOrEqual(t, st.Misses+st.Expired, st.Fetches, "every fetch came from a miss or an expiry")
+}
+
+func TestServeStaleWhenSourcesAreDown(t *testing.T) {
+	const maxStale = 10 * time.Second
+	src, clk := newSource(), newClock()
+	src.set("w1", 1, 1)
+	src.set("w2", 1, 1)
+	c := newClient(t, src, clk, func(cfg *client.Config) { cfg.MaxStale = maxStale })
+	plain := newClient(t, src, clk, nil)
+	get(t, c, "w1")
+	get(t, plain, "w1")
+	src.set("w1", 1, 2)
+	clk.Advance(ttl)
+	seen := get(t, c, "w1")
+	require.Equal(t, client.Version{Epoch: 1, Seq: 2}, seen.Version)
+	require.False(t, seen.Stale)
+	require.Zero(t, seen.Age)
+	get(t, plain, "w1")
+
+	down := []error{
+		fmt.Errorf("%w: spare@h: connection refused", client.ErrUnavailable),
+		fmt.Errorf("%w: reading w1", client.ErrNoSpare),
+		fmt.Errorf("%w: after 5s", client.ErrTimeout),
+	}
+	for i, cause := range down {
+		src.mu.Lock()
+		src.errs["w1"] = cause
+		src.mu.Unlock()
+		clk.Advance(ttl)
+		age := time.Duration(i+1) * ttl
+		e := get(t, c, "w1")
+		require.True(t, e.Stale, "%v", cause)
+		require.Equal(t, age, e.Age)
+		require.Equal(t, seen.Version, e.Version, "the newest version seen, not older")
+		require.True(t, term.Equal(seen.State, e.State))
+		require.Equal(t, seen.Checked, e.Checked, "only a source renews Checked")
+		// The asynchronous path shares it.
+		f := c.GetAsync("w1")
+		require.True(t, f.Wait(10*time.Second))
+		fe, err := f.Result()
+		require.NoError(t, err)
+		require.True(t, fe.Stale)
+		// Without MaxStale the read fails with the cause.
+		_, err = plain.Get(context.Background(), "w1")
+		require.ErrorIs(t, err, cause)
+	}
+	st := c.Stats()
+	require.Equal(t, uint64(2*len(down)), st.StaleServed)
+	require.Equal(t, uint64(2*len(down)), st.Errors, "the fetches still failed")
+	require.Zero(t, plain.Stats().StaleServed)
+
+	// A source that answers is not down: its error is the reader's.
+	for _, cause := range []error{client.ErrUnknownWorker, client.ErrBadReply} {
+		src.mu.Lock()
+		src.errs["w1"] = cause
+		src.mu.Unlock()
+		_, err := c.Get(context.Background(), "w1")
+		require.ErrorIs(t, err, cause)
+	}
+	// Past TTL + MaxStale, and for a worker never read, there is nothing
+	// to serve.
+	src.mu.Lock()
+	src.errs["w1"], src.errs["w2"] = down[0], down[0]
+	src.mu.Unlock()
+	clk.Advance(ttl + maxStale - time.Duration(len(down))*ttl - time.Nanosecond)
+	require.True(t, get(t, c, "w1").Stale, "just within TTL + MaxStale")
+	clk.Advance(time.Nanosecond)
+	_, err := c.Get(context.Background(), "w1")
+	require.ErrorIs(t, err, client.ErrUnavailable)
+	_, err = c.Get(context.Background(), "w2")
+	require.ErrorIs(t, err, client.ErrUnavailable)
+	require.Equal(t, uint64(2*len(down)+1), c.Stats().StaleServed)
+
+	// The source comes back with a newer state: a normal, fresh read.
+	src.mu.Lock()
+	delete(src.errs, "w1")
+	src.mu.Unlock()
+	src.set("w1", 1, 3)
+	e := get(t, c, "w1")
+	require.False(t, e.Stale)
+	require.Equal(t, client.Version{Epoch: 1, Seq: 3}, e.Version)
+}
+
+func TestServeStaleAfterEvictionFails(t *testing.T) {
+	src, clk := newSource(), newClock()
+	src.set("w1", 1, 1)
+	src.set("w2", 1, 1)
+	c := newClient(t, src, clk, func(cfg *client.Config) {
+		cfg.MaxStale = time.Minute
+		cfg.Cache.MaxEntries = 1
+	})
+	get(t, c, "w1")
+	get(t, c, "w2") // evicts w1
+	src.mu.Lock()
+	src.errs["w1"] = client.ErrNoSpare
+	src.mu.Unlock()
+	clk.Advance(ttl)
+	_, err := c.Get(context.Background(), "w1")
+	require.ErrorIs(t, err, client.ErrNoSpare)
+	require.Zero(t, c.Stats().StaleServed)
 }

@@ -21,7 +21,14 @@
 // the state, so a reader never gets a state older than one it already got,
 // even from a spare that lags behind (ErrStale when nothing newer is
 // available). Counters (Stats) say how many reads hit, missed, expired,
-// coalesced, came back unchanged or stale.
+// coalesced, came back unchanged or older than seen (refused), and how
+// many were served stale.
+//
+// With Config.MaxStale set, a read that finds every source down (no live
+// spare, none answering, or none in time) is answered from the cache with
+// an entry that expired less than MaxStale ago, marked Entry.Stale with its
+// Age; it is still the newest state the client handed out for the worker.
+// Stats.StaleServed counts such reads.
 //
 // A Fetcher is where states come from. NodeFetcher reads them through a
 // node of the cluster from the replica service (node.StartReplicaService)

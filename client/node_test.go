@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -220,4 +221,50 @@ func TestReplicaServiceProtocol(t *testing.T) {
 		require.NoError(t, err, tc.req)
 		require.Equal(t, tc.want, term.Format(res.(term.Term)), tc.req)
 	}
+}
+
+// TestServeStaleWhenNodesAreStopped reads through NodeFetcher, then stops
+// the spare, then the reading node too: with MaxStale the reader keeps the
+// newest state it saw, marked stale with its age; without, the read fails.
+func TestServeStaleWhenNodesAreStopped(t *testing.T) {
+	active, spare := cluster(t, 64)
+	clk := newClock()
+	edit := func(cfg *client.Config) { cfg.FetchTimeout = 2 * time.Second }
+	plain := newClient(t, client.NewNodeFetcher(active), clk, edit)
+	c := newClient(t, client.NewNodeFetcher(active), clk, func(cfg *client.Config) {
+		edit(cfg)
+		cfg.MaxStale = time.Minute
+	})
+	seen := get(t, c, "w1")
+	require.False(t, seen.Stale)
+	require.Equal(t, int64(5), counterN(t, seen.State))
+	get(t, plain, "w1")
+
+	require.NoError(t, spare.Halt())
+	clk.Advance(ttl)
+	e := get(t, c, "w1")
+	require.True(t, e.Stale)
+	require.Equal(t, ttl, e.Age)
+	require.Equal(t, seen.Version, e.Version)
+	require.True(t, term.Equal(seen.State, e.State))
+	_, err := plain.Get(context.Background(), "w1")
+	require.Error(t, err)
+	require.True(t, errors.Is(err, client.ErrUnavailable) || errors.Is(err, client.ErrNoSpare) || errors.Is(err, client.ErrTimeout), "%v", err)
+
+	// Once the active node has found the spare dead there is no spare to
+	// ask at all; then the reading node itself stops.
+	nodetest.WaitFor(t, nodetest.DefaultTimeout, func() bool {
+		_, err := client.NewNodeFetcher(active).Fetch(context.Background(), "w1", client.Version{})
+		return errors.Is(err, client.ErrNoSpare)
+	}, "%s sees no live spare", active.Name())
+	clk.Advance(ttl)
+	e = get(t, c, "w1")
+	require.True(t, e.Stale)
+	require.Equal(t, 2*ttl, e.Age)
+	require.NoError(t, active.Halt())
+	clk.Advance(ttl)
+	e = get(t, c, "w1")
+	require.True(t, e.Stale)
+	require.Equal(t, seen.Version, e.Version)
+	require.Equal(t, uint64(3), c.Stats().StaleServed)
 }

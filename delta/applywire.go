@@ -50,6 +50,11 @@ type applier struct {
 	terms []term.Term     // a changed tuple's elements; a list insert's values; a map's removed keys
 	sets  []term.ListElem // a list's edited elements
 	pairs []term.Pair     // a map's puts
+
+	// Scratch space of warmList, and where its loads go (see warm.go).
+	warmIdx             []int
+	warmItems, warmNext []warmItem
+	sink                uint64
 }
 
 func (a *applier) run(t term.Term) (term.Term, error) {
@@ -227,6 +232,7 @@ func (a *applier) tuple(t *term.Tuple, depth int) (term.Term, error) {
 // as they come, edited elements in one SetMany at the end (their indexes
 // stay valid: every later insert or delete is after them), then the tail.
 func (a *applier) list(l *term.List, depth int) (term.Term, error) {
+	a.warmList(l, depth)
 	n, err := a.r.count(1)
 	if err != nil {
 		return nil, err

@@ -160,6 +160,10 @@ type Config struct {
 	// traffic to chosen peers (see Faults). Nil in production.
 	Faults *Faults
 
+	// replicaStore, when set (by internal tests), wraps the replica
+	// handler's store, to hold a frame between its decode and its store.
+	replicaStore func(actors.Store) actors.Store
+
 	// Workers builds the worker with a given id; StartWorker and takeover
 	// call it. Every node of a cluster must be able to build any worker,
 	// since any spare may take over any active node. Nil: this node runs

@@ -23,6 +23,7 @@ type (
 	listWorkers     struct{}
 	getBackup       struct{}
 	listTakeovers   struct{}
+	countTakeovers  struct{}
 	// replicaQuery forwards a query to the replica handler.
 	replicaQuery struct{ q any }
 )
@@ -69,11 +70,12 @@ type controller struct {
 	byPID   map[string]string       // worker process id -> worker id
 	fenced  bool                    // a worker of this node was fenced since it became active
 
-	takeovers []Takeover
-	fences    map[string][]*fenceItem // unconfirmed fences by former owner
-	monitors  map[MonitorRef]*fenceItem
-	stopping  bool
-	lost      map[string]lostMember // failed members to rejoin, by name
+	takeovers     []*Takeover             // the most recent maxTakeoverRecords, oldest first
+	takeoverCount uint64                  // every takeover since the node started
+	fences        map[string][]*fenceItem // unconfirmed fences by former owner
+	monitors      map[MonitorRef]*fenceItem
+	stopping      bool
+	lost          map[string]lostMember // failed members to rejoin, by name
 
 	infra actor.SupervisorStrategy // for the replica handler
 }
@@ -101,6 +103,7 @@ func (c *controller) Receive(ctx actor.Context) {
 		// The handler, a child, has stopped by now: its table goes with it.
 		if c.replicas != nil {
 			c.n.repl.view.Store(nil)
+			c.n.repl.table.Store(nil)
 			_ = c.replicas.Close()
 		}
 	case controllerReady:
@@ -125,7 +128,9 @@ func (c *controller) Receive(ctx actor.Context) {
 	case getBackup:
 		ctx.Respond(c.backup)
 	case listTakeovers:
-		ctx.Respond(slices.Clone(c.takeovers))
+		ctx.Respond(c.takeoverRecords())
+	case countTakeovers:
+		ctx.Respond(c.takeoverCount)
 	case *replicaQuery:
 		c.forwardQuery(ctx, m.q)
 	case *Down:
@@ -276,10 +281,14 @@ func (c *controller) ensureHandler(ctx actor.Context) error {
 		}
 		c.replicas = t
 		c.n.repl.view.Store(t.View())
+		c.n.repl.table.Store(t)
 	}
 	rc := actors.DefaultReceiverConfig()
 	rc.Logger = c.log
 	rc.Store = c.replicas
+	if c.n.cfg.replicaStore != nil {
+		rc.Store = c.n.cfg.replicaStore(c.replicas)
+	}
 	props, err := actors.ReplicaHandlerProps(rc)
 	if err != nil {
 		return err

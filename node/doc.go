@@ -98,14 +98,46 @@
 //
 // Takeover. When an active node is declared down (failure detection or a
 // graceful leave), the spare that was its backup in the member list just
-// before (rendezvous over the live spares, itself included) asks its
-// replica_handler for the dead node's replicas, starts each worker with
-// actors.FromReplica (same id and registered name, epoch+1, from the
-// replica's state, which holds at least everything that was acknowledged),
-// publishes the active role so that others recompute backups, and records
-// the takeover (Takeovers: detection to running time). Its own workers now
-// replicate to the remaining spares, or to none until a spare joins. A spare
-// that holds no replica of the dead node stays a spare.
+// before (rendezvous over the live spares, itself included) takes its
+// workers over: it starts each with actors.FromReplica (same id and
+// registered name, epoch+1), publishes the active role so that others
+// recompute backups, and records the takeover (Takeovers: detection to
+// running time; the most recent 1024 records, TakeoverCount counts all).
+// Its own workers now replicate to the remaining spares, or to none until
+// a spare joins. A spare that holds no replica of the dead node stays a
+// spare.
+//
+// No acknowledged state is lost: each worker starts from a state at least
+// as new as any state a live node acknowledged for it. A replica is
+// acknowledged only once stored, and the takeover closes each way a newer
+// one could exist:
+//
+//   - It reads its own replicas with actors.ReplicaTable.Seal, under one
+//     lock with the handler's stores, not through the handler's mailbox (no
+//     wait behind queued frames). From then on the table refuses the dead
+//     owner's epoch for those workers and the handler answers such a frame
+//     with Fenced: a frame queued or being applied at the read, or sent by
+//     a copy that was only paused or partitioned, is never acknowledged
+//     (neither before nor after the taken-over replica is dropped).
+//   - It asks every live node's replica service to seal each worker too
+//     ({seal_replica, ...}, at most 500 ms, in parallel) and starts from the
+//     newest replica of the dead owner any of them holds: highest epoch,
+//     then highest seq. An earlier backup holds a newer one when the backup
+//     moved and the keyframe to the new one had not landed before the owner
+//     died. A peer that does not answer in time is left out.
+//   - A replica already sealed by another node is skipped: one worker is
+//     taken over once per epoch, even by two spares whose member lists
+//     disagree, as long as one's seal reaches the other before its own
+//     takeover.
+//
+// This was chosen over a make-before-break backup switch (acks counted only
+// once the new backup holds the acked version) because it needs no change
+// to the workers' replication protocol and also covers the paused-owner
+// window, at the cost of one round trip to the peers during failover. What
+// it does not cover: states acknowledged only by a node that is itself down
+// or unreachable at takeover (a double fault), and a spare that creates its
+// replica table after the seal (it had no replica_handler to acknowledge
+// with before).
 //
 // Fencing. Replicas refuse frames of a lower epoch and answer them with
 // actors.Fenced. And when a node this node took workers from comes back (a

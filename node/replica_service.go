@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/enode-dev/enode/actors"
 	"github.com/enode-dev/enode/term"
 )
 
@@ -20,7 +21,14 @@ import (
 //	{get_replica, Worker, Epoch, Seq}  -> {unchanged, Worker, Epoch, Seq}   when the replica is not newer
 //	                                      or the {replica, ...} answer above
 //	{get_chunk, Worker, Epoch, Seq, Offset} -> {chunk, Worker, Offset, Bytes}
+//	{seal_replica, Worker, Epoch, Seq} -> as {get_replica, Worker, Epoch, Seq}, after sealing
 //	any of them                        -> {error, not_found} | {error, moved} | {error, badarg}
+//
+// seal_replica is what a node taking Worker over with epoch Epoch+1 asks
+// (see Takeover in the package doc): from then on this node's replica
+// table refuses, and never acknowledges, a state of Worker with an epoch
+// at or below Epoch, and the answer carries this node's replica when it is
+// newer than (Epoch, Seq).
 //
 // Bytes is the state in the External Term Format (term_to_binary), Size its
 // whole length. A state too large for one message comes in pieces: the
@@ -66,6 +74,7 @@ func (n *Node) StartReplicaService() error {
 var (
 	atomGetReplica = term.Atom("get_replica")
 	atomGetChunk   = term.Atom("get_chunk")
+	atomSeal       = term.Atom("seal_replica")
 	atomReplica    = term.Atom("replica")
 	atomUnchanged  = term.Atom("unchanged")
 	atomChunk      = term.Atom("chunk")
@@ -99,7 +108,7 @@ func (s *replicaService) reply(ctx actor.Context, t term.Term) {
 func (s *replicaService) answer(req *term.Tuple) term.Term {
 	tag, _ := req.Tag()
 	switch {
-	case tag == atomGetReplica && (req.Len() == 2 || req.Len() == 4):
+	case (tag == atomGetReplica && (req.Len() == 2 || req.Len() == 4)) || (tag == atomSeal && req.Len() == 4):
 		worker, ok := binaryText(req.At(1))
 		if !ok {
 			return errBadArg
@@ -114,7 +123,20 @@ func (s *replicaService) answer(req *term.Tuple) term.Term {
 				return errBadArg
 			}
 		}
-		r, found, err := s.n.Replica(worker)
+		var (
+			r     actors.Replica
+			found bool
+			err   error
+		)
+		if tag == atomSeal {
+			t := s.n.repl.table.Load()
+			if t == nil {
+				return errNotFound // no table, so no replica_handler to acknowledge anything
+			}
+			r, found, err = t.SealWorker(worker, haveEpoch)
+		} else {
+			r, found, err = s.n.Replica(worker)
+		}
 		if err != nil || !found {
 			return errNotFound
 		}

@@ -97,6 +97,8 @@ type replication struct {
 	// view reads the replica_handler's table (nil while this node has
 	// none); set by the controller, read by Replicas and Replica.
 	view atomic.Pointer[actors.ReplicaView]
+	// table is the same table, for the replica service's seals.
+	table atomic.Pointer[actors.ReplicaTable]
 }
 
 // validateReplication checks the replication part of the configuration.
@@ -262,14 +264,26 @@ func (n *Node) Backup() (string, bool, error) {
 	return b, b != "", nil
 }
 
-// Takeovers returns the record of every worker this node took over, in the
-// order it took them over.
+// Takeovers returns the records of the workers this node took over, in the
+// order it took them over: the most recent 1024 (older records are let go,
+// so that a long-lived node's memory stays bounded; TakeoverCount counts
+// them all).
 func (n *Node) Takeovers() ([]Takeover, error) {
 	res, err := n.ask(listTakeovers{})
 	if err != nil {
 		return nil, err
 	}
 	return res.([]Takeover), nil
+}
+
+// TakeoverCount returns how many workers this node has taken over since it
+// started, including those whose records Takeovers no longer keeps.
+func (n *Node) TakeoverCount() (uint64, error) {
+	res, err := n.ask(countTakeovers{})
+	if err != nil {
+		return 0, err
+	}
+	return res.(uint64), nil
 }
 
 // Replicas lists the replicas this node keeps (without their states),

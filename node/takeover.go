@@ -11,7 +11,7 @@ import (
 // fenceItem is one worker copy to stop on a node that came back after this
 // node took the worker over.
 type fenceItem struct {
-	takeover  int // index in controller.takeovers
+	takeover  *Takeover // its record (kept here also once Takeovers has let it go)
 	from      string
 	worker    string
 	epoch     uint64
@@ -33,9 +33,11 @@ func (c *controller) takeover(ctx actor.Context, dead string, detected time.Time
 		log.Error("takeover impossible: Config.Workers is nil")
 		return
 	}
-	// The replicas are read straight from the handler's table (its
-	// read-only view), not through its mailbox, where frames may queue.
-	replicas, err := c.replicas.View().ByOwner(dead)
+	// The replicas are read straight from the handler's table, not through
+	// its mailbox, and sealed in the same step: a frame of the dead node
+	// that the handler applies after this (one queued in its mailbox, or
+	// one from a copy that was only paused) is refused, never acknowledged.
+	replicas, err := c.replicas.Seal(dead)
 	if err != nil {
 		log.Error("takeover impossible: cannot read the replica table", "err", err)
 		return
@@ -44,11 +46,15 @@ func (c *controller) takeover(ctx actor.Context, dead string, detected time.Time
 		log.Info("dead node had no replicas here: nothing to take over")
 		return
 	}
+	// Another node may hold a newer replica: an earlier backup that
+	// acknowledged states this one does not hold yet. Every live node
+	// seals its replica too, and the newest one wins.
+	replicas = c.newestReplicas(dead, replicas)
 	// Active from now: the workers get this node's backup (another spare,
 	// or none until one appears).
 	c.role = RoleActive
 	c.retarget(ctx)
-	var started []int
+	var started []*Takeover
 	for _, r := range replicas {
 		b, err := c.behaviour(r.Worker)
 		if err != nil {
@@ -60,14 +66,14 @@ func (c *controller) takeover(ctx actor.Context, dead string, detected time.Time
 			log.Error("cannot take a worker over; its replica stays", "worker", r.Worker, "err", err)
 			continue
 		}
-		c.takeovers = append(c.takeovers, Takeover{Worker: r.Worker, From: dead, Epoch: spec.Epoch, Seq: r.Seq, Detected: detected})
-		started = append(started, len(c.takeovers)-1)
-		c.fences[dead] = append(c.fences[dead], &fenceItem{takeover: len(c.takeovers) - 1, from: dead, worker: r.Worker, epoch: spec.Epoch})
+		log.Info("worker taken over", "worker", r.Worker, "from_epoch", r.Epoch, "from_seq", r.Seq, "epoch", spec.Epoch)
+		t := c.recordTakeover(Takeover{Worker: r.Worker, From: dead, Epoch: spec.Epoch, Seq: r.Seq, Detected: detected})
+		started = append(started, t)
+		c.fences[dead] = append(c.fences[dead], &fenceItem{takeover: t, from: dead, worker: r.Worker, epoch: spec.Epoch})
 	}
 	// A worker runs once it has started from its replica: its answer to a
 	// status request comes after its Started, which restores the state.
-	for _, i := range started {
-		t := &c.takeovers[i]
+	for _, t := range started {
 		w := c.workers[t.Worker]
 		if w == nil {
 			continue // it failed and stopped already
@@ -80,7 +86,7 @@ func (c *controller) takeover(ctx actor.Context, dead string, detected time.Time
 		ctx.Send(c.handler, &actors.DropReplica{Worker: t.Worker})
 	}
 	if len(started) > 0 {
-		last := c.takeovers[started[len(started)-1]]
+		last := started[len(started)-1]
 		log.Warn("took over a dead node's workers", "workers", len(started), "of", len(replicas),
 			"detect_to_running", last.Running.Sub(detected).String())
 	}
@@ -106,7 +112,7 @@ func (c *controller) onReturn(ctx actor.Context, name string) {
 	c.log.Info("a node we took workers from is back: fencing its copies", "member", name, "workers", len(items))
 	now := time.Now()
 	for _, f := range items {
-		if t := &c.takeovers[f.takeover]; t.Returned.IsZero() {
+		if t := f.takeover; t.Returned.IsZero() {
 			t.Returned = now
 		}
 		f.monitored = false
@@ -174,7 +180,7 @@ func (c *controller) onFenceDown(ctx actor.Context, d *Down) {
 		return
 	}
 	now := time.Now()
-	t := &c.takeovers[f.takeover]
+	t := f.takeover
 	t.Fenced = now
 	items := c.fences[f.from]
 	for i, g := range items {
@@ -190,4 +196,31 @@ func (c *controller) onFenceDown(ctx actor.Context, d *Down) {
 	}
 	c.log.Info("stale copy stopped", "worker", f.worker, "on", f.from, "reason", d.Reason.String(),
 		"dual_window", t.DualWindow().String())
+}
+
+// maxTakeoverRecords is how many takeover records a node keeps for
+// Takeovers: the most recent ones. TakeoverCount counts them all.
+const maxTakeoverRecords = 1024
+
+// recordTakeover appends a takeover record, letting the oldest go past
+// maxTakeoverRecords, and returns it for updates (a fence still pending
+// keeps its record).
+func (c *controller) recordTakeover(t Takeover) *Takeover {
+	rec := &t
+	if len(c.takeovers) == maxTakeoverRecords {
+		c.takeovers[0] = nil
+		c.takeovers = c.takeovers[1:]
+	}
+	c.takeovers = append(c.takeovers, rec)
+	c.takeoverCount++
+	return rec
+}
+
+// takeoverRecords returns copies of the kept records, oldest first.
+func (c *controller) takeoverRecords() []Takeover {
+	out := make([]Takeover, len(c.takeovers))
+	for i, t := range c.takeovers {
+		out[i] = *t
+	}
+	return out
 }

@@ -50,13 +50,17 @@ type Config struct {
 }
 
 // DefaultConfig returns the configuration sized for the reference workload
-// (see workload.md): 32,000 sessions are three levels of 32, so with two
-// levels hashed in the Hello the whole comparison takes three round trips.
+// (see workload.md). Each round trip compares two levels of the tree (the
+// source compares the copy's hashes, the copy the source's), so with two
+// levels in the Hello a fan-out of 16 reaches the changed field of a
+// session (32,000 sessions are four levels of 16, a session's fields the
+// fifth, their parts the sixth) in three round trips, with half the hashes
+// per differing node of a fan-out of 32.
 func DefaultConfig() Config {
 	return Config{
-		FanOut:       32, // 32^3 covers 32,768 list elements, 32^4 bytes is 1 MiB
+		FanOut:       16, // 16^4 covers 65,536 list elements, 16^5 bytes is 1 MiB
 		MaxRounds:    3,  // the target of issue 8 for the reference state
-		HelloDepth:   2,  // the root's children and grandchildren: about 100 hashes
+		HelloDepth:   2,  // the root's children and grandchildren: about 50 hashes
 		ReplaceBelow: 48, // a tuple of a few small fields is cheaper to send than to hash
 	}
 }
@@ -81,13 +85,17 @@ type MsgKind uint8
 
 // The messages. The copy opens with Hello; the source answers each Hello or
 // Hashes with Ask (descend further), Done (here is the delta) or Keyframe
-// (here is the whole state).
+// (here is the whole state); the copy answers each Ask with Hashes.
 const (
 	// MsgHello carries the copy's root hash and its first levels of hashes.
 	MsgHello MsgKind = iota + 1
-	// MsgHashes carries the copy's hashes of the children of asked nodes.
+	// MsgHashes carries the copy's answer to an Ask: its expansions of the
+	// children that differ from the source's hashes (or of the asked node
+	// itself, when it sees the node differently), and of the asked paths.
 	MsgHashes
-	// MsgAsk names the nodes whose children the source wants hashed.
+	// MsgAsk carries the source's expansions of the nodes that differ (the
+	// copy compares them with its own), and optionally paths whose
+	// children the copy should hash without comparing.
 	MsgAsk
 	// MsgDone carries the delta that turns the copy into the source.
 	MsgDone
@@ -120,9 +128,11 @@ type Message struct {
 	Root uint64
 	// Empty says the copy has no state at all (Hello).
 	Empty bool
-	// Expansions are the copy's hashes (Hello, Hashes).
+	// Expansions are the copy's hashes (Hello, Hashes) or the source's
+	// (Ask).
 	Expansions []Expansion
-	// Ask lists the nodes whose children the source wants (Ask).
+	// Ask lists nodes whose children the copy hashes and sends without
+	// comparing (Ask); the source sends Expansions instead.
 	Ask []Path
 	// Delta turns the copy's state into the source's (Done).
 	Delta delta.Spec
@@ -130,9 +140,10 @@ type Message struct {
 	State term.Term
 }
 
-// Expansion is the copy's view of one node: its shape, from which both
-// sides derive the same children, and the copy's hash of each child. A
-// node the copy does not have has Kind 0.
+// Expansion is one side's view of one node: its shape, from which both
+// sides derive the same children, and that side's hash of each child. In
+// the copy's messages, Kind 0 (no hashes) marks a node the copy does not
+// have or wants sent whole.
 type Expansion struct {
 	Path   Path
 	Kind   term.Kind
@@ -161,7 +172,7 @@ func (e Expansion) shape() shape {
 // Stats counts what one side of an exchange saw.
 type Stats struct {
 	Rounds      int // round trips completed (copy message + source answer)
-	HashesSent  int // child hashes the copy sent
+	HashesSent  int // child hashes this side sent
 	AskedNodes  int // nodes the source asked about
 	Replaced    int // subterms (or ranges) the source sent whole
 	Keyframe    bool
@@ -231,18 +242,56 @@ func (c *Copy) Start() Message {
 
 // expand returns the copy's expansion of p and the children's paths.
 func (c *Copy) expand(p Path) (Expansion, []Path) {
-	n := c.tr.resolve(c.state, p)
-	sh, kids := c.tr.children(p, n)
-	e := Expansion{Path: p, Kind: sh.kind, Len: sh.length, Keyed: sh.keyed, Keys: sh.keys}
-	if l, ok := n.t.(*term.List); ok && n.part == 0 {
-		e.Tail = term.Hash(l.Tail())
-	}
-	e.Hashes = make([]uint64, len(kids))
-	for i, k := range kids {
-		e.Hashes[i] = c.tr.hash(c.tr.resolve(c.state, k))
-	}
+	e, kids := c.tr.expansion(c.state, p)
 	c.stats.HashesSent += len(kids)
 	return e, kids
+}
+
+// answer compares the source's expansion of a node with the copy's own and
+// returns what the source needs to go on: the copy's expansions of the
+// children that differ, or for a differing child that is a leaf or small
+// (see tree.leaf) a bare marker (Kind 0: send it whole). When the two
+// sides see the node differently (another kind, length, key set or list
+// tail), or none of its children differ, the answer is instead the copy's
+// own expansion of the node, which the source compares as it would a
+// Hashes answer; a node the copy does not have, or has as a bitstring, is
+// answered with a marker.
+func (c *Copy) answer(src Expansion) ([]Expansion, error) {
+	n := c.tr.resolve(c.state, src.Path)
+	if n.t == nil || isBitstring(n) {
+		return []Expansion{{Path: src.Path}}, nil
+	}
+	mine, kids := c.tr.children(src.Path, n)
+	own := func() []Expansion {
+		e, _ := c.expand(src.Path)
+		return []Expansion{e}
+	}
+	if !sameShape(mine, src.shape()) || len(kids) == 0 {
+		return own(), nil
+	}
+	if len(kids) != len(src.Hashes) {
+		return nil, fmt.Errorf("%w: %d hashes for %d children", ErrProtocol, len(src.Hashes), len(kids))
+	}
+	if l, ok := n.t.(*term.List); ok && n.part == 0 && term.Hash(l.Tail()) != src.Tail {
+		return own(), nil
+	}
+	var out []Expansion
+	for i, kp := range kids {
+		kn := c.tr.resolve(c.state, kp)
+		if c.tr.hash(kn) == src.Hashes[i] {
+			continue
+		}
+		if c.tr.leaf(kp, kn, c.cfg.ReplaceBelow) {
+			out = append(out, Expansion{Path: kp})
+			continue
+		}
+		e, _ := c.expand(kp)
+		out = append(out, e)
+	}
+	if len(out) == 0 {
+		return own(), nil
+	}
+	return out, nil
 }
 
 // Handle answers one source message. It returns done once the exchange has
@@ -254,10 +303,17 @@ func (c *Copy) Handle(m Message) (reply Message, done bool, err error) {
 	c.stats.Rounds++
 	switch m.Kind {
 	case MsgAsk:
-		reply = Message{Kind: MsgHashes, Expansions: make([]Expansion, 0, len(m.Ask))}
+		reply = Message{Kind: MsgHashes, Expansions: make([]Expansion, 0, len(m.Ask)+len(m.Expansions))}
 		for _, p := range m.Ask {
 			e, _ := c.expand(p)
 			reply.Expansions = append(reply.Expansions, e)
+		}
+		for _, e := range m.Expansions {
+			a, err := c.answer(e)
+			if err != nil {
+				return Message{}, false, err
+			}
+			reply.Expansions = append(reply.Expansions, a...)
 		}
 		return reply, false, nil
 	case MsgKeyframe:
@@ -298,6 +354,7 @@ type Source struct {
 	stats Stats
 
 	asked    map[string]Path   // nodes asked about in the last answer
+	kidOf    map[string]string // children of the asked nodes -> the asked node
 	replaced map[string]Path   // nodes to send whole
 	copyLen  map[string]uint64 // the copy's length of list/binary/map nodes
 	tails    map[string]bool   // lists/binaries whose source tail past the copy's length is new
@@ -316,7 +373,7 @@ func NewSource(state term.Term, cfg Config) (*Source, error) {
 	}
 	return &Source{
 		cfg: cfg, state: state, tr: newTree(cfg.FanOut), kfSize: -1,
-		asked: map[string]Path{}, replaced: map[string]Path{},
+		asked: map[string]Path{}, kidOf: map[string]string{}, replaced: map[string]Path{},
 		copyLen: map[string]uint64{}, tails: map[string]bool{}, tailDiff: map[string]bool{},
 	}, nil
 }
@@ -377,17 +434,30 @@ func (s *Source) Handle(m Message) (Message, error) {
 		return Message{}, fmt.Errorf("%w: %s to the source", ErrProtocol, m.Kind)
 	}
 	last := s.round >= s.cfg.MaxRounds
-	// Expansions answer the nodes asked last time, and (in a Hello, whose
-	// levels come in order) nodes that earlier expansions of the same
-	// message show to differ.
+	// Expansions answer the nodes asked last time, either whole (the copy's
+	// own expansion of the node) or by the children that differ from the
+	// hashes the source sent; in a Hello, whose levels come in order, they
+	// also answer nodes that earlier expansions of the same message show to
+	// differ.
 	pending := s.asked
-	answered := map[string]bool{}
+	answered := map[string]bool{} // answered whole, or a child answered
+	byKids := map[string]bool{}   // asked nodes answered by their children
 	for _, e := range m.Expansions {
 		k := pathKey(e.Path)
-		if _, ok := pending[k]; !ok || answered[k] {
-			continue // not asked, or answered twice: not ours to trust
+		if answered[k] {
+			continue // answered twice: not ours to trust
 		}
-		answered[k] = true
+		if _, ok := pending[k]; ok && !byKids[k] {
+			answered[k] = true
+		} else if parent, ok := s.kidOf[k]; ok && !answered[parent] {
+			if !byKids[parent] {
+				byKids[parent] = true
+				s.agreed(pending[parent])
+			}
+			answered[k] = true
+		} else {
+			continue // not asked
+		}
 		sub, err := s.compare(e, last)
 		if err != nil {
 			return Message{}, err
@@ -398,7 +468,7 @@ func (s *Source) Handle(m Message) (Message, error) {
 	}
 	var ask []Path
 	for _, k := range slices.Sorted(mapKeys(pending)) {
-		if answered[k] {
+		if answered[k] || byKids[k] {
 			continue
 		}
 		if p := pending[k]; last {
@@ -407,21 +477,51 @@ func (s *Source) Handle(m Message) (Message, error) {
 			ask = append(ask, p)
 		}
 	}
-	next := make(map[string]Path, len(ask))
-	for _, p := range ask {
-		next[pathKey(p)] = p
-	}
-	s.asked = next
 	if len(ask) == 0 {
 		return s.finish()
 	}
-	// Measured divergence: if what is already resent plus the hashes the
-	// copy would send next reach the size of a keyframe, send the keyframe.
-	if s.resent+len(ask)*s.cfg.FanOut*HashBytes >= s.keyframeSize() {
+	// The source sends its own hashes of the asked nodes' children; the
+	// copy compares them with its own and answers with the children that
+	// differ, so each round trip compares two levels.
+	push := make([]Expansion, 0, len(ask))
+	next := make(map[string]Path, len(ask))
+	kidOf := map[string]string{}
+	hashBytes := 0
+	for _, p := range ask {
+		e, kids := s.tr.expansion(s.state, p)
+		k := pathKey(p)
+		next[k] = p
+		for _, kp := range kids {
+			kidOf[pathKey(kp)] = k
+		}
+		push = append(push, e)
+		s.stats.HashesSent += len(kids)
+		hashBytes += (len(e.Hashes) + len(e.Keys)) * HashBytes
+	}
+	s.asked, s.kidOf = next, kidOf
+	// Measured divergence: if what is already resent plus the hashes of
+	// this answer reach the size of a keyframe, send the keyframe.
+	if s.resent+hashBytes >= s.keyframeSize() {
 		return s.keyframe(), nil
 	}
 	s.stats.AskedNodes += len(ask)
-	return Message{Kind: MsgAsk, Ask: ask}, nil
+	return Message{Kind: MsgAsk, Expansions: push}, nil
+}
+
+// agreed records that the copy sees the asked node at p as the source does
+// (it answered with the node's children): for a whole list or binary, the
+// copy's length is the source's.
+func (s *Source) agreed(p Path) {
+	n := s.tr.resolve(s.state, p)
+	if n.part != 0 {
+		return
+	}
+	switch x := n.t.(type) {
+	case *term.List:
+		s.copyLen[pathKey(p)] = uint64(x.Len())
+	case *term.Binary:
+		s.copyLen[pathKey(p)] = uint64(x.Len())
+	}
 }
 
 func mapKeys[V any](m map[string]V) func(func(string) bool) {
@@ -551,18 +651,8 @@ func mapPath(p Path) Path {
 }
 
 // leaf reports whether a differing node is sent whole rather than compared
-// further: it has no children, or it is small.
-func (s *Source) leaf(p Path, n node) bool {
-	_, kids := s.tr.children(p, n)
-	if len(kids) == 0 {
-		return true
-	}
-	if n.part != 0 {
-		return false
-	}
-	sz, err := term.EncodedSize(n.t)
-	return err != nil || sz <= s.cfg.ReplaceBelow
-}
+// further (see tree.leaf).
+func (s *Source) leaf(p Path, n node) bool { return s.tr.leaf(p, n, s.cfg.ReplaceBelow) }
 
 func (s *Source) replace(p Path) {
 	if len(p) > 0 && p[len(p)-1].Kind == StepBucket {

@@ -1,6 +1,7 @@
 package resync
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -228,5 +229,133 @@ func TestReferenceBounds(t *testing.T) {
 	// Everything sent stays far below a keyframe, and within twice the true
 	// change plus the hashes.
 	require.Less(t, res.BytesToSrc+res.BytesToCopy, kf/20)
-	require.LessOrEqual(t, res.Source.DeltaBytes, 2*(trueBytes+res.HashBytes))
+	// The delta carries only the differing fields of the differing
+	// sessions: within twice the true change (issue 8), hashes apart.
+	require.LessOrEqual(t, res.Source.DeltaBytes, 2*trueBytes)
+	require.Less(t, res.HashBytes, kf/40)
+}
+
+// session is a small record like the reference workload's sessions.
+func session(i int, ts int) term.Term {
+	return term.NewTuple(term.Atom("session"), term.Int(i), term.NewTuple(term.Atom("timestamp"), term.Int(ts)),
+		term.NewBinary([]byte(fmt.Sprintf("user-%010d-with-a-longer-name", i))))
+}
+
+func sessions(n int, change map[int]int) *term.List {
+	es := make([]term.Term, n)
+	for i := range es {
+		es[i] = session(i, 1000+i+change[i])
+	}
+	return term.NewList(es...)
+}
+
+// firstAsk starts an exchange and returns both sides and the source's
+// first answer, an Ask.
+func firstAsk(t *testing.T, src, cp term.Term, cfg Config) (*Source, *Copy, Message) {
+	t.Helper()
+	s, err := NewSource(src, cfg)
+	require.NoError(t, err)
+	c, err := NewCopy(cp, cfg)
+	require.NoError(t, err)
+	ask, err := s.Handle(c.Start())
+	require.NoError(t, err)
+	require.Equal(t, MsgAsk, ask.Kind)
+	return s, c, ask
+}
+
+// runToEnd passes messages from the copy's m on until the exchange ends
+// and returns the source's last message, which the copy has applied.
+func runToEnd(t *testing.T, s *Source, c *Copy, m Message) Message {
+	t.Helper()
+	for {
+		out, err := s.Handle(m)
+		require.NoError(t, err)
+		reply, done, err := c.Handle(out)
+		require.NoError(t, err)
+		if done {
+			return out
+		}
+		m = reply
+	}
+}
+
+// TestCopyAnswersWithWhatDiffers follows one exchange message by message:
+// the source sends its hashes of the nodes it asks about, and the copy
+// answers with only the children that differ, so the delta names the
+// changed field, not the whole record.
+func TestCopyAnswersWithWhatDiffers(t *testing.T) {
+	cfg := DefaultConfig()
+	src := term.NewTuple(term.Atom("s"), sessions(64, map[int]int{3: 7, 40: 9}))
+	cp := term.NewTuple(term.Atom("s"), sessions(64, nil))
+	s, c, ask := firstAsk(t, src, cp, cfg)
+	require.Empty(t, ask.Ask, "the source sends its hashes rather than asking for the copy's")
+	var pushed []Path
+	for _, e := range ask.Expansions {
+		pushed = append(pushed, e.Path)
+		require.Len(t, e.Hashes, 16)
+	}
+	// Sessions 3 and 40 are in the ranges [0,16) and [32,48) of the list.
+	require.Equal(t, []Path{
+		{{Kind: StepElem, A: 1}, {Kind: StepRange, A: 0, B: 16}},
+		{{Kind: StepElem, A: 1}, {Kind: StepRange, A: 32, B: 48}},
+	}, pushed)
+	hashes, done, err := c.Handle(ask)
+	require.NoError(t, err)
+	require.False(t, done)
+	var answered []Path
+	for _, e := range hashes.Expansions {
+		answered = append(answered, e.Path)
+		require.Equal(t, term.KindTuple, e.Kind)
+		require.Len(t, e.Hashes, 4, "the differing session's fields")
+	}
+	require.Equal(t, []Path{
+		{{Kind: StepElem, A: 1}, {Kind: StepElem, A: 3}},
+		{{Kind: StepElem, A: 1}, {Kind: StepElem, A: 40}},
+	}, answered)
+	// The source answers with the fields' parts; the copy marks the
+	// differing timestamp, and the delta replaces only that.
+	m := runToEnd(t, s, c, hashes)
+	require.Equal(t, MsgDone, m.Kind)
+	require.True(t, term.Equal(src, c.State()))
+	enc, err := delta.Encode(m.Delta)
+	require.NoError(t, err)
+	whole, err := term.EncodedSize(session(3, 0))
+	require.NoError(t, err)
+	require.Less(t, len(enc), 2*whole, "the delta replaces fields, not sessions")
+}
+
+// TestCopyAnswersWithItsOwnShape: when the copy sees an asked node
+// differently from the source (here a list one element longer), it
+// answers with its own expansion of the node, and the exchange still ends
+// equal.
+func TestCopyAnswersWithItsOwnShape(t *testing.T) {
+	cfg := DefaultConfig()
+	src := term.NewTuple(term.Atom("s"), sessions(64, map[int]int{50: 1}))
+	cp := term.NewTuple(term.Atom("s"), sessions(64, nil).Append(session(64, 0)))
+	s, c, ask := firstAsk(t, src, cp, cfg)
+	hashes, _, err := c.Handle(ask)
+	require.NoError(t, err)
+	require.Len(t, hashes.Expansions, len(ask.Expansions))
+	for i, e := range hashes.Expansions {
+		require.Equal(t, ask.Expansions[i].Path, e.Path)
+		require.Equal(t, uint64(65), e.Len, "the copy's length")
+	}
+	require.Equal(t, MsgDone, runToEnd(t, s, c, hashes).Kind, "a delta, not a keyframe")
+	require.True(t, term.Equal(src, c.State()))
+}
+
+// TestCopyExpandsAskedPaths: an Ask that names paths without the source's
+// hashes gets the copy's own expansions of those paths.
+func TestCopyExpandsAskedPaths(t *testing.T) {
+	cp := term.NewTuple(term.Atom("s"), sessions(64, nil))
+	c, err := NewCopy(cp, DefaultConfig())
+	require.NoError(t, err)
+	p := Path{{Kind: StepElem, A: 1}, {Kind: StepRange, A: 16, B: 32}}
+	m, done, err := c.Handle(Message{Kind: MsgAsk, Ask: []Path{p}})
+	require.NoError(t, err)
+	require.False(t, done)
+	require.Len(t, m.Expansions, 1)
+	require.Equal(t, p, m.Expansions[0].Path)
+	require.Len(t, m.Expansions[0].Hashes, 16)
+	require.Equal(t, term.Hash(session(16, 1016)), m.Expansions[0].Hashes[0])
 }

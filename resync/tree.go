@@ -358,3 +358,54 @@ func bitsPerLevel(fan int) int {
 	}
 	return max(b, 1)
 }
+
+// expansion returns this side's expansion of the node at p (its shape and
+// its children's hashes) and the children's paths.
+func (tr *tree) expansion(root term.Term, p Path) (Expansion, []Path) {
+	n := tr.resolve(root, p)
+	sh, kids := tr.children(p, n)
+	e := Expansion{Path: p, Kind: sh.kind, Len: sh.length, Keyed: sh.keyed, Keys: sh.keys}
+	if l, ok := n.t.(*term.List); ok && n.part == 0 {
+		e.Tail = term.Hash(l.Tail())
+	}
+	e.Hashes = make([]uint64, len(kids))
+	for i, k := range kids {
+		e.Hashes[i] = tr.hash(tr.resolve(root, k))
+	}
+	return e, kids
+}
+
+// leaf reports whether a node that differs is sent whole rather than
+// compared further: it has no children, it is a bitstring (whose trailing
+// bits no byte range covers), or it is a whole subterm of at most
+// replaceBelow encoded bytes, cheaper to send than to hash.
+func (tr *tree) leaf(p Path, n node, replaceBelow int) bool {
+	_, kids := tr.children(p, n)
+	if len(kids) == 0 || isBitstring(n) {
+		return true
+	}
+	if n.part != 0 {
+		return false
+	}
+	sz, err := term.EncodedSize(n.t)
+	return err != nil || sz <= replaceBelow
+}
+
+// isBitstring reports whether n is a whole binary with trailing bits.
+func isBitstring(n node) bool {
+	b, ok := n.t.(*term.Binary)
+	return ok && n.part == 0 && !b.IsBinary()
+}
+
+// sameShape reports whether two sides see a node the same way, so that
+// they derive the same children: same kind, same length for a tuple, list
+// or binary, same keys for a map node whose children are its keys.
+func sameShape(a, b shape) bool {
+	if a.kind != b.kind {
+		return false
+	}
+	if a.kind == term.KindMap {
+		return a.keyed == b.keyed && slices.Equal(a.keys, b.keys)
+	}
+	return a.length == b.length
+}

@@ -21,28 +21,13 @@ func AppendMessage(b []byte, m Message) ([]byte, error) {
 			b = append(b, boolByte(m.Empty))
 			b = binary.LittleEndian.AppendUint64(b, m.Root)
 		}
-		b = binary.AppendUvarint(b, uint64(len(m.Expansions)))
-		for _, e := range m.Expansions {
-			b = appendPath(b, e.Path)
-			b = append(b, byte(e.Kind), boolByte(e.Keyed))
-			b = binary.AppendUvarint(b, e.Len)
-			b = binary.AppendUvarint(b, uint64(len(e.Keys)))
-			for _, k := range e.Keys {
-				b = binary.LittleEndian.AppendUint64(b, k)
-			}
-			b = binary.AppendUvarint(b, uint64(len(e.Hashes)))
-			for _, h := range e.Hashes {
-				b = binary.LittleEndian.AppendUint64(b, h)
-			}
-			if e.hasTail() {
-				b = binary.LittleEndian.AppendUint64(b, e.Tail)
-			}
-		}
+		b = appendExpansions(b, m.Expansions)
 	case MsgAsk:
 		b = binary.AppendUvarint(b, uint64(len(m.Ask)))
 		for _, p := range m.Ask {
 			b = appendPath(b, p)
 		}
+		b = appendExpansions(b, m.Expansions)
 	case MsgDone:
 		b = binary.LittleEndian.AppendUint64(b, m.Root)
 		var s delta.Spec = delta.Keep{}
@@ -70,6 +55,30 @@ func AppendMessage(b []byte, m Message) ([]byte, error) {
 		return nil, fmt.Errorf("%w: message kind %d", ErrProtocol, m.Kind)
 	}
 	return b, nil
+}
+
+// appendExpansions appends a uvarint count, then per expansion its path,
+// kind and keyed bytes, uvarint length, key hashes and child hashes (each
+// after a uvarint count) and, for a whole list, the tail hash.
+func appendExpansions(b []byte, es []Expansion) []byte {
+	b = binary.AppendUvarint(b, uint64(len(es)))
+	for _, e := range es {
+		b = appendPath(b, e.Path)
+		b = append(b, byte(e.Kind), boolByte(e.Keyed))
+		b = binary.AppendUvarint(b, e.Len)
+		b = binary.AppendUvarint(b, uint64(len(e.Keys)))
+		for _, k := range e.Keys {
+			b = binary.LittleEndian.AppendUint64(b, k)
+		}
+		b = binary.AppendUvarint(b, uint64(len(e.Hashes)))
+		for _, h := range e.Hashes {
+			b = binary.LittleEndian.AppendUint64(b, h)
+		}
+		if e.hasTail() {
+			b = binary.LittleEndian.AppendUint64(b, e.Tail)
+		}
+	}
+	return b
 }
 
 func boolByte(v bool) byte {
@@ -200,6 +209,43 @@ func (r *reader) path() Path {
 	return p
 }
 
+// expansions reads what appendExpansions wrote.
+func (r *reader) expansions() []Expansion {
+	n := r.count("expansions", 5)
+	var es []Expansion
+	for range n {
+		var e Expansion
+		e.Path = r.path()
+		k := r.byte1("node kind")
+		if r.err == nil && k > byte(term.KindBinary) {
+			r.off--
+			r.fail(fmt.Sprintf("unknown node kind %d", k))
+		}
+		e.Kind = term.Kind(k)
+		e.Keyed = r.bool1("keyed")
+		e.Len = r.uvarint("length")
+		if nk := r.count("keys", 8); nk > 0 {
+			e.Keys = make([]uint64, nk)
+			for i := range e.Keys {
+				e.Keys[i] = r.u64("key hash")
+			}
+		}
+		nh := r.count("hashes", 8)
+		e.Hashes = make([]uint64, nh)
+		for i := range e.Hashes {
+			e.Hashes[i] = r.u64("hash")
+		}
+		if e.hasTail() {
+			e.Tail = r.u64("tail hash")
+		}
+		if r.err != nil {
+			return nil
+		}
+		es = append(es, e)
+	}
+	return es
+}
+
 // DecodeMessage decodes one message written by AppendMessage. It refuses
 // truncated input, unknown tags, counts larger than the input and trailing
 // bytes with an error wrapping ErrCorrupt that gives the byte offset.
@@ -212,37 +258,7 @@ func DecodeMessage(data []byte) (Message, error) {
 			m.Empty = r.bool1("empty")
 			m.Root = r.u64("root")
 		}
-		n := r.count("expansions", 5)
-		for range n {
-			var e Expansion
-			e.Path = r.path()
-			k := r.byte1("node kind")
-			if r.err == nil && k > byte(term.KindBinary) {
-				r.off--
-				r.fail(fmt.Sprintf("unknown node kind %d", k))
-			}
-			e.Kind = term.Kind(k)
-			e.Keyed = r.bool1("keyed")
-			e.Len = r.uvarint("length")
-			if nk := r.count("keys", 8); nk > 0 {
-				e.Keys = make([]uint64, nk)
-				for i := range e.Keys {
-					e.Keys[i] = r.u64("key hash")
-				}
-			}
-			nh := r.count("hashes", 8)
-			e.Hashes = make([]uint64, nh)
-			for i := range e.Hashes {
-				e.Hashes[i] = r.u64("hash")
-			}
-			if e.hasTail() {
-				e.Tail = r.u64("tail hash")
-			}
-			if r.err != nil {
-				return Message{}, r.err
-			}
-			m.Expansions = append(m.Expansions, e)
-		}
+		m.Expansions = r.expansions()
 	case MsgAsk:
 		n := r.count("asks", 1)
 		for range n {
@@ -252,6 +268,7 @@ func DecodeMessage(data []byte) (Message, error) {
 			}
 			m.Ask = append(m.Ask, p)
 		}
+		m.Expansions = r.expansions()
 	case MsgDone, MsgKeyframe:
 		m.Root = r.u64("root")
 		n := r.count("payload", 1)

@@ -18,12 +18,60 @@ import (
 // exactly 64 KiB (the last one may be shorter), aligned on the spans the
 // hash is defined over, so each chunk caches its span's hash and Set copies
 // only the chunks it writes to.
+//
+// The header is kept small (40 bytes) because states hold many short
+// binaries (map keys, names) that searches and comparisons read: a plain
+// binary of up to 64 KiB is its slice and its hash cache, and what only long
+// binaries and bitstrings need (the chunks, the bit length) lives in ext.
+// The decoder stores a short binary's bytes right after its header, in one
+// 64-byte cache line.
 type Binary struct {
-	data   []byte    // the bytes, when there are at most binaryHashChunk
+	data []byte     // the bytes, when there are at most binaryHashChunk
+	ext  *binaryExt // nil for a binary (not a bitstring) of at most binaryHashChunk bytes
+	hash hashCache
+}
+
+// binaryExt is the rest of a long binary or a bitstring. It is never
+// changed after construction.
+type binaryExt struct {
 	chunks []*bchunk // the bytes in binaryHashChunk pieces, when there are more
 	n      int       // number of bytes
-	bits   uint8     // used bits of the last byte, 1..8; 8 for a binary
-	hash   hashCache
+	bits   uint8     // used bits of the last byte, 1..8
+}
+
+// makeBinary returns the binary of n bytes held in data (when chunks is
+// nil) or chunks, whose last byte holds bits bits; the representation is
+// normalized, so a plain short binary never has an ext.
+func makeBinary(data []byte, chunks []*bchunk, n int, bits uint8) *Binary {
+	if chunks == nil && (bits == 8 || n == 0) {
+		return &Binary{data: data}
+	}
+	return &Binary{data: data, ext: &binaryExt{chunks: chunks, n: n, bits: bits}}
+}
+
+// chunks returns the storage chunks of a long binary, nil for a short one.
+func (b *Binary) chunks() []*bchunk {
+	if b.ext == nil {
+		return nil
+	}
+	return b.ext.chunks
+}
+
+// bits returns the used bits of the last byte: 8 for a binary.
+func (b *Binary) bits() uint8 {
+	if b.ext == nil {
+		return 8
+	}
+	return b.ext.bits
+}
+
+// flat returns the bytes as one slice: the storage itself for a binary of
+// up to 64 KiB, a copy for a longer one. The caller must not change it.
+func (b *Binary) flat() []byte {
+	if b.chunks() == nil {
+		return b.data
+	}
+	return b.Bytes()
 }
 
 // bchunk is one 64 KiB storage chunk of a long binary. Its bytes are never
@@ -69,9 +117,9 @@ func binaryOwning(b []byte) *Binary { return binaryFrom(b, 8) }
 
 func binaryFrom(b []byte, bits uint8) *Binary {
 	if len(b) <= binaryHashChunk {
-		return &Binary{data: b, n: len(b), bits: bits}
+		return makeBinary(b, nil, len(b), bits)
 	}
-	return &Binary{chunks: chunksOf(b, nil), n: len(b), bits: bits}
+	return makeBinary(nil, chunksOf(b, nil), len(b), bits)
 }
 
 // chunksOf appends to dst the chunks of b, which must start on a chunk
@@ -89,10 +137,10 @@ func chunksOf(b []byte, dst []*bchunk) []*bchunk {
 
 // spans returns how many 64 KiB spans the bytes cover.
 func (b *Binary) spans() int {
-	if b.chunks != nil {
-		return len(b.chunks)
+	if cs := b.chunks(); cs != nil {
+		return len(cs)
 	}
-	if b.n == 0 {
+	if len(b.data) == 0 {
 		return 0
 	}
 	return 1
@@ -100,39 +148,47 @@ func (b *Binary) spans() int {
 
 // span returns the bytes of span k.
 func (b *Binary) span(k int) []byte {
-	if b.chunks != nil {
-		return b.chunks[k].b
+	if cs := b.chunks(); cs != nil {
+		return cs[k].b
 	}
 	return b.data
 }
 
 // sameSpan reports whether span k of b and c is the same storage.
 func sameSpan(b, c *Binary, k int) bool {
-	if b.chunks != nil && c.chunks != nil {
-		return b.chunks[k] == c.chunks[k]
+	if bc, cc := b.chunks(), c.chunks(); bc != nil && cc != nil {
+		return bc[k] == cc[k]
 	}
 	x, y := b.span(k), c.span(k)
 	return len(x) == len(y) && len(x) > 0 && &x[0] == &y[0]
 }
 
 // Len returns the number of bytes, counting a partial last byte.
-func (b *Binary) Len() int { return b.n }
+func (b *Binary) Len() int {
+	if b.ext == nil {
+		return len(b.data)
+	}
+	return b.ext.n
+}
 
 // BitLen returns the length in bits.
 func (b *Binary) BitLen() int {
-	if b.n == 0 {
+	if b.ext == nil {
+		return len(b.data) * 8
+	}
+	if b.ext.n == 0 {
 		return 0
 	}
-	return (b.n-1)*8 + int(b.bits)
+	return (b.ext.n-1)*8 + int(b.ext.bits)
 }
 
 // TailBits returns how many bits of the last byte are used: 8 for a binary
 // (and for the empty binary), 1 to 7 for a bitstring that is not a binary.
 func (b *Binary) TailBits() uint8 {
-	if b.n == 0 {
+	if b.Len() == 0 {
 		return 8
 	}
-	return b.bits
+	return b.bits()
 }
 
 // IsBinary reports whether the bit length is a multiple of 8.
@@ -140,24 +196,25 @@ func (b *Binary) IsBinary() bool { return b.TailBits() == 8 }
 
 // At returns byte i.
 func (b *Binary) At(i int) byte {
-	if i < 0 || i >= b.n {
-		panic(fmt.Sprintf("term: binary index %d out of range [0:%d]", i, b.n))
+	if n := b.Len(); i < 0 || i >= n {
+		panic(fmt.Sprintf("term: binary index %d out of range [0:%d]", i, n))
 	}
-	if b.chunks != nil {
-		return b.chunks[i/binaryHashChunk].b[i%binaryHashChunk]
+	if cs := b.chunks(); cs != nil {
+		return cs[i/binaryHashChunk].b[i%binaryHashChunk]
 	}
 	return b.data[i]
 }
 
 // Bytes returns a copy of the bytes.
-func (b *Binary) Bytes() []byte { return b.AppendTo(make([]byte, 0, b.n)) }
+func (b *Binary) Bytes() []byte { return b.AppendTo(make([]byte, 0, b.Len())) }
 
 // AppendTo appends the bytes to dst and returns it.
 func (b *Binary) AppendTo(dst []byte) []byte {
-	if b.chunks == nil {
+	cs := b.chunks()
+	if cs == nil {
 		return append(dst, b.data...)
 	}
-	for _, c := range b.chunks {
+	for _, c := range cs {
 		dst = append(dst, c.b...)
 	}
 	return dst
@@ -165,7 +222,7 @@ func (b *Binary) AppendTo(dst []byte) []byte {
 
 // equalBytes reports whether the bytes are p (for binaries).
 func (b *Binary) equalBytes(p []byte) bool {
-	if len(p) != b.n {
+	if len(p) != b.Len() {
 		return false
 	}
 	for k := range b.spans() {
@@ -193,8 +250,8 @@ func (b *Binary) Chunks() iter.Seq[[]byte] {
 }
 
 func (b *Binary) checkRange(i, j int) {
-	if i < 0 || j < i || j > b.n {
-		panic(fmt.Sprintf("term: binary range [%d:%d] out of range [0:%d]", i, j, b.n))
+	if n := b.Len(); i < 0 || j < i || j > n {
+		panic(fmt.Sprintf("term: binary range [%d:%d] out of range [0:%d]", i, j, n))
 	}
 }
 
@@ -203,14 +260,15 @@ func (b *Binary) checkRange(i, j int) {
 // bitstring, the unused bits of the last byte stay clear.
 func (b *Binary) Set(off int, p []byte) *Binary {
 	b.checkRange(off, off+len(p))
-	touchesEnd := len(p) > 0 && off+len(p) == b.n
+	n, bits := b.Len(), b.bits()
+	touchesEnd := len(p) > 0 && off+len(p) == n
 	var nb *Binary
-	if b.chunks == nil {
+	if b.chunks() == nil {
 		d := append([]byte(nil), b.data...)
 		copy(d[off:], p)
-		nb = &Binary{data: d, n: b.n, bits: b.bits}
+		nb = makeBinary(d, nil, n, bits)
 	} else {
-		cs := append([]*bchunk(nil), b.chunks...)
+		cs := append([]*bchunk(nil), b.chunks()...)
 		for len(p) > 0 {
 			k, at := off/binaryHashChunk, off%binaryHashChunk
 			d := append([]byte(nil), cs[k].b...)
@@ -218,11 +276,11 @@ func (b *Binary) Set(off int, p []byte) *Binary {
 			cs[k] = &bchunk{b: d}
 			p, off = p[w:], off+w
 		}
-		nb = &Binary{chunks: cs, n: b.n, bits: b.bits}
+		nb = makeBinary(nil, cs, n, bits)
 	}
-	if nb.bits != 8 && touchesEnd {
+	if bits != 8 && touchesEnd {
 		last := nb.span(nb.spans() - 1)
-		last[len(last)-1] &= byte(0xFF << (8 - nb.bits))
+		last[len(last)-1] &= byte(0xFF << (8 - bits))
 	}
 	return nb
 }
@@ -236,17 +294,18 @@ func (b *Binary) Append(p []byte) *Binary {
 	if len(p) == 0 {
 		return b
 	}
-	n := b.n + len(p)
-	if b.chunks == nil {
+	n := b.Len() + len(p)
+	bc := b.chunks()
+	if bc == nil {
 		d := make([]byte, 0, n)
 		return binaryOwning(append(append(d, b.data...), p...))
 	}
-	last := b.chunks[len(b.chunks)-1].b
+	last := bc[len(bc)-1].b
 	d := make([]byte, 0, len(last)+len(p))
 	d = append(append(d, last...), p...)
-	cs := make([]*bchunk, 0, len(b.chunks)+(len(d)+binaryHashChunk-1)/binaryHashChunk)
-	cs = chunksOf(d, append(cs, b.chunks[:len(b.chunks)-1]...))
-	return &Binary{chunks: cs, n: n, bits: 8}
+	cs := make([]*bchunk, 0, len(bc)+(len(d)+binaryHashChunk-1)/binaryHashChunk)
+	cs = chunksOf(d, append(cs, bc[:len(bc)-1]...))
+	return makeBinary(nil, cs, n, 8)
 }
 
 // Slice returns the binary of bytes i to j-1. A long slice that starts on a
@@ -254,16 +313,16 @@ func (b *Binary) Append(p []byte) *Binary {
 func (b *Binary) Slice(i, j int) *Binary {
 	b.checkRange(i, j)
 	bits := uint8(8)
-	if j == b.n && !b.IsBinary() && j > i {
-		bits = b.bits
+	if j == b.Len() && !b.IsBinary() && j > i {
+		bits = b.bits()
 	}
-	if j-i > binaryHashChunk && i%binaryHashChunk == 0 && b.chunks != nil {
+	if bc := b.chunks(); j-i > binaryHashChunk && i%binaryHashChunk == 0 && bc != nil {
 		lo, hi := i/binaryHashChunk, (j+binaryHashChunk-1)/binaryHashChunk
-		cs := append([]*bchunk(nil), b.chunks[lo:hi]...)
+		cs := append([]*bchunk(nil), bc[lo:hi]...)
 		if r := j % binaryHashChunk; r != 0 {
 			cs[len(cs)-1] = &bchunk{b: cs[len(cs)-1].b[:r:r]}
 		}
-		return &Binary{chunks: cs, n: j - i, bits: bits}
+		return makeBinary(nil, cs, j-i, bits)
 	}
 	d := make([]byte, 0, j-i)
 	for k := range b.spans() {
@@ -280,14 +339,15 @@ func (b *Binary) Slice(i, j int) *Binary {
 // polyHash is the polynomial over the xxhash of each 64 KiB span (see
 // hash.go), from the per-chunk caches.
 func (b *Binary) polyHash() uint64 {
-	if b.chunks == nil {
-		if b.n == 0 {
+	cs := b.chunks()
+	if cs == nil {
+		if len(b.data) == 0 {
 			return 0
 		}
 		return polyPush(0, xxhash.Sum64(b.data))
 	}
 	var acc uint64
-	for _, c := range b.chunks {
+	for _, c := range cs {
 		acc = polyPush(acc, c.hash())
 	}
 	return acc
@@ -301,8 +361,8 @@ type ByteRange struct{ Lo, Hi int }
 // range covering new when the lengths differ. Shared chunks are skipped
 // without being compared. Ranges closer than gap bytes are joined.
 func BinaryEdits(old, new *Binary, gap int) []ByteRange {
-	if old.n != new.n {
-		return []ByteRange{{0, new.n}}
+	if old.Len() != new.Len() {
+		return []ByteRange{{0, new.Len()}}
 	}
 	var out []ByteRange
 	add := func(lo, hi int) {
@@ -332,8 +392,8 @@ func BinaryEdits(old, new *Binary, gap int) []ByteRange {
 			i = j
 		}
 	}
-	if old.bits != new.bits && len(out) == 0 && old.n > 0 {
-		out = append(out, ByteRange{old.n - 1, old.n})
+	if n := old.Len(); old.bits() != new.bits() && len(out) == 0 && n > 0 {
+		out = append(out, ByteRange{n - 1, n})
 	}
 	return out
 }

@@ -30,7 +30,7 @@ func checkBinary(t testing.TB, b *Binary, model []byte, bits uint8) {
 	}
 	require.True(t, bytes.Equal(model, got))
 	require.Equal(t, (len(model)+binaryHashChunk-1)/binaryHashChunk, n)
-	require.Equal(t, len(model) > binaryHashChunk, b.chunks != nil, "representation")
+	require.Equal(t, len(model) > binaryHashChunk, b.chunks() != nil, "representation")
 	ref := NewBitstring(model, bits)
 	if len(model) == 0 {
 		ref = NewBinary(nil)

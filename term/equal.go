@@ -360,7 +360,7 @@ func tailVersusRest(t Term) int {
 // binaryBytesEqual reports whether two binaries of one bit length hold the
 // same bytes, skipping chunks they share.
 func binaryBytesEqual(x, y *Binary) bool {
-	if x.n != y.n {
+	if x.Len() != y.Len() {
 		return false
 	}
 	for k := range x.spans() {

@@ -339,13 +339,15 @@ func (d *decoder) binary(data []byte) *Binary {
 	}
 	x := &d.binaries[0]
 	d.binaries = d.binaries[1:]
-	x.data, x.n, x.bits = data, len(data), 8
+	x.data = data
 	return x
 }
 
 // inlineBinary is the longest binary the decoder stores right after its
-// header (map keys and short strings, the binaries a state is searched by).
-const inlineBinary = 16
+// header (map keys and short strings, the binaries a state is searched by):
+// header and bytes take 64 bytes, one cache line of the slab, so comparing
+// such a key on a search path costs one miss.
+const inlineBinary = 24
 
 // binaryWith is a binary together with the array its bytes live in, so
 // that comparing it with another (a map key on a search path) reads one
@@ -361,7 +363,7 @@ func (d *decoder) inlineBinary(p []byte) *Binary {
 	// A binary takes at least 5 bytes of input besides its bytes.
 	x := carve(&d.inlined, max(1, min(maxBinarySlab, d.rest()/(5+len(p)))))
 	n := copy(x.a[:], p)
-	x.b.data, x.b.n, x.b.bits = x.a[:n:n], n, 8
+	x.b.data = x.a[:n:n]
 	return &x.b
 }
 

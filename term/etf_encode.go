@@ -276,7 +276,7 @@ func etfPutElems(b []byte, elems []Term, depth int) ([]byte, error) {
 			}
 			if x, ok := e.(*Binary); ok {
 				d, l := x.data, len(b)
-				if x.chunks == nil && (x.bits == 8 || x.n == 0) && len(d) <= 16 && cap(b)-l >= etfShortRoom {
+				if x.ext == nil && len(d) <= 16 && cap(b)-l >= etfShortRoom {
 					w := b[l : l+etfShortRoom : l+etfShortRoom]
 					w[0] = extBinary
 					binary.BigEndian.PutUint32(w[1:], uint32(len(d)))
@@ -580,7 +580,7 @@ func etfBigSize(x BigInt) (int, error) {
 func etfPutBinary(b []byte, x *Binary) ([]byte, error) {
 	d := x.data
 	l := len(b)
-	if x.chunks == nil && (x.bits == 8 || x.n == 0) && len(d) <= 16 && cap(b)-l >= 5+16 {
+	if x.ext == nil && len(d) <= 16 && cap(b)-l >= 5+16 {
 		w := b[l : l+5+16]
 		w[0] = extBinary
 		binary.BigEndian.PutUint32(w[1:], uint32(len(d)))
@@ -621,13 +621,7 @@ func etfPutBinaryLong(b []byte, x *Binary) ([]byte, error) {
 		b = binary.BigEndian.AppendUint32(b, uint32(n))
 		b = append(b, tb)
 	}
-	if x.chunks == nil {
-		return append(b, x.data...), nil
-	}
-	for _, c := range x.chunks {
-		b = append(b, c.b...)
-	}
-	return b, nil
+	return x.AppendTo(b), nil
 }
 
 // etfByteLeaves reports whether every element under x is an Int in 0..255,

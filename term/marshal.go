@@ -775,7 +775,7 @@ func termString(x Term) (string, bool) {
 		if !s.IsBinary() {
 			return "", false
 		}
-		return string(s.data), true
+		return string(s.flat()), true
 	case Atom:
 		return string(s), true
 	case *List:

@@ -217,7 +217,7 @@ func printableByte(b byte) bool {
 
 func appendBinary(dst []byte, b *Binary) []byte {
 	dst = append(dst, "<<"...)
-	data := b.data
+	data := b.flat()
 	if b.IsBinary() && len(data) > 0 && printableBytes(data) {
 		dst = append(dst, '"')
 		for _, c := range data {

@@ -215,6 +215,9 @@ func (m *Map) PutMany(pairs []Pair) *Map {
 		}
 		return mapFromSorted(keys, vals)
 	}
+	if len(pairs) >= minWarmPairs && m.root.n >= minWarmMap {
+		keep(m.root.warmPaths(pairs))
+	}
 	parts := m.root.putMany(pairs)
 	if len(parts) == 1 && parts[0] == m.root {
 		return m

@@ -178,16 +178,17 @@ func printStatus(w io.Writer, sts []demo.Status, failed []string) {
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tROLE\tBACKUP\tWORKERS\tREPLICAS\tMEMBERS SEEN")
+	fmt.Fprintln(tw, "NODE\tROLE\tBACKUP\tWORKERS\tREPLICAS\tMEMBERS SEEN\tGOROUTINES\tRSS\tTHREADS")
 	for _, st := range sts {
 		backup := st.Backup
 		if backup == "" {
 			backup = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\n", st.Node, st.Role, backup, len(st.Workers), len(st.Replicas), len(st.Members))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d MiB\t%d\n", st.Node, st.Role, backup, len(st.Workers), len(st.Replicas), len(st.Members),
+			st.Process.Goroutines, st.Process.RSSBytes>>20, st.Process.Threads)
 	}
 	for _, f := range failed {
-		fmt.Fprintf(tw, "%s\t?\t\t\t\t\n", f)
+		fmt.Fprintf(tw, "%s\t?\t\t\t\t\t\t\t\n", f)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -141,6 +142,13 @@ func TestSettleAndStatus(t *testing.T) {
 	require.Equal(t, "active", remote.Role)
 	require.Len(t, remote.Workers, 2)
 	require.Len(t, remote.Members, 2)
+	// What the process costs travels with it: the goroutines always, the
+	// resident memory and threads where /proc says them.
+	require.Greater(t, remote.Process.Goroutines, 10, "a node runs memberlist, remote and actor goroutines")
+	if runtime.GOOS == "linux" {
+		require.Greater(t, remote.Process.RSSBytes, uint64(1<<20))
+		require.Greater(t, remote.Process.Threads, 0)
+	}
 
 	_, err = QueryStatus(ctx, spare.Node(), "nobody@127.0.0.1")
 	require.ErrorIs(t, err, ErrStatus)

@@ -26,7 +26,8 @@ var ErrStatus = errors.New("demo: status query failed")
 
 // Status is what one node says of itself: its role, its backup, the members
 // it sees, its workers with their replication counters, the replicas it
-// keeps and the workers it took over. It travels as an Erlang record (through
+// keeps, the workers it took over and what its process costs (goroutines,
+// resident memory, threads). It travels as an Erlang record (through
 // term.Marshal) and prints as JSON.
 type Status struct {
 	Node      string           `json:"node"`
@@ -37,6 +38,7 @@ type Status struct {
 	Workers   []WorkerStatus   `json:"workers"`
 	Replicas  []ReplicaStatus  `json:"replicas"`
 	Takeovers []TakeoverStatus `json:"takeovers"`
+	Process   ProcessStatus    `json:"process"`
 }
 
 // MemberStatus is one member of the cluster as a node sees it.
@@ -101,7 +103,7 @@ type TakeoverStatus struct {
 // NodeStatus collects n's status. It works on any node, with or without
 // workers and replicas.
 func NodeStatus(n *node.Node) (Status, error) {
-	st := Status{Node: n.Name(), Role: n.Role().String(), TimeMs: time.Now().UnixMilli()}
+	st := Status{Node: n.Name(), Role: n.Role().String(), TimeMs: time.Now().UnixMilli(), Process: processStatus()}
 	if b, ok, err := n.Backup(); err != nil {
 		return st, err
 	} else if ok {

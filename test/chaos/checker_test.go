@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -14,6 +15,32 @@ import (
 // freshness is how old a node's newest status may be for the checker to
 // count the workers it lists as live copies.
 const freshness = time.Second
+
+// maxDualWindow bounds invariant 2 while faults are under way: two live
+// copies of a worker for longer than this is a violation even before the
+// cluster converges. A fenced copy stops within one round trip of its node
+// coming back (the longest window the long profile saw is about 100 ms, the
+// observer's polling resolution); a stale copy that keeps running (fencing
+// broken) keeps the window open until the end.
+const maxDualWindow = 5 * time.Second
+
+// Invariant 4's goroutine bound. A node's goroutine count depends on what
+// it runs: its workers, the replicas it keeps, the members it is connected
+// to and its role. The checker compares a node process with itself in the
+// same situation: the first time it is seen converged with a given load
+// (role, workers, replicas, members) sets its baseline for that load, and
+// every later converged observation of that process with the same load
+// must stay within goroutineSlack of it. A leak of goroutines per fault,
+// per takeover or per reconnection grows past the slack after a few dozen
+// faults; in-flight calls and timers do not. No count may exceed
+// goroutineCap in any case.
+const (
+	goroutineCap = 5000
+)
+
+// goroutineSlack is how far above its baseline a node's goroutine count may
+// be: 64 plus a quarter of the baseline.
+func goroutineSlack(base int) int { return 64 + base/4 }
 
 // snapshot is one status answer of one node process.
 type snapshot struct {
@@ -85,6 +112,7 @@ const (
 	kindCrash    = "crash"
 	kindMemory   = "memory"
 	kindConverge = "no-convergence"
+	kindGrowth   = "goroutines"
 )
 
 // takeoverKey identifies one takeover: a worker started in a new epoch on a
@@ -111,13 +139,24 @@ type checker struct {
 	dualCount  int
 	violations []violation
 	reported   map[string]bool // violations already reported, by kind+detail key
+	// baselines are the goroutine counts of each node process under each
+	// load it was seen converged with (invariant 4).
+	baselines map[loadKey]int
+}
+
+// loadKey is a node process under one load: what its goroutine count
+// depends on.
+type loadKey struct {
+	inc                        int
+	role                       string
+	workers, replicas, members int
 }
 
 func newChecker() *checker {
 	return &checker{
 		incs: map[incKey]*incarnation{}, takeovers: map[takeoverKey]demo.TakeoverStatus{},
 		latest: map[string]snapshot{}, dualSince: map[string]time.Time{}, dualNodes: map[string][]string{},
-		reported: map[string]bool{},
+		reported: map[string]bool{}, baselines: map[loadKey]int{},
 	}
 }
 
@@ -272,6 +311,10 @@ func (c *checker) checkCopies(now time.Time, live map[int]bool) {
 	}
 	for w, since := range c.dualSince {
 		if len(copies[w]) > 1 {
+			if d := now.Sub(since); d > maxDualWindow {
+				c.fail(fmt.Sprintf("%s/window/%d", w, since.UnixNano()), kindDup, now,
+					"%s has run on %v for %v (bound %v): a stale copy was not fenced", w, c.dualNodes[w], d.Round(time.Millisecond), maxDualWindow)
+			}
 			continue
 		}
 		if d := now.Sub(since); d > c.longest {
@@ -279,6 +322,35 @@ func (c *checker) checkCopies(now time.Time, live map[int]bool) {
 		}
 		delete(c.dualSince, w)
 		delete(c.dualNodes, w)
+	}
+}
+
+// CheckLoad checks invariant 4's goroutine bound on the newest snapshot of
+// every node process in live, taken when the cluster has converged (see
+// goroutineSlack).
+func (c *checker) CheckLoad(live map[int]bool, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.latest {
+		if !live[s.inc] {
+			continue
+		}
+		g := s.st.Process.Goroutines
+		if g > goroutineCap {
+			c.fail(fmt.Sprintf("%s/%d/cap", s.node, s.inc), kindGrowth, at, "%s (process %d) runs %d goroutines, above the cap of %d",
+				s.node, s.inc, g, goroutineCap)
+		}
+		k := loadKey{inc: s.inc, role: s.st.Role, workers: len(s.st.Workers), replicas: len(s.st.Replicas), members: len(s.st.Members)}
+		base, ok := c.baselines[k]
+		if !ok {
+			c.baselines[k] = g
+			continue
+		}
+		if g > base+goroutineSlack(base) {
+			c.fail(fmt.Sprintf("%s/%d/%v", s.node, s.inc, k), kindGrowth, at,
+				"%s (process %d) runs %d goroutines with %d workers, %d replicas and %d members; it ran %d under the same load before (slack %d)",
+				s.node, s.inc, g, k.workers, k.replicas, k.members, base, goroutineSlack(base))
+		}
 	}
 }
 
@@ -369,9 +441,7 @@ func (c *checker) VerifySettled(expected []string, settled []demo.Status, at tim
 		w    demo.WorkerStatus
 	}
 	owners := map[string][]owned{}
-	byNode := map[string]demo.Status{}
 	for _, st := range settled {
-		byNode[st.Node] = st
 		for _, w := range st.Workers {
 			owners[w.ID] = append(owners[w.ID], owned{st.Node, w})
 		}
@@ -398,25 +468,10 @@ func (c *checker) VerifySettled(expected []string, settled []demo.Status, at tim
 		if hasAck && w.Version < acked {
 			c.fail(id+"/final", kindLostAck, at, "%s on %s is at version %d, but version %d was acknowledged (%s)", id, owner, w.Version, acked, where)
 		}
-		backup := byNode[owner].Backup
-		if backup == "" {
-			c.fail(id, kindMismatch, at, "%s on %s has no backup after settling", id, owner)
-			continue
-		}
-		var rep *demo.ReplicaStatus
-		for i, r := range byNode[backup].Replicas {
-			if r.Worker == id && r.Owner == owner {
-				rep = &byNode[backup].Replicas[i]
-				break
-			}
-		}
-		switch {
-		case rep == nil:
-			c.fail(id, kindMismatch, at, "%s on %s: no replica on its backup %s", id, owner, backup)
-		case rep.Hash != w.Hash || rep.Version != w.Version || rep.Epoch != w.Epoch:
-			c.fail(id, kindMismatch, at, "%s on %s: epoch %d version %d hash %016x; replica on %s: epoch %d version %d hash %016x",
-				id, owner, w.Epoch, w.Version, w.Hash, backup, rep.Epoch, rep.Version, rep.Hash)
-		}
+	}
+	problems := replicaProblems(expected, settled)
+	for _, id := range slices.Sorted(maps.Keys(problems)) {
+		c.fail(id, kindMismatch, at, "%s", problems[id])
 	}
 	for id := range owners {
 		if !slices.Contains(expected, id) {
@@ -430,4 +485,51 @@ func (c *checker) VerifySettled(expected []string, settled []demo.Status, at tim
 		}
 	}
 	return len(lost)
+}
+
+// replicaProblems checks invariant 3 on settled statuses: every expected
+// worker that runs exactly once has a backup, and its replica there has
+// the worker's epoch, Version and hash. It returns what is wrong, by
+// worker; it records nothing (the harness settles again while it finds
+// problems, within its bound, then VerifySettled records them).
+func replicaProblems(expected []string, settled []demo.Status) map[string]string {
+	byNode := map[string]demo.Status{}
+	type owned struct {
+		node string
+		w    demo.WorkerStatus
+	}
+	owners := map[string][]owned{}
+	for _, st := range settled {
+		byNode[st.Node] = st
+		for _, w := range st.Workers {
+			owners[w.ID] = append(owners[w.ID], owned{st.Node, w})
+		}
+	}
+	out := map[string]string{}
+	for _, id := range expected {
+		if len(owners[id]) != 1 {
+			continue // missing or duplicated: VerifySettled says so
+		}
+		owner, w := owners[id][0].node, owners[id][0].w
+		backup := byNode[owner].Backup
+		if backup == "" {
+			out[id] = fmt.Sprintf("%s on %s has no backup after settling", id, owner)
+			continue
+		}
+		var rep *demo.ReplicaStatus
+		for i, r := range byNode[backup].Replicas {
+			if r.Worker == id && r.Owner == owner {
+				rep = &byNode[backup].Replicas[i]
+				break
+			}
+		}
+		switch {
+		case rep == nil:
+			out[id] = fmt.Sprintf("%s on %s: no replica on its backup %s", id, owner, backup)
+		case rep.Hash != w.Hash || rep.Version != w.Version || rep.Epoch != w.Epoch:
+			out[id] = fmt.Sprintf("%s on %s: epoch %d version %d hash %016x; replica on %s: epoch %d version %d hash %016x",
+				id, owner, w.Epoch, w.Version, w.Hash, backup, rep.Epoch, rep.Version, rep.Hash)
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -15,7 +16,7 @@ type figures struct {
 	seed        uint64
 	faults      int
 	byKind      map[string]int
-	failovers   int // takeovers of a node's workers (one per node failure)
+	failovers   int // failures whose workers were taken over (one per fault, plus the unplanned)
 	unplanned   int // failovers of a node the harness did not fault (false positives of failure detection)
 	detect      []time.Duration
 	failover    []time.Duration
@@ -27,7 +28,10 @@ type figures struct {
 	maxConverge time.Duration // the longest convergence after a fault
 	peakRSS     map[string]uint64
 	peakThreads map[string]int
-	elapsed     time.Duration
+	// peakGoroutines is each node's highest goroutine count (from its
+	// status).
+	peakGoroutines map[string]int
+	elapsed        time.Duration
 }
 
 // collect computes the figures from the faults, the takeovers and the
@@ -40,78 +44,131 @@ func (c *cluster) collect(scenario string, started time.Time, converge, maxConve
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f.faults = len(c.faults)
-	f.peakRSS, f.peakThreads = map[string]uint64{}, map[string]int{}
-	for k, v := range c.peakRSS {
-		f.peakRSS[k] = v
-	}
-	for k, v := range c.peakThr {
-		f.peakThreads[k] = v
-	}
-	// One failover per (from node, detection): the takeovers of its workers.
-	type event struct {
-		from string
-		det  int64
-	}
-	failovers := map[event][]takeoverRecord{}
-	for _, t := range tos {
-		e := event{t.From, t.DetectedNs / int64(time.Second)}
-		failovers[e] = append(failovers[e], t)
-	}
-	f.failovers = len(failovers)
-	claimed := map[event]bool{}
+	f.peakRSS, f.peakThreads, f.peakGoroutines = maps.Clone(c.peakRSS), maps.Clone(c.peakThr), maps.Clone(c.peakGor)
 	for _, ft := range c.faults {
 		f.byKind[ft.kind]++
-		at := ft.at.UnixNano()
-		// The first failover of this node detected after the fault.
-		var det, run int64
-		var first event
-		for e, ts := range failovers {
-			if e.from != ft.node || claimed[e] {
-				continue
-			}
-			d := ts[0].DetectedNs
-			for _, t := range ts {
-				d = min(d, t.DetectedNs)
-			}
-			if d >= at && d <= at+int64(time.Minute) && (det == 0 || d < det) {
-				det, first = d, e
-			}
+	}
+	outcomes, unplanned := matchFailovers(c.faults, tos, c.downs)
+	f.unplanned = unplanned
+	for _, o := range outcomes {
+		if o.takeovers > 0 {
+			f.failovers++
+			f.failover = append(f.failover, o.failover)
 		}
-		if det != 0 {
-			claimed[first] = true
-			for _, t := range failovers[first] {
-				run = max(run, t.RunningNs)
-			}
+		if o.detected {
+			f.detect = append(f.detect, o.detect)
 		}
-		if det != 0 {
-			f.detect = append(f.detect, time.Duration(det-at))
-			f.failover = append(f.failover, time.Duration(run-at))
+	}
+	f.failovers += unplanned
+	return f
+}
+
+// matchWindow is how long after a fault a takeover or a down event may
+// still be its consequence. Failure detection takes well under a second on
+// the local profile; anything later is another failure.
+const matchWindow = 30 * time.Second
+
+// faultOutcome is what a fault led to.
+type faultOutcome struct {
+	takeovers int           // takeovers of the faulted node's workers it caused
+	detected  bool          // detect is known
+	detect    time.Duration // fault to failure detection
+	failover  time.Duration // fault to the last of its workers running again (with takeovers only)
+}
+
+// matchFailovers says what each fault led to (outcomes[i] is faults[i]'s)
+// and how many failovers no fault explains (false failure detections).
+//
+// A takeover belongs to a fault by identity, not by time order alone: it
+// belongs to the latest fault of the node it was taken from (its From)
+// injected at or before its Detected time, provided that is within
+// matchWindow; otherwise it is unplanned. The fault's detection time is its
+// earliest takeover's Detected, its failover time its latest takeover's
+// Running, both from the injection. A fault without takeovers (a spare, a
+// short pause that was not detected, an active node with no spare to fail
+// over to) takes its detection from the observer's down events of that
+// node: the first one after the injection and before the node's next
+// fault. Unplanned takeovers count one failover per node and burst (those
+// detected within a second of the burst's first).
+func matchFailovers(faults []fault, tos []takeoverRecord, downs map[string][]time.Time) ([]faultOutcome, int) {
+	out := make([]faultOutcome, len(faults))
+	// byNode lists each node's faults by injection time.
+	byNode := map[string][]int{}
+	for i, f := range faults {
+		byNode[f.node] = append(byNode[f.node], i)
+	}
+	for _, is := range byNode {
+		sort.SliceStable(is, func(a, b int) bool { return faults[is[a]].at.Before(faults[is[b]].at) })
+	}
+	first := map[int]int64{} // fault -> earliest Detected
+	last := map[int]int64{}  // fault -> latest Running
+	unplanned := map[string][]int64{}
+	for _, t := range tos {
+		owner := -1
+		for _, i := range byNode[t.From] {
+			if faults[i].at.UnixNano() > t.DetectedNs {
+				break
+			}
+			owner = i
+		}
+		if owner < 0 || t.DetectedNs-faults[owner].at.UnixNano() > int64(matchWindow) {
+			unplanned[t.From] = append(unplanned[t.From], t.DetectedNs)
 			continue
 		}
-		// No takeover (a spare, or an active node with no spare to go to):
-		// detection as the observer saw it.
-		for _, d := range c.downs[ft.node] {
-			if d.After(ft.at) && d.Sub(ft.at) < time.Minute {
-				f.detect = append(f.detect, d.Sub(ft.at))
+		if d, ok := first[owner]; !ok || t.DetectedNs < d {
+			first[owner] = t.DetectedNs
+		}
+		last[owner] = max(last[owner], t.RunningNs)
+		out[owner].takeovers++
+	}
+	for i, f := range faults {
+		at := f.at.UnixNano()
+		if d, ok := first[i]; ok {
+			out[i].detected, out[i].detect = true, time.Duration(d-at)
+			out[i].failover = time.Duration(last[i] - at)
+			continue
+		}
+		next := f.at.Add(matchWindow)
+		is := byNode[f.node]
+		if k := slices.Index(is, i); k+1 < len(is) && faults[is[k+1]].at.Before(next) {
+			next = faults[is[k+1]].at
+		}
+		for _, d := range downs[f.node] {
+			if !d.Before(f.at) && d.Before(next) {
+				out[i].detected, out[i].detect = true, d.Sub(f.at)
 				break
 			}
 		}
 	}
-	for e := range failovers {
-		if !claimed[e] {
-			f.unplanned++
+	n := 0
+	for _, ds := range unplanned {
+		slices.Sort(ds)
+		for j := range ds {
+			if j == 0 || ds[j]-ds[j-1] > int64(time.Second) {
+				n++
+			}
 		}
 	}
-	return f
+	return out, n
 }
 
+// quantiles prints the median (the mean of the middle two of an even
+// count) and the maximum.
 func quantiles(ds []time.Duration) string {
 	if len(ds) == 0 {
 		return "-"
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	return fmt.Sprintf("median %v, max %v (n=%d)", s[len(s)/2].Round(time.Millisecond), s[len(s)-1].Round(time.Millisecond), len(s))
+	return fmt.Sprintf("median %v, max %v (n=%d)", median(s).Round(time.Millisecond), s[len(s)-1].Round(time.Millisecond), len(s))
+}
+
+// median of sorted durations.
+func median(s []time.Duration) time.Duration {
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // String prints the figures as the table each scenario logs.
@@ -144,7 +201,7 @@ func (f figures) String() string {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(tw, "peak memory %s\t%d MiB RSS, %d threads\n", n, f.peakRSS[n]>>20, f.peakThreads[n])
+		fmt.Fprintf(tw, "peak memory %s\t%d MiB RSS, %d threads, %d goroutines\n", n, f.peakRSS[n]>>20, f.peakThreads[n], f.peakGoroutines[n])
 	}
 	_ = tw.Flush()
 	return b.String()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -22,6 +23,34 @@ var (
 // nodeBinary is the node binary built once per test run by TestMain.
 // It is written once, before any test runs, and only read afterwards.
 var nodeBinary string
+
+// chaosHookEnv is actors.ChaosHookEnv, which exists only in builds with the
+// chaoshooks tag (this test binary is not one): it selects the fault hook
+// of the binary hookedBinary builds.
+const chaosHookEnv = "ENODE_CHAOS_HOOK"
+
+// hooked is the node binary built with -tags chaoshooks, on first use (only
+// the TestCheckerCatches* tests need it).
+var hooked struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// hookedBinary builds, once, the node binary with the chaos suite's fault
+// hooks compiled in (actors/chaoshooks_on.go) next to nodeBinary, and
+// returns its path.
+func hookedBinary() (string, error) {
+	hooked.once.Do(func() {
+		hooked.path = nodeBinary + "-chaoshooks"
+		out, err := exec.Command("go", "build", "-tags", "chaoshooks", "-o", hooked.path,
+			"github.com/enode-dev/enode/examples/worker-backup").CombinedOutput()
+		if err != nil {
+			hooked.err = fmt.Errorf("building the node binary with -tags chaoshooks: %w\n%s", err, out)
+		}
+	})
+	return hooked.path, hooked.err
+}
 
 // TestMain builds the node binary (the worker-backup example, whose node mode
 // is what the demo runs) into a temporary directory once for the whole run.
