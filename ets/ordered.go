@@ -83,7 +83,7 @@ type leaf struct {
 	// full leaf whose next key goes right after it splits there.
 	last atomic.Int32
 	pre  [leafCap]atomic.Uint64
-	objs   [leafCap]atomic.Pointer[term.Tuple]
+	objs [leafCap]atomic.Pointer[term.Tuple]
 }
 
 // inner routes to n children: child i holds the keys k with seps[i] <= k
