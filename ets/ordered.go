@@ -1,6 +1,7 @@
 package ets
 
 import (
+	"cmp"
 	"math"
 	"math/big"
 	"runtime"
@@ -219,23 +220,11 @@ func compareKeys(a, b term.Term) int {
 	switch x := a.(type) {
 	case term.Int:
 		if y, ok := b.(term.Int); ok {
-			switch {
-			case x < y:
-				return -1
-			case x > y:
-				return 1
-			}
-			return 0
+			return cmp.Compare(x, y)
 		}
 	case term.Atom:
 		if y, ok := b.(term.Atom); ok {
-			switch {
-			case x < y:
-				return -1
-			case x > y:
-				return 1
-			}
-			return 0
+			return cmp.Compare(x, y)
 		}
 	}
 	return term.Compare(a, b)
@@ -686,45 +675,49 @@ func (o *ordered) removeAt(l *leaf, i int) {
 func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
 	p := newProbe(obj.At(o.keyPos))
 	size := termBytes(obj)
-	l := o.lockedLeaf(&p)
-	n := int(l.n.Load())
-	i, eq, _ := l.search(&p, n, o.keyPos)
-	switch {
-	case eq && onlyNew:
-		l.unlock()
-		return false
-	case eq:
-		o.replaceAt(l, i, obj)
-		l.unlock()
-		return true
-	case n < leafCap:
-		o.putAt(l, i, &p, obj, size)
-		l.unlock()
-		return true
+	if done, stored := o.insertIn(o.lockedLeaf(&p), &p, obj, onlyNew, size, nil); done {
+		return stored
 	}
 	// The leaf is full: split it, under mu.
-	l.unlock()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var buf [8]step
-	path, l := o.path(&p, buf[:0])
-	l.lock()
-	n = int(l.n.Load())
-	i, eq, _ = l.search(&p, n, o.keyPos)
+	path, l := o.lockPath(&p, buf[:0])
+	_, stored := o.insertIn(l, &p, obj, onlyNew, size, path)
+	return stored
+}
+
+// insertIn does insert's work in the locked leaf l and unlocks it. When l
+// is full it splits l with path (under mu), or without a path gives up:
+// done is false.
+func (o *ordered) insertIn(l *leaf, p *probe, obj *term.Tuple, onlyNew bool, size int64, path []step) (done, stored bool) {
+	n := int(l.n.Load())
+	i, eq, _ := l.search(p, n, o.keyPos)
 	switch {
 	case eq && onlyNew:
 		l.unlock()
-		return false
+		return true, false
 	case eq:
 		o.replaceAt(l, i, obj)
 		l.unlock()
+		return true, true
 	case n < leafCap:
-		o.putAt(l, i, &p, obj, size)
+		o.putAt(l, i, p, obj, size)
 		l.unlock()
-	default:
-		o.splitLeaf(path, l, i, &p, obj, size)
+		return true, true
+	case path == nil:
+		l.unlock()
+		return false, false
 	}
-	return true
+	o.splitLeaf(path, l, i, p, obj, size)
+	return true, true
+}
+
+// lockPath returns the path to p's leaf and the leaf, locked; under mu.
+func (o *ordered) lockPath(p *probe, buf []step) ([]step, *leaf) {
+	path, l := o.path(p, buf)
+	l.lock()
+	return path, l
 }
 
 func (o *ordered) delete(key term.Term) bool {
@@ -744,8 +737,7 @@ func (o *ordered) delete(key term.Term) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var buf [8]step
-	path, l := o.path(&p, buf[:0])
-	l.lock()
+	path, l := o.lockPath(&p, buf[:0])
 	i, eq, _ = l.search(&p, int(l.n.Load()), o.keyPos)
 	if eq {
 		o.removeLocked(path, l, i)
@@ -784,8 +776,7 @@ func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var buf [8]step
-	path, l := o.path(&p, buf[:0])
-	l.lock()
+	path, l := o.lockPath(&p, buf[:0])
 	n = int(l.n.Load())
 	i, eq, _ = l.search(&p, n, o.keyPos)
 	var old *term.Tuple
