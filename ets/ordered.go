@@ -37,6 +37,8 @@ const (
 	// statStripes spreads the object count and size over cache lines, so
 	// writers in different leaves do not share one.
 	statStripes = 8
+	// hintSlots is how many leaves writers remember.
+	hintSlots = 4
 )
 
 type ordered struct {
@@ -44,10 +46,12 @@ type ordered struct {
 	root   atomic.Pointer[inner]
 
 	mu sync.Mutex // writers that change the tree's shape
-	// hints remember, per P, the leaf of the last write: keys that arrive
-	// in order (timestamps, sequence numbers) find their leaf without a
-	// descent.
-	hints sync.Pool
+	// hints are the leaves writers descended to last: keys that arrive in
+	// order (timestamps, sequence numbers, a few such streams) find their
+	// leaf without a descent. They change once per leaf a stream fills,
+	// so writers mostly read them. hintNext picks the one to replace.
+	hints    [hintSlots]atomic.Pointer[leaf]
+	hintNext atomic.Uint32
 
 	stats      [statStripes]stripe
 	nextStripe uint8 // under mu
@@ -61,9 +65,6 @@ type stripe struct {
 	n, mem atomic.Int64
 	_      [48]byte
 }
-
-// hint is a remembered leaf.
-type hint struct{ l *leaf }
 
 // leaf holds up to leafCap objects in key order; pre[i] is keyPrefix of
 // objs[i]'s key.
@@ -604,23 +605,20 @@ func (l *leaf) inRange(p *probe) bool {
 	return true
 }
 
-// lockedLeaf returns p's leaf, locked: the leaf of this P's last write
-// when p belongs there, or the one a descent finds.
+// lockedLeaf returns p's leaf, locked: a hint when p belongs there, or
+// the leaf a descent finds, which becomes a hint.
 func (o *ordered) lockedLeaf(p *probe) *leaf {
-	h, _ := o.hints.Get().(*hint)
-	if h == nil {
-		h = &hint{}
-	}
-	defer o.hints.Put(h)
-	if l := h.l; l != nil {
-		if lv := l.ver.Load(); !l.dead.Load() && l.inRange(p) && l.tryLock(lv) {
-			return l
+	for i := range o.hints {
+		if l := o.hints[i].Load(); l != nil {
+			if lv := l.ver.Load(); !l.dead.Load() && l.inRange(p) && l.tryLock(lv) {
+				return l
+			}
 		}
 	}
 	for {
 		l, lv := o.descend(p, toKey)
 		if l.tryLock(lv) {
-			h.l = l
+			o.hints[o.hintNext.Add(1)%hintSlots].Store(l)
 			return l
 		}
 	}
