@@ -29,6 +29,16 @@
 // Registry.View and Registry.Writer give the handle the table's protection
 // allows to whoever asks by name.
 //
+// # Compact sets
+//
+// A set created with Options.Compact keeps objects of numbers unboxed: a
+// key that is a binary or atom of up to 20 bytes or an integer, with up
+// to four integers or floats, takes a 64-byte record and an 8-byte index
+// slot. Such tables hold any object (others are kept whole), and
+// UpdateNumbers, UpdateNumbersBatch and LookupNumbers read and rewrite
+// the numbers in place, building no term: what a per-key counter or rate
+// limiter (package funnel) does millions of times a second.
+//
 // # Concurrency
 //
 // Every handle is safe for concurrent use. Reads never take a table-wide

@@ -47,6 +47,13 @@ var (
 	ErrNoTable = errors.New("ets: no table with that name")
 	// ErrBadOptions is returned by New for options out of range.
 	ErrBadOptions = errors.New("ets: bad options")
+	// ErrNotNumbers is returned by UpdateNumbers and LookupNumbers when the
+	// object under the key has an element, besides its key, that is not an
+	// integer or a float, or more than MaxNumbersArity elements.
+	ErrNotNumbers = errors.New("ets: object is not all numbers")
+	// ErrNotCompact is returned by UpdateNumbers on a table created
+	// without Options.Compact.
+	ErrNotCompact = errors.New("ets: table is not compact")
 )
 
 // Kind is the table type: how keys are compared and kept.
@@ -156,6 +163,15 @@ type Options struct {
 	// with it. Without an heir the table is deleted when the owner exits.
 	Heir     Heir
 	HeirData term.Term
+	// Compact, for a Set, keeps small objects of numbers unboxed: a key
+	// that is a binary or atom of up to 20 bytes or an integer, and up to
+	// four other elements, each an integer or a float, take a 64-byte
+	// record and an 8-byte index slot, where a generic object takes
+	// several heap objects. Other objects are kept whole, so the table
+	// holds any object; UpdateNumbers and LookupNumbers reach the numbers
+	// with no term built. Lookup builds each object it returns. ETS's
+	// compressed option plays the same part.
+	Compact bool
 }
 
 func (o Options) validate() error {
@@ -167,6 +183,9 @@ func (o Options) validate() error {
 	}
 	if o.KeyPos < 0 || o.KeyPos > math.MaxInt32 {
 		return fmt.Errorf("%w: KeyPos %d", ErrBadOptions, o.KeyPos)
+	}
+	if o.Compact && o.Kind != Set {
+		return fmt.Errorf("%w: Compact is for a set, not %v", ErrBadOptions, o.Kind)
 	}
 	return nil
 }
@@ -229,11 +248,13 @@ func New(opts Options) (*Owner, error) {
 func newTable(name term.Atom, opts Options, reg *Registry) *Owner {
 	t := &table{name: name, kind: opts.Kind, access: opts.Access, keyPos: opts.KeyPos,
 		reg: reg, heir: opts.Heir, heirData: opts.HeirData}
-	switch opts.Kind {
-	case OrderedSet:
+	switch {
+	case opts.Kind == OrderedSet:
 		t.st = newOrdered(opts.KeyPos)
-	case Bag, DuplicateBag:
+	case opts.Kind == Bag || opts.Kind == DuplicateBag:
 		t.st = newBag(opts.KeyPos, opts.Kind == DuplicateBag)
+	case opts.Compact:
+		t.st = newCompactSet(opts.KeyPos)
 	default:
 		t.st = newHashSet(opts.KeyPos)
 	}
@@ -243,7 +264,7 @@ func newTable(name term.Atom, opts Options, reg *Registry) *Owner {
 }
 
 func (t *table) errf(err error) error {
-	if t.name != "" {
+	if err != nil && t.name != "" {
 		return fmt.Errorf("%w (table %s)", err, t.name)
 	}
 	return err
