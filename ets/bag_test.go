@@ -119,6 +119,16 @@ func TestDeleteObjectOnSets(t *testing.T) {
 	require.False(t, ok)
 	_, err := o.DeleteObject(term.NewTuple())
 	require.ErrorIs(t, err, ErrBadObject)
+
+	c, err := New(Options{Kind: Set, Compact: true})
+	require.NoError(t, err)
+	require.NoError(t, c.Insert(tup(term.Atom("k"), term.Int(1))))
+	ok, _ = c.DeleteObject(tup(term.Atom("k"), term.Int(2)))
+	require.False(t, ok)
+	ok, _ = c.DeleteObject(tup(term.Atom("k"), term.Int(1)))
+	require.True(t, ok)
+	n, _ = c.Size()
+	require.Equal(t, 0, n)
 	all, _ := o.LookupAll(term.Int(1))
 	require.Empty(t, all)
 }
