@@ -628,8 +628,12 @@ func (c *cluster) converged(since time.Time) string {
 			return fmt.Sprintf("%s runs on %v", w, copies[w])
 		}
 	}
+	// N+1: every node runs (the harness restarts what it kills before it
+	// waits), so one of them must be the spare again: a node whose workers
+	// were all fenced turns spare, a restarted one starts as one. A fault
+	// injected before that would find no backup for anyone.
 	if !spareUp {
-		return ""
+		return "no node is the spare yet"
 	}
 	for _, p := range running {
 		s := latest[p.name]
