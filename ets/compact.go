@@ -428,16 +428,20 @@ func (s *compactSet) update(key term.Term, f func(old *term.Tuple) (*term.Tuple,
 	sh := s.shardOf(k.h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	ref, _ := sh.find(&k, s.keyPos)
+	ref, slot := sh.find(&k, s.keyPos)
 	var old *term.Tuple
 	if ref != 0 {
 		old = sh.object(ref, sh.at(ref), s.keyPos)
 	}
 	obj, err := f(old)
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
+	case obj == nil && ref != 0:
+		sh.remove(ref, slot) // DeleteObject
+	case obj != nil:
+		sh.put(ref, &k, obj, s.keyPos)
 	}
-	sh.put(ref, &k, obj, s.keyPos)
 	return nil
 }
 
