@@ -22,8 +22,33 @@
 // full, or no backup is known, it neither blocks nor queues: the newest
 // state replaces the one waiting, and when acks return it goes out as one
 // delta from the last sent state (which is what merging the skipped deltas
-// would give). NeedKeyframe from the replica, a new backup (SetBackup) and
-// an ack timeout each make the next frame a keyframe.
+// would give). NeedKeyframe from the replica makes the next frame a
+// keyframe.
+//
+// # Sequence numbers
+//
+// One sequence runs through replication: the worker's state sequence, the
+// count of states it handed to replication (1 for Init's), continuing
+// across takeovers (FromReplica starts from the replica's). Frames carry it
+// (a delta's base is the sequence of the state it applies to; merged states
+// leave gaps), the replica stores it (Replica.Seq), acks name it, and
+// WorkerStatus.Seq/AckedSeq report it.
+//
+// # Resync
+//
+// A worker that starts replicating to another backup (SetBackup: a new
+// spare, a restarted one, one back after a partition), or whose frames go
+// unanswered for AckTimeout, first asks the handler what it holds
+// (ResyncQuery, ResyncStatus: epoch, sequence, state hash). If the worker
+// still has that state (it keeps its newest acknowledged state and the ones
+// sent after it) the next frame is one delta from it: one round trip. If
+// the replica holds another state, a Merkle comparison (package resync,
+// carried in Resync messages) finds the differing subterms and the worker
+// sends a delta of just those; a keyframe goes only to a handler without a
+// replica, or when the divergence makes it cheaper. The worker's steps go
+// on meanwhile, merging as above. WorkerStatus counts each path, the round
+// trips and the bytes. A fresh worker's first frame is a keyframe with no
+// question asked.
 //
 // Frames are cut into chunks (64 KiB by default) by a link actor, one per
 // destination replica_handler, which carries every local worker's stream
@@ -37,8 +62,7 @@
 // protected ordered_set, one {enode_replica, Worker, Owner, Epoch, Seq,
 // State, UpdatedUnixNano, Keyframes, Deltas, Bytes} row per worker). The
 // table lives outside the actor, so a handler that crashes and restarts
-// keeps every replica (its stream decoders start afresh and ask for one
-// keyframe per worker); status, takeover and readers read it through a
+// keeps every replica (its stream decoders resume from the table); status, takeover and readers read it through a
 // ReplicaView (OpenReplicaView with ReceiverConfig.Registry) without going
 // through the handler's mailbox.
 //
@@ -59,7 +83,7 @@
 // # Wire
 //
 // Every message that crosses nodes (Chunk, ChunkAck, Ack, NeedKeyframe,
-// Fenced, SetBackup) has a term form ({enode_chunk, ...} and so on; ToTerm,
+// Fenced, SetBackup, Backoff, ResyncQuery, ResyncStatus, Resync) has a term form ({enode_chunk, ...} and so on; ToTerm,
 // FromTerm), so a transport that carries Erlang terms can move it; the
 // middlewares and the worker accept both forms, so record tuples tagged
 // enode_* are reserved: a worker does not hand them to its Behaviour.

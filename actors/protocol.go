@@ -42,6 +42,11 @@ const (
 	tagFenced       term.Atom = "enode_fenced"
 	tagSetBackup    term.Atom = "enode_set_backup"
 	tagBackoff      term.Atom = "enode_backoff"
+	tagResyncQuery  term.Atom = "enode_resync_query"
+	tagResyncStatus term.Atom = "enode_resync_status"
+	tagResync       term.Atom = "enode_resync"
+	tagDigestQuery  term.Atom = "enode_digest_query"
+	tagDigest       term.Atom = "enode_digest"
 )
 
 // Chunk is one piece of a replication frame, sent by a worker's link to the
@@ -106,13 +111,118 @@ type Fenced struct {
 }
 
 // SetBackup tells a worker where its replica_handler now is (nil: no backup
-// known). The next replication after a change is a keyframe to the new
-// backup. node sends it when membership changes the backup choice.
+// known). After a change the worker resyncs with the new backup before it
+// sends (see the package doc). node sends it when membership changes the
+// backup choice.
 //
-// Term form: {enode_set_backup, Address :: binary, Id :: binary}, or
+// Holds, when set, is where node found the backup's replica of the worker
+// to stand (a WorkerDigest comparison): if the worker still has that state
+// it goes on with a delta from it without asking (no round trip).
+//
+// Term form: {enode_set_backup, Address :: binary, Id :: binary}, with
+// Holds {enode_set_backup, Address, Id, Epoch, Seq, Hash}, or
 // {enode_set_backup, undefined} for nil.
 type SetBackup struct {
-	PID *actor.PID
+	PID   *actor.PID
+	Holds *Position
+}
+
+// Position is where a replica stands in a worker's stream: the epoch and
+// sequence of the state it holds and that state's term.Hash.
+type Position struct {
+	Epoch, Seq, Hash uint64
+}
+
+// Digest returns the value a WorkerDigest (package resync) holds for a
+// worker at p: equal values mean the same epoch, sequence and state.
+func (p Position) Digest() uint64 {
+	return term.Hash(term.NewTuple(uintTerm(p.Epoch), uintTerm(p.Seq), uintTerm(p.Hash)))
+}
+
+// DigestQuery asks a replica_handler for the Digest of the replicas of
+// Owner's workers (sent with a sender, which gets the answer).
+//
+// Term form: {enode_digest_query, Owner}.
+type DigestQuery struct {
+	Owner string
+}
+
+// Digest answers DigestQuery: per worker of Owner the handler keeps a
+// replica of, Position.Digest of that replica. Only these hashes travel,
+// never a state.
+//
+// Term form: {enode_digest, Owner, #{Worker :: binary => Digest}}.
+type Digest struct {
+	Owner   string
+	Workers map[string]uint64
+}
+
+// ResyncQuery opens a resync: a worker that starts replicating to a
+// replica_handler (a new backup, a restarted spare, a healed partition, an
+// ack timeout) asks what the handler holds of it. It is sent with a sender
+// (the worker), which gets the ResyncStatus (or Fenced) back.
+//
+// Term form: {enode_resync_query, Worker, Epoch}.
+type ResyncQuery struct {
+	Worker string
+	Epoch  uint64 // the asking worker's epoch
+}
+
+// ResyncStatus answers ResyncQuery: whether the handler has a replica of
+// the worker, its epoch, sequence and state hash (term.Hash), and, when it
+// has one, the opening message of a Merkle comparison over it (a
+// resync.Message of kind Hello in its wire form), so that the worker can
+// start the comparison without another round trip.
+//
+// Term form: {enode_resync_status, Worker, Found :: boolean, Epoch, Seq,
+// Hash, Hello :: binary}.
+type ResyncStatus struct {
+	Worker string
+	Found  bool
+	Epoch  uint64
+	Seq    uint64
+	Hash   uint64
+	Hello  []byte
+}
+
+// Resync carries one message of the Merkle comparison between a worker
+// (resync.Source) and its replica (resync.Copy), in resync's wire form
+// (resync.AppendMessage). Epoch and Seq are the worker's and the sequence
+// of the state it compares (the replica is stored at them when the
+// comparison ends; the handler acknowledges that with an Ack); Owner is
+// the worker's node, as in a frame's envelope.
+//
+// Term form: {enode_resync, Worker, Owner, Epoch, Seq, Data :: binary}.
+type Resync struct {
+	Worker string
+	Owner  string
+	Epoch  uint64
+	Seq    uint64
+	Data   []byte
+}
+
+func (*DigestQuery) isProtocol()  {}
+func (*Digest) isProtocol()       {}
+func (*ResyncQuery) isProtocol()  {}
+func (*ResyncStatus) isProtocol() {}
+func (*Resync) isProtocol()       {}
+
+// ToTerm returns {enode_resync_query, Worker, Epoch}.
+func (q *ResyncQuery) ToTerm() term.Term {
+	return term.Record(tagResyncQuery, term.BinaryString(q.Worker), uintTerm(q.Epoch))
+}
+
+// ToTerm returns {enode_resync_status, Worker, Found, Epoch, Seq, Hash,
+// Hello}.
+func (s *ResyncStatus) ToTerm() term.Term {
+	return term.Record(tagResyncStatus, term.BinaryString(s.Worker), term.Bool(s.Found), uintTerm(s.Epoch),
+		uintTerm(s.Seq), uintTerm(s.Hash), term.NewBinary(s.Hello))
+}
+
+// ToTerm returns {enode_resync, Worker, Owner, Epoch, Seq, Data}.
+func (r *Resync) ToTerm() term.Term {
+	return term.Record(tagResync, term.BinaryString(r.Worker), term.BinaryString(r.Owner), uintTerm(r.Epoch),
+		uintTerm(r.Seq), term.NewBinary(r.Data))
 }
 
 func (*Chunk) isProtocol()        {}
@@ -129,7 +239,26 @@ var (
 	_ Message = (*NeedKeyframe)(nil)
 	_ Message = (*Fenced)(nil)
 	_ Message = (*SetBackup)(nil)
+	_ Message = (*ResyncQuery)(nil)
+	_ Message = (*ResyncStatus)(nil)
+	_ Message = (*Resync)(nil)
+	_ Message = (*DigestQuery)(nil)
+	_ Message = (*Digest)(nil)
 )
+
+// ToTerm returns {enode_digest_query, Owner}.
+func (q *DigestQuery) ToTerm() term.Term {
+	return term.Record(tagDigestQuery, term.BinaryString(q.Owner))
+}
+
+// ToTerm returns {enode_digest, Owner, #{Worker => Digest}}.
+func (d *Digest) ToTerm() term.Term {
+	ps := make([]term.Pair, 0, len(d.Workers))
+	for w, v := range d.Workers {
+		ps = append(ps, term.Pair{Key: term.BinaryString(w), Value: uintTerm(v)})
+	}
+	return term.Record(tagDigest, term.BinaryString(d.Owner), term.MapOf(ps...))
+}
 
 // ToTerm returns {enode_chunk, Worker, Epoch, Seq, Index, Total, Bytes}.
 func (c *Chunk) ToTerm() term.Term {
@@ -157,11 +286,16 @@ func (f *Fenced) ToTerm() term.Term {
 	return term.Record(tagFenced, term.BinaryString(f.Worker), uintTerm(f.Epoch))
 }
 
-// ToTerm returns {enode_set_backup, Address, Id} or {enode_set_backup,
+// ToTerm returns {enode_set_backup, Address, Id}, {enode_set_backup,
+// Address, Id, Epoch, Seq, Hash} with Holds, or {enode_set_backup,
 // undefined}.
 func (s *SetBackup) ToTerm() term.Term {
 	if s.PID == nil {
 		return term.Record(tagSetBackup, term.Undefined)
+	}
+	if s.Holds != nil {
+		return term.Record(tagSetBackup, term.BinaryString(s.PID.Address), term.BinaryString(s.PID.Id),
+			uintTerm(s.Holds.Epoch), uintTerm(s.Holds.Seq), uintTerm(s.Holds.Hash))
 	}
 	return term.Record(tagSetBackup, term.BinaryString(s.PID.Address), term.BinaryString(s.PID.Id))
 }
@@ -213,6 +347,21 @@ func FromTerm(t term.Term) (Message, error) {
 		m = &Fenced{Worker: d.str(1), Epoch: d.u64(2)}
 	case tagBackoff:
 		m = backoffFromTerm(&d)
+	case tagResyncQuery:
+		if !d.arity(3) {
+			break
+		}
+		m = &ResyncQuery{Worker: d.str(1), Epoch: d.u64(2)}
+	case tagResyncStatus:
+		if !d.arity(7) {
+			break
+		}
+		m = &ResyncStatus{Worker: d.str(1), Found: d.boolean(2), Epoch: d.u64(3), Seq: d.u64(4), Hash: d.u64(5), Hello: d.bytes(6)}
+	case tagResync:
+		if !d.arity(6) {
+			break
+		}
+		m = &Resync{Worker: d.str(1), Owner: d.str(2), Epoch: d.u64(3), Seq: d.u64(4), Data: d.bytes(5)}
 	case tagSetBackup:
 		switch tup.Len() {
 		case 2:
@@ -222,9 +371,21 @@ func FromTerm(t term.Term) (Message, error) {
 			m = &SetBackup{}
 		case 3:
 			m = &SetBackup{PID: actor.NewPID(d.str(1), d.str(2))}
+		case 6:
+			m = &SetBackup{PID: actor.NewPID(d.str(1), d.str(2)), Holds: &Position{Epoch: d.u64(3), Seq: d.u64(4), Hash: d.u64(5)}}
 		default:
 			d.arity(3)
 		}
+	case tagDigestQuery:
+		if !d.arity(2) {
+			break
+		}
+		m = &DigestQuery{Owner: d.str(1)}
+	case tagDigest:
+		if !d.arity(3) {
+			break
+		}
+		m = digestFromTerm(&d)
 	default:
 		return nil, fmt.Errorf("%w: tag %q", ErrNotProtocol, string(tag))
 	}
@@ -232,6 +393,26 @@ func FromTerm(t term.Term) (Message, error) {
 		return nil, d.err
 	}
 	return m, nil
+}
+
+// digestFromTerm decodes the fields of an enode_digest record.
+func digestFromTerm(d *fieldDecoder) Message {
+	g := &Digest{Owner: d.str(1), Workers: map[string]uint64{}}
+	m, ok := d.tup.At(2).(*term.Map)
+	if !ok {
+		d.fail(2, "want a map, got "+kindOf(d.tup.At(2)))
+		return nil
+	}
+	for k, v := range m.All() {
+		kv := fieldDecoder{tup: term.NewTuple(k, v), tag: d.tag}
+		w, h := kv.str(0), kv.u64(1)
+		if kv.err != nil {
+			d.fail(2, kv.err.Error())
+			return nil
+		}
+		g.Workers[w] = h
+	}
+	return g
 }
 
 // protocolMessage returns msg as a protocol message when it is one, in Go
@@ -324,6 +505,17 @@ func (d *fieldDecoder) u64(i int) uint64 {
 	}
 	d.fail(i, "want a non-negative 64-bit integer, got "+kindOf(d.tup.At(i)))
 	return 0
+}
+
+func (d *fieldDecoder) boolean(i int) bool {
+	switch d.tup.At(i) {
+	case term.True:
+		return true
+	case term.False:
+		return false
+	}
+	d.fail(i, "want true or false, got "+kindOf(d.tup.At(i)))
+	return false
 }
 
 func (d *fieldDecoder) u32(i int) uint32 {

@@ -25,6 +25,14 @@ func TestProtocolRoundTrip(t *testing.T) {
 		&Fenced{Worker: "w1", Epoch: 7},
 		&SetBackup{PID: actor.NewPID("127.0.0.1:4000", "replica_handler")},
 		&SetBackup{},
+		&ResyncQuery{Worker: "w1", Epoch: 4},
+		&SetBackup{PID: actor.NewPID("127.0.0.1:4000", "replica_handler"), Holds: &Position{Epoch: 2, Seq: 9, Hash: math.MaxUint64}},
+		&DigestQuery{Owner: "a@h"},
+		&Digest{Owner: "a@h", Workers: map[string]uint64{"w1": 1, "w2": math.MaxUint64}},
+		&Digest{Owner: "a@h", Workers: map[string]uint64{}},
+		&ResyncStatus{Worker: "w1", Found: true, Epoch: 4, Seq: 99, Hash: math.MaxUint64, Hello: []byte{1, 2}},
+		&ResyncStatus{Worker: "w1"},
+		&Resync{Worker: "w1", Owner: "a@h", Epoch: 4, Seq: 100, Data: []byte{3}},
 	}
 	for _, m := range msgs {
 		t.Run(fmt.Sprintf("%T", m), func(t *testing.T) {
@@ -47,6 +55,9 @@ func TestProtocolGolden(t *testing.T) {
 		{&ChunkAck{Worker: "w", Epoch: 2, Seq: 5, Index: 1}, `{enode_chunk_ack,<<"w">>,2,5,1}`},
 		{&Chunk{Worker: "w", Epoch: 2, Seq: 5, Index: 1, Total: 3, Bytes: []byte{7, 8}}, `{enode_chunk,<<"w">>,2,5,1,3,<<7,8>>}`},
 		{&SetBackup{}, `{enode_set_backup,undefined}`},
+		{&ResyncQuery{Worker: "w", Epoch: 2}, `{enode_resync_query,<<"w">>,2}`},
+		{&ResyncStatus{Worker: "w", Found: true, Epoch: 2, Seq: 5, Hash: 6, Hello: []byte{9}}, `{enode_resync_status,<<"w">>,true,2,5,6,<<9>>}`},
+		{&Resync{Worker: "w", Owner: "a", Epoch: 2, Seq: 5, Data: []byte{1}}, `{enode_resync,<<"w">>,<<"a">>,2,5,<<1>>}`},
 	}
 	for _, tt := range tests {
 		want, err := term.Parse(tt.text)
@@ -71,6 +82,14 @@ func TestProtocolMalformed(t *testing.T) {
 		{`{enode_ack,[119],1,2}`, ErrMalformed},
 		{`{enode_ack,<<"w">>,18446744073709551616,2}`, ErrMalformed},
 		{`{enode_fenced,<<"w">>,foo}`, ErrMalformed},
+		{`{enode_resync_query,<<"w">>}`, ErrMalformed},
+		{`{enode_digest,<<"a">>,[]}`, ErrMalformed},
+		{`{enode_digest,<<"a">>,#{<<"w">> => -1}}`, ErrMalformed},
+		{`{enode_digest,<<"a">>,#{1 => 1}}`, ErrMalformed},
+		{`{enode_set_backup,<<"a">>,<<"b">>,1,2}`, ErrMalformed},
+		{`{enode_resync_status,<<"w">>,yes,1,2,3,<<>>}`, ErrMalformed},
+		{`{enode_resync_status,<<"w">>,true,1,2,3,[]}`, ErrMalformed},
+		{`{enode_resync,<<"w">>,<<"a">>,1,-2,<<>>}`, ErrMalformed},
 		{`{enode_chunk,<<"w">>,1,2,3,3,<<>>}`, ErrMalformed},
 		{`{enode_chunk,<<"w">>,1,2,0,0,<<>>}`, ErrMalformed},
 		{`{enode_chunk,<<"w">>,1,2,0,4294967296,<<>>}`, ErrMalformed},

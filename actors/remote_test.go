@@ -226,12 +226,14 @@ func TestRemoteBigKeyframes(t *testing.T) {
 	}
 }
 
-// TestRemotePartitionKeyframe cuts the network between the nodes while
-// the worker steps: its frames get no ack (protoactor's remote buffers or
+// TestRemotePartitionResync cuts the network between the nodes while the
+// worker steps: its frames get no ack (protoactor's remote buffers or
 // loses them while it tries to reconnect), so after AckTimeout the worker
-// gives them up and its next frame is a keyframe. After the cut heals the
-// keyframe crosses the wire, and the replica equals the state.
-func TestRemotePartitionKeyframe(t *testing.T) {
+// gives them up and asks the replica what it holds, again each AckTimeout
+// while the cut lasts. After the cut heals the answer crosses the wire: the
+// replica holds the last acknowledged state, and one delta from it brings
+// it up to date, no keyframe.
+func TestRemotePartitionResync(t *testing.T) {
 	p := startPair(t)
 	rc := actors.DefaultReplicationConfig()
 	// Short, so that the frames stuck in the cut are given up quickly;
@@ -256,8 +258,12 @@ func TestRemotePartitionKeyframe(t *testing.T) {
 	p.steps(w, 10)
 	st := waitAcked(t, w, 36)
 	r := p.converged(t, w)
-	require.Greater(t, r.Keyframes, before.Keyframes, "the replica was repaired with a keyframe")
-	require.Greater(t, st.Keyframes, uint64(1))
+	// The replica still held state 6, which the worker kept as its last
+	// acknowledged one: the resync after the cut sent one delta from it.
+	require.Equal(t, before.Keyframes, r.Keyframes, "no keyframe: the replica was repaired by a delta")
+	require.Equal(t, uint64(1), st.Keyframes)
+	require.GreaterOrEqual(t, st.ResyncCovered, uint64(1))
+	require.Zero(t, st.ResyncKeyframes)
 
 	// And the stream goes on with deltas from there.
 	p.steps(w, 5)

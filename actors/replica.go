@@ -12,6 +12,7 @@ import (
 
 	"github.com/enode-dev/enode/delta"
 	"github.com/enode-dev/enode/ets"
+	"github.com/enode-dev/enode/resync"
 	"github.com/enode-dev/enode/term"
 )
 
@@ -101,6 +102,14 @@ type ReceiverConfig struct {
 	// MaxReassemblyBytes bounds the bytes being reassembled for all workers
 	// together. Default 1 GiB.
 	MaxReassemblyBytes int
+	// Resync tunes the Merkle comparison with a worker whose state the
+	// replica does not hold; FanOut must be the workers'. Default
+	// resync.DefaultConfig().
+	Resync resync.Config
+	// MaxResyncMessage is the most bytes of one comparison message the
+	// handler sends; a comparison that would need more is ended with a
+	// NeedKeyframe. Default 512 KiB.
+	MaxResyncMessage int
 	// Now is the clock for Replica.Updated and ages. Default time.Now.
 	Now func() time.Time
 	// Logger receives warnings about dropped chunks and frames. Default:
@@ -117,6 +126,8 @@ func DefaultReceiverConfig() ReceiverConfig {
 		Admission:          DefaultAdmissionConfig(),
 		MaxFrameBytes:      256 << 20, // 6× the large workload's keyframe
 		MaxReassemblyBytes: 1 << 30,   // a few large keyframes at once
+		Resync:             resync.DefaultConfig(),
+		MaxResyncMessage:   512 << 10, // half of node's default 1 MiB message bound
 		Now:                time.Now,
 	}
 }
@@ -139,9 +150,20 @@ func (c *ReceiverConfig) Validate() error {
 	if c.Now == nil {
 		c.Now = d.Now
 	}
+	if c.Resync == (resync.Config{}) {
+		c.Resync = d.Resync
+	}
+	if c.MaxResyncMessage == 0 {
+		c.MaxResyncMessage = d.MaxResyncMessage
+	}
+	if err := c.Resync.Validate(); err != nil {
+		return fmt.Errorf("%w: Resync: %w", ErrConfig, err)
+	}
 	switch {
 	case c.MaxFrameBytes < 0:
 		return fmt.Errorf("%w: MaxFrameBytes %d < 0", ErrConfig, c.MaxFrameBytes)
+	case c.MaxResyncMessage < 0:
+		return fmt.Errorf("%w: MaxResyncMessage %d < 0", ErrConfig, c.MaxResyncMessage)
 	case c.MaxReassemblyBytes < c.MaxFrameBytes:
 		return fmt.Errorf("%w: MaxReassemblyBytes %d < MaxFrameBytes %d", ErrConfig, c.MaxReassemblyBytes, c.MaxFrameBytes)
 	}
@@ -307,7 +329,7 @@ func (h *ReplicaHandler) list(keep func(Replica) bool, withState bool) *ReplicaL
 func (h *ReplicaHandler) receiverState() (*ReceiverConfig, *inbound) {
 	if h.in == nil {
 		h.in = &inbound{reassembler: newReassembler(h.cfg.MaxFrameBytes, h.cfg.MaxReassemblyBytes),
-			decoders: map[string]*delta.Decoder{}, adm: h.adm}
+			decoders: map[string]*delta.Decoder{}, copies: map[string]*resync.Copy{}, adm: h.adm}
 	}
 	return &h.cfg, h.in
 }
@@ -338,6 +360,31 @@ func ReplicaReceiver() actor.ReceiverMiddleware {
 				ctx.Logger().Warn("replica_handler: dropped a malformed message", slog.Any("err", err))
 				return
 			}
+			reply := func(m any) {
+				if env.Sender != nil {
+					ctx.ActorSystem().Root.Send(env.Sender, m)
+				}
+			}
+			switch m := pm.(type) {
+			case *ResyncQuery:
+				cfg, in := ra.receiverState()
+				reply(in.resyncQuery(cfg, m))
+				return
+			case *DigestQuery:
+				cfg, _ := ra.receiverState()
+				reply(digestOf(cfg.Store, m.Owner))
+				return
+			case *Resync:
+				cfg, in := ra.receiverState()
+				answer, upd := in.resyncStep(cfg, m)
+				if answer != nil {
+					reply(answer)
+				}
+				if upd != nil {
+					next(ctx, &actor.MessageEnvelope{Header: env.Header, Message: upd, Sender: env.Sender})
+				}
+				return
+			}
 			c, ok := pm.(*Chunk)
 			if !ok {
 				next(ctx, env)
@@ -348,11 +395,6 @@ func ReplicaReceiver() actor.ReceiverMiddleware {
 				return
 			}
 			cfg, in := ra.receiverState()
-			reply := func(m any) {
-				if env.Sender != nil {
-					ctx.ActorSystem().Root.Send(env.Sender, m)
-				}
-			}
 			reply(&ChunkAck{Worker: c.Worker, Epoch: c.Epoch, Seq: c.Seq, Index: c.Index})
 			data, problem := in.add(c)
 			if problem != "" {
@@ -409,14 +451,11 @@ func receiveFrame(cfg *ReceiverConfig, in *inbound, data []byte, c *Chunk) (*str
 	if err != nil {
 		return nil, nil, need, err
 	}
-	dec := in.decoders[c.Worker]
-	if dec == nil {
-		dec = delta.NewDecoder(c.Worker)
-		in.decoders[c.Worker] = dec
-	}
+	dec := in.decoder(c.Worker, have, found)
 	res, err := dec.Apply(f)
 	switch res.Outcome {
 	case delta.Applied:
+		delete(in.copies, c.Worker) // a frame supersedes a comparison under way
 		r := have
 		if !found {
 			r = Replica{Worker: f.Worker}
@@ -442,18 +481,132 @@ func receiveFrame(cfg *ReceiverConfig, in *inbound, data []byte, c *Chunk) (*str
 	}
 }
 
-// inbound is a replica_handler's receiving state: frames being reassembled
-// and each worker's stream decoder (which holds the same state term as the
-// store, so a replica is kept once).
+// inbound is a replica_handler's receiving state: frames being reassembled,
+// each worker's stream decoder (which holds the same state term as the
+// store, so a replica is kept once) and the Merkle comparisons under way.
 type inbound struct {
 	*reassembler
 	decoders map[string]*delta.Decoder
+	copies   map[string]*resync.Copy
 	adm      *admission // nil behind an actor other than ReplicaHandler
 }
 
 func (in *inbound) forget(worker string) {
 	in.drop(worker)
 	delete(in.decoders, worker)
+	delete(in.copies, worker)
+}
+
+// decoder returns worker's stream decoder, resumed from the stored replica
+// when the handler has none yet (it restarted, and its table did not): the
+// next delta applies instead of asking for a keyframe.
+func (in *inbound) decoder(worker string, have Replica, found bool) *delta.Decoder {
+	dec := in.decoders[worker]
+	if dec == nil {
+		if found {
+			dec = delta.ResumeDecoder(worker, have.State, have.Epoch, have.Seq)
+		} else {
+			dec = delta.NewDecoder(worker)
+		}
+		in.decoders[worker] = dec
+	}
+	return dec
+}
+
+// resyncQuery answers a worker that opens a resync: what the handler holds
+// of it, with the Hello of a comparison over it (a Copy kept until the
+// comparison ends, a frame supersedes it or another query replaces it).
+// A replica of a higher epoch answers Fenced, as a frame would.
+func (in *inbound) resyncQuery(cfg *ReceiverConfig, q *ResyncQuery) Message {
+	delete(in.copies, q.Worker)
+	have, found := cfg.Store.Get(q.Worker)
+	if !found || have.State == nil {
+		return &ResyncStatus{Worker: q.Worker}
+	}
+	if have.Epoch > q.Epoch {
+		return &Fenced{Worker: q.Worker, Epoch: have.Epoch}
+	}
+	// The decoder follows the store: the worker's next delta may be based
+	// on the stored state.
+	if dec := in.decoders[q.Worker]; dec != nil {
+		if _, e, sq := dec.State(); e != have.Epoch || sq != have.Seq {
+			delete(in.decoders, q.Worker)
+		}
+	}
+	in.decoder(q.Worker, have, true)
+	st := &ResyncStatus{Worker: q.Worker, Found: true, Epoch: have.Epoch, Seq: have.Seq, Hash: term.Hash(have.State)}
+	cp, err := resync.NewCopy(have.State, cfg.Resync)
+	if err != nil {
+		return st // no Hello: the worker falls back to a keyframe unless it holds the state
+	}
+	hello, err := resync.AppendMessage(nil, cp.Start())
+	if err != nil || len(hello) > cfg.MaxResyncMessage {
+		return st
+	}
+	in.copies[q.Worker] = cp
+	st.Hello = hello
+	return st
+}
+
+// digestOf returns the Digest of the replicas of owner's workers in st.
+func digestOf(st Store, owner string) *Digest {
+	d := &Digest{Owner: owner, Workers: map[string]uint64{}}
+	st.Range(func(r Replica) bool {
+		if r.Owner == owner && r.State != nil {
+			d.Workers[r.Worker] = Position{Epoch: r.Epoch, Seq: r.Seq, Hash: term.Hash(r.State)}.Digest()
+		}
+		return true
+	})
+	return d
+}
+
+// resyncStep takes the worker's next message of a comparison. It returns
+// the answer to send (the Copy's next message, Fenced, or NeedKeyframe when
+// the comparison cannot go on) and, when the comparison ended, the update
+// that stores the replica brought up to the worker's state (checked against
+// the worker's root hash by the Copy), which the handler acknowledges.
+func (in *inbound) resyncStep(cfg *ReceiverConfig, m *Resync) (Message, *ReplicaUpdate) {
+	have, found := cfg.Store.Get(m.Worker)
+	if found && have.Epoch > m.Epoch {
+		delete(in.copies, m.Worker)
+		return &Fenced{Worker: m.Worker, Epoch: have.Epoch}, nil
+	}
+	need := &NeedKeyframe{Worker: m.Worker, Epoch: m.Epoch, HaveSeq: have.Seq}
+	cp := in.copies[m.Worker]
+	if cp == nil {
+		return need, nil
+	}
+	msg, err := resync.DecodeMessage(m.Data)
+	var (
+		out  resync.Message
+		done bool
+	)
+	if err == nil {
+		out, done, err = cp.Handle(msg)
+	}
+	if err != nil {
+		delete(in.copies, m.Worker)
+		return need, nil
+	}
+	if done {
+		delete(in.copies, m.Worker)
+		r := have
+		if !found {
+			r = Replica{Worker: m.Worker}
+		}
+		r.Owner, r.Epoch, r.Seq, r.State, r.Updated = m.Owner, m.Epoch, m.Seq, cp.State(), cfg.Now()
+		r.Deltas++
+		r.Bytes += uint64(len(m.Data))
+		in.drop(m.Worker)
+		in.decoders[m.Worker] = delta.ResumeDecoder(m.Worker, r.State, r.Epoch, r.Seq)
+		return nil, &ReplicaUpdate{Replica: r}
+	}
+	data, err := resync.AppendMessage(nil, out)
+	if err != nil || len(data) > cfg.MaxResyncMessage {
+		delete(in.copies, m.Worker)
+		return need, nil
+	}
+	return &Resync{Worker: m.Worker, Owner: m.Owner, Epoch: m.Epoch, Seq: m.Seq, Data: data}, nil
 }
 
 // partial is a frame being reassembled.

@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/enode-dev/enode/delta"
+	"github.com/enode-dev/enode/resync"
 	"github.com/enode-dev/enode/term"
 )
 
@@ -62,6 +63,15 @@ type ReplicationConfig struct {
 	// Backoff: it sends no new frame for min(RetryAfter, MaxBackoff),
 	// merging its states meanwhile. Default 10 s.
 	MaxBackoff time.Duration
+	// Resync tunes the Merkle comparison a worker runs with a replica that
+	// holds another state than the worker's (see resync.go). Both sides
+	// must agree on FanOut: the replica_handler uses
+	// ReceiverConfig.Resync. Default resync.DefaultConfig().
+	Resync resync.Config
+	// MaxResyncMessage is the most bytes of one message of the comparison
+	// (each travels whole, not chunked); a comparison that would send more
+	// ends with a keyframe instead. Default 512 KiB.
+	MaxResyncMessage int
 
 	dropChunk func(*Chunk) bool // test hook: the link drops chunks it returns true for
 }
@@ -78,6 +88,8 @@ func DefaultReplicationConfig() ReplicationConfig {
 		MaxInFlightChunks: 16,               // 1 MiB on the wire per destination
 		AckTimeout:        30 * time.Second, // a 40 MB keyframe's decode, with room
 		MaxBackoff:        10 * time.Second, // a confused handler cannot silence a worker for long
+		Resync:            resync.DefaultConfig(),
+		MaxResyncMessage:  512 << 10, // half of node's default 1 MiB message bound
 	}
 }
 
@@ -102,6 +114,12 @@ func (c *ReplicationConfig) Validate() error {
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = d.MaxBackoff
 	}
+	if c.Resync == (resync.Config{}) {
+		c.Resync = d.Resync
+	}
+	if c.MaxResyncMessage == 0 {
+		c.MaxResyncMessage = d.MaxResyncMessage
+	}
 	switch {
 	case c.Mode != EveryStep && c.Mode != OnRequest:
 		return fmt.Errorf("%w: Mode %d", ErrConfig, c.Mode)
@@ -115,6 +133,11 @@ func (c *ReplicationConfig) Validate() error {
 		return fmt.Errorf("%w: AckTimeout %v < 0", ErrConfig, c.AckTimeout)
 	case c.MaxBackoff < 0:
 		return fmt.Errorf("%w: MaxBackoff %v < 0", ErrConfig, c.MaxBackoff)
+	case c.MaxResyncMessage < 0:
+		return fmt.Errorf("%w: MaxResyncMessage %d < 0", ErrConfig, c.MaxResyncMessage)
+	}
+	if err := c.Resync.Validate(); err != nil {
+		return fmt.Errorf("%w: Resync: %w", ErrConfig, err)
 	}
 	if a, ok := c.Policy.(delta.Adaptive); ok {
 		if err := a.Validate(); err != nil {
@@ -140,6 +163,10 @@ type WorkerStats struct {
 	bytesSent, fullBytes             atomic.Uint64
 	seq, acked, coalesced, failures  atomic.Uint64
 	needKey, timeouts, backoffs      atomic.Uint64
+	resyncs, resyncCovered           atomic.Uint64
+	resyncMerkle, resyncKeyframes    atomic.Uint64
+	resyncRounds, resyncBytes        atomic.Uint64
+	ackedHash                        atomic.Uint64
 }
 
 // WorkerStatus is a snapshot of WorkerStats.
@@ -150,14 +177,26 @@ type WorkerStatus struct {
 	Deltas         uint64
 	BytesSent      uint64 // frame bytes sent
 	FullStateBytes uint64 // bytes that sending the whole state each time would have cost
-	Seq            uint64 // sequence number of the newest replicated state
-	AckedSeq       uint64 // newest sequence number the replica acknowledged
+	Seq            uint64 // the worker's state sequence: of the newest state handed to replication (continues across takeovers)
+	AckedSeq       uint64 // the newest state sequence the replica holds (acknowledged, or reported by a resync with its hash)
 	AckLag         uint64 // Seq - AckedSeq
+	AckedHash      uint64 // term.Hash of the state at AckedSeq (0 when unknown)
 	Coalesced      uint64 // states replaced by a newer one before being sent
 	EncodeFailures uint64 // states that could not be encoded
 	NeedKeyframes  uint64 // keyframe requests from the replica (gaps, mismatches)
 	AckTimeouts    uint64 // times the frames in flight were given up for lack of an ack
 	Backoffs       uint64 // Backoff messages honoured (the replica_handler's admission control)
+	// Resyncs counts the resyncs started (a ResyncQuery to a new or
+	// silent backup); each ended one way: ResyncCovered (the worker still
+	// held the replica's state: one delta from it), ResyncMerkle (a Merkle
+	// comparison and a delta of the differing subterms) or ResyncKeyframes
+	// (no replica, too much divergence, or a failed exchange).
+	Resyncs, ResyncCovered, ResyncMerkle, ResyncKeyframes uint64
+	// ResyncRoundTrips and ResyncBytes are the exchange's request/answer
+	// pairs and term-encoded bytes (both ways) before the data went out;
+	// the covered path's delta and a keyframe are frames (BytesSent), the
+	// Merkle path's delta is part of ResyncBytes.
+	ResyncRoundTrips, ResyncBytes uint64
 }
 
 // Snapshot returns the current counters.
@@ -167,6 +206,9 @@ func (s *WorkerStats) Snapshot() WorkerStatus {
 		BytesSent: s.bytesSent.Load(), FullStateBytes: s.fullBytes.Load(), Seq: s.seq.Load(),
 		AckedSeq: s.acked.Load(), Coalesced: s.coalesced.Load(), EncodeFailures: s.failures.Load(),
 		NeedKeyframes: s.needKey.Load(), AckTimeouts: s.timeouts.Load(), Backoffs: s.backoffs.Load(),
+		Resyncs: s.resyncs.Load(), ResyncCovered: s.resyncCovered.Load(), ResyncMerkle: s.resyncMerkle.Load(),
+		ResyncKeyframes: s.resyncKeyframes.Load(), ResyncRoundTrips: s.resyncRounds.Load(), ResyncBytes: s.resyncBytes.Load(),
+		AckedHash: s.ackedHash.Load(),
 	}
 	if st.Seq > st.AckedSeq {
 		st.AckLag = st.Seq - st.AckedSeq
@@ -182,8 +224,7 @@ type replicatorTick struct{}
 type replicatorResume struct{}
 
 type sentFrame struct {
-	seq    uint64 // the frame's sequence number in the stream
-	step   uint64 // the worker's replication count it carries
+	seq    uint64 // the state sequence the frame carries
 	kind   delta.FrameKind
 	sentAt time.Time
 }
@@ -193,12 +234,16 @@ type sentFrame struct {
 // worker; all its methods run on the worker's goroutine (the sender
 // middleware runs inside the worker's Send).
 //
-// Two sequences meet here: the worker numbers the states it replicates
-// (steps, continuing across takeovers), and the delta stream numbers the
-// frames it sends (from 1 in each epoch). States that arrive while the
-// window is full are not queued: the newest replaces the waiting one, and
-// the next frame is one delta from the last sent state to it, which is what
+// One sequence numbers everything: the worker's state sequence (the count
+// of states handed to replication, continuing across takeovers). Frames
+// carry it (delta.Encoder.EncodeAt), the replica stores it, acks name it.
+// States that arrive while the window is full are not queued: the newest
+// replaces the waiting one (its sequence skips the merged ones), and the
+// next frame is one delta from the last sent state to it, which is what
 // merging the skipped deltas would give, for one diff instead of many.
+//
+// When the destination changes or goes silent, the replicator resyncs
+// before sending (see resync.go); meanwhile states merge as above.
 type replicator struct {
 	cfg   *ReplicationConfig
 	enc   *delta.Encoder
@@ -213,8 +258,8 @@ type replicator struct {
 	actorSystem *actor.ActorSystem
 
 	latest       term.Term // newest state handed in
-	latestStep   uint64
-	sentStep     uint64 // step of the newest frame sent
+	latestStep   uint64    // its sequence
+	sentStep     uint64    // sequence of the newest frame sent
 	forceKey     bool
 	inflight     []sentFrame
 	keyInFlight  uint64 // seq of an unacknowledged keyframe, 0 for none
@@ -223,6 +268,10 @@ type replicator struct {
 	timer        *time.Timer
 	pausedUntil  time.Time   // no new frame before this (Backoff); zero when not paused
 	resume       *time.Timer // fires at pausedUntil
+
+	sent []sentState // states the replica may hold (resync.go)
+	hint *Position   // where SetBackup said the next destination's replica stands
+	rs   resyncRun   // the resync under way, if any
 }
 
 // senderMiddleware intercepts ReplicaState sends.
@@ -248,8 +297,11 @@ func (r *replicator) replicate(ctx actor.SenderContext, target *actor.PID, st *R
 	r.trySend(ctx)
 }
 
-// retarget switches to a new destination: the next frame is a keyframe.
+// retarget switches to a new destination: a resync (or, for a worker that
+// never replicated, a keyframe) comes first.
 func (r *replicator) retarget(target *actor.PID) {
+	hint := r.hint
+	r.hint = nil
 	if samePID(target, r.dest) {
 		return
 	}
@@ -258,6 +310,7 @@ func (r *replicator) retarget(target *actor.PID) {
 	}
 	r.dest, r.link = target, nil
 	r.inflight, r.keyInFlight, r.forceKey = nil, 0, true
+	r.rs = resyncRun{}
 	r.pausedUntil = time.Time{} // a Backoff came from the old destination
 	if target == nil {
 		return
@@ -268,12 +321,39 @@ func (r *replicator) retarget(target *actor.PID) {
 		return
 	}
 	r.link = link
+	if !r.cfg.Delta {
+		return
+	}
+	if hint != nil && hint.Epoch == r.epoch {
+		if st, ok := r.sentAt(hint.Seq, hint.Hash); ok {
+			// node compared digests: the backup holds a state the worker
+			// has. Go on from it without asking.
+			r.stats.resyncs.Add(1)
+			r.rebaseCovered(st, hint.Seq)
+			return
+		}
+	}
+	if len(r.sent) > 0 || r.enc.Seq() > 0 {
+		// A worker that has replicated before (or starts from a replica)
+		// asks what the new backup holds before sending; a fresh one's
+		// first frame is a keyframe anyway.
+		r.rs.phase = resyncDue
+	}
 }
 
 // trySend sends the newest state when it is new (or a keyframe is due),
 // the window has room and no Backoff is in force.
 func (r *replicator) trySend(ctx actor.SenderContext) {
-	if r.latest == nil || r.link == nil || len(r.inflight) >= r.cfg.Window {
+	if r.latest == nil || r.link == nil {
+		return
+	}
+	if r.rs.phase != resyncIdle {
+		if r.rs.phase == resyncDue {
+			r.sendQuery(ctx)
+		}
+		return // the resync's end sends what waited
+	}
+	if len(r.inflight) >= r.cfg.Window {
 		return
 	}
 	if !r.pausedUntil.IsZero() {
@@ -288,7 +368,7 @@ func (r *replicator) trySend(ctx actor.SenderContext) {
 	if r.forceKey || !r.cfg.Delta {
 		r.enc.RequestKeyframe() // also spares the diff in full-state mode
 	}
-	f, err := r.enc.Encode(r.latest)
+	f, err := r.enc.EncodeAt(r.latest, r.latestStep)
 	var data []byte
 	if err == nil {
 		data, err = appendEnvelope(make([]byte, 0, len(f.Payload)+64), r.owner, f)
@@ -301,7 +381,13 @@ func (r *replicator) trySend(ctx actor.SenderContext) {
 	}
 	r.forceKey = false
 	r.sentStep = r.latestStep
-	r.inflight = append(r.inflight, sentFrame{seq: f.Seq, step: r.latestStep, kind: f.Kind, sentAt: time.Now()})
+	r.remember(r.latest, f.Seq)
+	r.sendFrame(ctx, f, data)
+}
+
+// sendFrame hands an encoded frame to the link and records it in flight.
+func (r *replicator) sendFrame(ctx actor.SenderContext, f delta.Frame, data []byte) {
+	r.inflight = append(r.inflight, sentFrame{seq: f.Seq, kind: f.Kind, sentAt: time.Now()})
 	r.stats.frames.Add(1)
 	r.stats.bytesSent.Add(uint64(len(data)))
 	if f.Kind == delta.FrameKeyframe {
@@ -318,9 +404,13 @@ func (r *replicator) trySend(ctx actor.SenderContext) {
 	r.arm()
 }
 
-// onAck frees the window up to a.Seq.
+// onAck frees the window up to a.Seq (or ends a Merkle resync).
 func (r *replicator) onAck(ctx actor.SenderContext, a *Ack) {
 	if a.Epoch != r.epoch {
+		return
+	}
+	if r.rs.phase == resyncMerkle && r.rs.done && a.Seq == r.rs.seq {
+		r.endMerkle(ctx)
 		return
 	}
 	kept := r.inflight[:0]
@@ -329,10 +419,7 @@ func (r *replicator) onAck(ctx actor.SenderContext, a *Ack) {
 			kept = append(kept, f)
 			continue
 		}
-		if f.step > r.ackedStep {
-			r.ackedStep = f.step
-			r.stats.acked.Store(f.step)
-		}
+		r.markAcked(f.seq)
 	}
 	r.inflight = kept
 	if r.keyInFlight != 0 && r.keyInFlight <= a.Seq {
@@ -349,6 +436,10 @@ func (r *replicator) onNeedKeyframe(ctx actor.SenderContext, n *NeedKeyframe) {
 		return
 	}
 	r.stats.needKey.Add(1)
+	if r.rs.phase != resyncIdle {
+		r.resyncFailed(ctx, "the replica asked for a keyframe")
+		return
+	}
 	if r.keyInFlight != 0 && r.keyInFlight > n.HaveSeq {
 		return
 	}
@@ -359,9 +450,21 @@ func (r *replicator) onNeedKeyframe(ctx actor.SenderContext, n *NeedKeyframe) {
 // onTick gives up frames unacknowledged for longer than AckTimeout.
 func (r *replicator) onTick(ctx actor.SenderContext) {
 	r.timer = nil
-	if len(r.inflight) > 0 && time.Since(r.inflight[0].sentAt) >= r.cfg.AckTimeout {
+	switch {
+	case r.rs.phase == resyncWaiting || r.rs.phase == resyncMerkle:
+		if time.Since(r.rs.at) >= r.cfg.AckTimeout {
+			r.stats.timeouts.Add(1)
+			r.rs = resyncRun{phase: resyncDue} // ask again
+			r.trySend(ctx)
+		}
+	case len(r.inflight) > 0 && time.Since(r.inflight[0].sentAt) >= r.cfg.AckTimeout:
+		// The replica went silent: ask what it holds before resending
+		// (in full-state mode, resend a keyframe at once).
 		r.stats.timeouts.Add(1)
 		r.inflight, r.keyInFlight, r.forceKey = nil, 0, true
+		if r.cfg.Delta {
+			r.rs = resyncRun{phase: resyncDue}
+		}
 		r.trySend(ctx)
 	}
 	r.arm()
@@ -405,7 +508,8 @@ func (r *replicator) armResume() {
 }
 
 func (r *replicator) arm() {
-	if r.timer != nil || len(r.inflight) == 0 || r.cfg.AckTimeout <= 0 {
+	waiting := r.rs.phase == resyncWaiting || r.rs.phase == resyncMerkle
+	if r.timer != nil || len(r.inflight) == 0 && !waiting || r.cfg.AckTimeout <= 0 {
 		return
 	}
 	system, self := r.actorSystem, r.self

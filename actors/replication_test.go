@@ -198,8 +198,10 @@ func TestBackupChangeSendsKeyframe(t *testing.T) {
 	converged(t, sys, h1, pid, "w1")
 	sys.Root.Send(pid, (&SetBackup{PID: h2}).ToTerm()) // the term form, as from a remote node
 	stepN(t, sys, pid, 5)
+	converged(t, sys, h2, pid, "w1")
+	stepN(t, sys, pid, 3)
 	r := converged(t, sys, h2, pid, "w1")
-	require.Equal(t, uint64(1), r.Keyframes)
+	require.Equal(t, uint64(1), r.Keyframes, "h2 had no replica: one keyframe")
 	require.GreaterOrEqual(t, r.Deltas, uint64(1), "deltas after the keyframe")
 }
 
@@ -538,11 +540,16 @@ func TestAckTimeoutResends(t *testing.T) {
 	}
 	pid, stats := startWorker(t, sys, spec("w1", newStepper(workload.Small), h, rc))
 	request[uint64](t, sys, pid, "step") // its frame is lost; nobody says so
-	r := converged(t, sys, h, pid, "w1")
+	converged(t, sys, h, pid, "w1")
 	// Under load other frames may time out too (20 ms is short); at least
-	// the lost one did, and a keyframe repaired it.
-	require.GreaterOrEqual(t, r.Keyframes, uint64(2), "the ack timeout resent the state as a keyframe")
-	require.GreaterOrEqual(t, stats.Snapshot().AckTimeouts, uint64(1))
+	// the lost one did, and a resync repaired it: the replica reported the
+	// state it holds (Init's, which the worker still has), and one delta
+	// from it followed, no keyframe.
+	s := stats.Snapshot()
+	require.GreaterOrEqual(t, s.AckTimeouts, uint64(1))
+	require.GreaterOrEqual(t, s.Resyncs, uint64(1))
+	require.GreaterOrEqual(t, s.ResyncCovered, uint64(1), "the worker held the replica's state")
+	require.LessOrEqual(t, s.ResyncCovered+s.ResyncMerkle+s.ResyncKeyframes, s.Resyncs)
 }
 
 // TestKeyframeDoesNotStallOtherWorkers runs two workers through one link

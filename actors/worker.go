@@ -68,8 +68,9 @@ type WorkerSpec struct {
 	// Epoch is the worker's epoch: 1 (or 0, meaning 1) for a fresh worker,
 	// the replica's epoch + 1 on takeover.
 	Epoch uint64
-	// Seq is the sequence number the worker continues from: 0 for a fresh
-	// worker, the replica's seq on takeover.
+	// Seq is the state sequence the worker continues from: 0 for a fresh
+	// worker (its first replicated state is 1), the replica's Seq on
+	// takeover.
 	Seq uint64
 	// Replica, when not nil, is the state to start from instead of Init.
 	Replica term.Term
@@ -86,7 +87,9 @@ type WorkerSpec struct {
 }
 
 // FromReplica returns the spec of a worker taking over from r: the same id,
-// r's state, epoch r.Epoch+1 and seq continuing from r.Seq.
+// r's state, epoch r.Epoch+1 and the state sequence continuing from r.Seq
+// (the replica's state is r.Seq; the worker replicates it again, in its new
+// epoch, as r.Seq+1).
 func FromReplica(r Replica, owner string, b Behaviour, rc ReplicationConfig) WorkerSpec {
 	return WorkerSpec{ID: r.Worker, Owner: owner, Behaviour: b, Epoch: r.Epoch + 1, Seq: r.Seq, Replica: r.State, Replication: rc}
 }
@@ -198,6 +201,9 @@ func WorkerProps(spec WorkerSpec) (*actor.Props, *WorkerStats, error) {
 		cfg: &rc, enc: enc, stats: c.stats, worker: spec.ID, owner: spec.Owner, epoch: spec.Epoch,
 		sentStep: spec.Seq, ackedStep: spec.Seq,
 	}
+	// The encoder numbers frames by the worker's state sequence, which
+	// continues from the replica's on takeover.
+	c.rep.enc.Rebase(nil, spec.Seq)
 	props := actor.PropsFromProducer(func() actor.Actor { return &worker{core: c} },
 		actor.WithSenderMiddleware(c.rep.senderMiddleware))
 	return props, c.stats, nil
@@ -226,6 +232,10 @@ func (w *worker) Receive(ctx actor.Context) {
 		return
 	case *replicatorResume:
 		w.rep.onResume(ctx)
+		return
+	case *actor.DeadLetterResponse:
+		// A resync message found no replica_handler at the backup: the
+		// resync's timeout asks again later.
 		return
 	case *StatsRequest:
 		s := w.stats.Snapshot()
@@ -300,8 +310,13 @@ func (w *worker) protocol(ctx actor.Context, pm Message) {
 				slog.Uint64("epoch", w.spec.Epoch), slog.Uint64("higher", m.Epoch))
 			ctx.Stop(ctx.Self())
 		}
+	case *ResyncStatus:
+		w.rep.onResyncStatus(ctx, m)
+	case *Resync:
+		w.rep.onResync(ctx, m)
 	case *SetBackup:
 		w.backup = m.PID
+		w.rep.hint = m.Holds
 		if w.ok && w.rep.latest != nil {
 			ctx.Send(w.backup, &ReplicaState{State: w.rep.latest, Seq: w.rep.latestStep})
 		} else if w.ok {

@@ -53,6 +53,22 @@ func BenchmarkDiff(b *testing.B) {
 	})
 }
 
+// BenchmarkAppendDiff is the sender's diff + encode (Encoder.Encode): the
+// wire form of Diff written straight into a reused buffer by the
+// Encoder's Differ.
+func BenchmarkAppendDiff(b *testing.B) {
+	benchVariants(b, func(b *testing.B, v workload.Variant) {
+		s0, s1 := benchStates(v)
+		d := NewDiffer(DiffOptions{})
+		buf, _ := d.AppendDiff(nil, s0, s1)
+		b.SetBytes(int64(len(buf)))
+		b.ReportAllocs()
+		loop(b, func() {
+			buf, _ = d.AppendDiff(buf[:0], s0, s1)
+		})
+	})
+}
+
 func BenchmarkEncode(b *testing.B) {
 	benchVariants(b, func(b *testing.B, v workload.Variant) {
 		s0, s1 := benchStates(v)
@@ -260,4 +276,89 @@ func benchReceive(b *testing.B, receive func(term.Term, []byte) (term.Term, erro
 			b.Log(sink) // keeps the flush loop
 		}
 	})
+}
+
+// BenchmarkSendCold is the sender's diff + encode (a Differ's AppendDiff,
+// as Encoder.Encode runs it) of one workload step per op, with the caches
+// flushed before each (by reading 64 MiB outside the timer), as in
+// deltabench, where the worker's step and other work run between two
+// sends. BenchmarkSendColdSpecPath is the same with Diff, then Encode.
+func BenchmarkSendCold(b *testing.B) {
+	var buf []byte
+	d := NewDiffer(DiffOptions{})
+	benchSendCold(b, func(x, y term.Term) ([]byte, error) {
+		var err error
+		buf, err = d.AppendDiff(buf[:0], x, y)
+		return buf, err
+	})
+}
+
+func BenchmarkSendColdSpecPath(b *testing.B) {
+	benchSendCold(b, func(x, y term.Term) ([]byte, error) { return Encode(Diff(x, y)) })
+}
+
+func benchSendCold(b *testing.B, send func(x, y term.Term) ([]byte, error)) {
+	benchVariants(b, func(b *testing.B, v workload.Variant) {
+		const steps = 100
+		states := []*term.Tuple{workload.State(v, 42)}
+		st := workload.NewStepper(v, 1)
+		for k := range steps {
+			states = append(states, st.Step(states[k], workload.InitialTimestampMs+int64(k+1)*1000))
+			term.Hash(states[k+1]) // as the Encoder's checksum leaves it
+		}
+		b.ReportAllocs()
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var m coldMeter
+		for b.Loop() {
+			b.StopTimer()
+			m.flushCaches()
+			k := m.ops % steps
+			b.StartTimer()
+			m.time(func() {
+				if _, err := send(states[k], states[k+1]); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+		m.report(b)
+	})
+}
+
+// coldMeter sums the thread CPU time of the timed parts of a benchmark
+// whose caches are flushed (by reading 64 MiB) before each op.
+type coldMeter struct {
+	flush  []uint64
+	sink   uint64
+	cpu    int64
+	failed bool
+	ops    int
+}
+
+func (m *coldMeter) flushCaches() {
+	if m.flush == nil {
+		m.flush = make([]uint64, 8<<20)
+	}
+	for i := 0; i < len(m.flush); i += 8 {
+		m.flush[i]++
+		m.sink += m.flush[i]
+	}
+}
+
+func (m *coldMeter) time(f func()) {
+	t0, ok0 := threadCPU()
+	f()
+	t1, ok1 := threadCPU()
+	m.cpu += t1 - t0
+	m.failed = m.failed || !ok0 || !ok1
+	m.ops++
+}
+
+func (m *coldMeter) report(b *testing.B) {
+	if !m.failed && m.ops > 0 {
+		b.ReportMetric(float64(m.cpu)/float64(m.ops), "cpu-ns/op")
+	}
+	if m.sink == 1 {
+		b.Log(m.sink) // keeps the flush loop
+	}
 }

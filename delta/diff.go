@@ -83,6 +83,12 @@ type differ struct {
 	// arena hands out the op slices of tuple specs, which are small and
 	// many (a record per changed list element), in a few allocations.
 	arena []Op
+	// steps is a stack of alignment steps: each sequence being diffed
+	// appends its own above those of the sequences it is nested in.
+	steps []alignStep
+	// edits is the memory of term.ListEdits and term.MapEdits (behind a
+	// pointer, so that a diffWriter can live on the stack).
+	edits *term.EditScratch
 }
 
 // tupleOps returns an empty op slice with room for n ops.
@@ -97,7 +103,7 @@ func (d *differ) tupleOps(n int) []Op {
 
 // diff returns the spec from a to b and its encoded size.
 func (d *differ) diff(a, b term.Term, depth int) (Spec, int) {
-	if term.Same(a, b) {
+	if term.Identical(a, b) || term.Same(a, b) {
 		return Keep{}, 1
 	}
 	if a.Kind() != b.Kind() || depth >= d.opts.MaxDepth {
@@ -226,7 +232,9 @@ func (d *differ) tuple(x, y *term.Tuple, depth int) (Spec, int) {
 			b.editSized(s, n)
 		}
 	} else {
-		d.align(&b, x.At, 0, x.Len(), y.At, 0, y.Len(), depth)
+		mark := len(d.steps)
+		d.align(x.At, 0, x.Len(), y.At, 0, y.Len())
+		d.build(&b, mark, x.At, y.At, depth)
 	}
 	if len(b.ops) == 0 {
 		return Keep{}, 1
@@ -236,15 +244,9 @@ func (d *differ) tuple(x, y *term.Tuple, depth int) (Spec, int) {
 
 func (d *differ) list(x, y *term.List, depth int) (Spec, int) {
 	var b opBuilder
-	pos := 0
-	for _, e := range term.ListEdits(x, y) {
-		b.keep(e.OldLo - pos)
-		// Spans of the same length go through the alignment too: a head
-		// dropped and an element appended keep the length but shift
-		// everything in between.
-		d.align(&b, x.At, e.OldLo, e.OldHi, y.At, e.NewLo, e.NewHi, depth)
-		pos = e.OldHi
-	}
+	mark := len(d.steps)
+	d.alignList(x, y)
+	d.build(&b, mark, x.At, y.At, depth)
 	var tail Spec = Keep{}
 	tailSize := 1
 	if xt, yt := x.Tail(), y.Tail(); !term.Same(xt, yt) {
@@ -256,10 +258,32 @@ func (d *differ) list(x, y *term.List, depth int) (Spec, int) {
 	return List{Ops: b.ops, Tail: tail}, 1 + b.size() + tailSize
 }
 
+// build turns the alignment steps from mark on into ops (diffing the
+// edited element pairs) and drops them.
+func (d *differ) build(b *opBuilder, mark int, old, nw func(int) term.Term, depth int) {
+	for k := mark; k < len(d.steps); k++ {
+		st := d.steps[k]
+		switch st.kind {
+		case OpRetain:
+			b.keep(st.n)
+		case OpDelete:
+			b.del(st.n)
+		case OpInsert:
+			for j := st.j; j < st.j+st.n; j++ {
+				b.insSized(nw(j))
+			}
+		case OpEdit:
+			s, n := d.diff(old(st.i), nw(st.j), depth+1)
+			b.editSized(s, n)
+		}
+	}
+	d.steps = d.steps[:mark]
+}
+
 // match reports whether two elements are equal, cheaply when they are
 // shared or their hashes differ.
 func match(a, b term.Term) bool {
-	if term.Same(a, b) {
+	if term.Identical(a, b) || term.Same(a, b) {
 		return true
 	}
 	if a.Kind() != b.Kind() {
@@ -274,22 +298,57 @@ func match(a, b term.Term) bool {
 	return term.Equal(a, b)
 }
 
-// align describes old[a0:a1] → new[b0:b1] with a bounded alignment: common
-// ends are trimmed, and in the middle a mismatch is an in-place edit when
-// the elements after it line up again, else an insertion or a deletion of
-// up to Window elements when that makes the sequences line up, else an
-// in-place edit. Its cost is about the span's length times a small factor
-// (hashes are cached per element), and the spec's size about the change.
-func (d *differ) align(b *opBuilder, old func(int) term.Term, a0, a1 int, nw func(int) term.Term, b0, b1, depth int) {
+// alignStep is one step of an alignment of two sequences: keep or delete n
+// old elements, insert the n new elements from new index j, or edit old
+// element i into new element j. Diff and AppendDiff turn the same steps
+// into a spec or into its wire form.
+type alignStep struct {
+	kind    OpKind
+	n, i, j int
+}
+
+// scratch returns the memory of the tree walks, made on first use.
+func (d *differ) scratch() *term.EditScratch {
+	if d.edits == nil {
+		d.edits = new(term.EditScratch)
+	}
+	return d.edits
+}
+
+func (d *differ) step(k OpKind, n, i, j int) {
+	d.steps = append(d.steps, alignStep{kind: k, n: n, i: i, j: j})
+}
+
+// alignList appends the alignment steps of the list x → y: term.ListEdits
+// finds the changed spans (skipping shared chunks), align each span.
+func (d *differ) alignList(x, y *term.List) {
+	pos := 0
+	for _, e := range d.scratch().ListEdits(x, y) {
+		d.step(OpRetain, e.OldLo-pos, 0, 0)
+		// Spans of the same length go through the alignment too: a head
+		// dropped and an element appended keep the length but shift
+		// everything in between.
+		d.align(x.At, e.OldLo, e.OldHi, y.At, e.NewLo, e.NewHi)
+		pos = e.OldHi
+	}
+}
+
+// align appends the steps of old[a0:a1] → new[b0:b1], a bounded alignment:
+// common ends are trimmed, and in the middle a mismatch is an in-place edit
+// when the elements after it line up again, else an insertion or a
+// deletion of up to Window elements when that makes the sequences line up,
+// else an in-place edit. Its cost is about the span's length times a small
+// factor (hashes are cached per element), and the spec's size about the
+// change.
+func (d *differ) align(old func(int) term.Term, a0, a1 int, nw func(int) term.Term, b0, b1 int) {
 	if a1-a0 == 1 && b1-b0 == 1 {
 		// One element changed in place: the common case of a list
 		// whose elements were updated with Set.
-		s, n := d.diff(old(a0), nw(b0), depth+1)
-		b.editSized(s, n)
+		d.step(OpEdit, 1, a0, b0)
 		return
 	}
 	for a0 < a1 && b0 < b1 && match(old(a0), nw(b0)) {
-		b.keep(1)
+		d.step(OpRetain, 1, 0, 0)
 		a0++
 		b0++
 	}
@@ -302,7 +361,7 @@ func (d *differ) align(b *opBuilder, old func(int) term.Term, a0, a1 int, nw fun
 	i, j := a0, b0
 	for i < a1 && j < b1 {
 		if match(old(i), nw(j)) {
-			b.keep(1)
+			d.step(OpRetain, 1, 0, 0)
 			i, j = i+1, j+1
 			continue
 		}
@@ -311,13 +370,11 @@ func (d *differ) align(b *opBuilder, old func(int) term.Term, a0, a1 int, nw fun
 			for k := 1; k <= d.opts.Window && !found; k++ {
 				switch {
 				case i+k < a1 && match(old(i+k), nw(j)):
-					b.del(k)
+					d.step(OpDelete, k, 0, 0)
 					i += k
 					found = true
 				case j+k < b1 && match(old(i), nw(j+k)):
-					for m := j; m < j+k; m++ {
-						b.insSized(nw(m))
-					}
+					d.step(OpInsert, k, 0, j)
 					j += k
 					found = true
 				}
@@ -326,15 +383,12 @@ func (d *differ) align(b *opBuilder, old func(int) term.Term, a0, a1 int, nw fun
 				continue
 			}
 		}
-		s, n := d.diff(old(i), nw(j), depth+1)
-		b.editSized(s, n)
+		d.step(OpEdit, 1, i, j)
 		i, j = i+1, j+1
 	}
-	b.del(a1 - i)
-	for ; j < b1; j++ {
-		b.insSized(nw(j))
-	}
-	b.keep(suffix)
+	d.step(OpDelete, a1-i, 0, 0)
+	d.step(OpInsert, b1-j, 0, j)
+	d.step(OpRetain, suffix, 0, 0)
 }
 
 func (d *differ) mapSpec(x, y *term.Map, depth int) (Spec, int) {

@@ -34,7 +34,9 @@ type Frame struct {
 	// after a takeover has a higher epoch, and frames of lower epochs are
 	// refused.
 	Epoch uint64
-	// Seq numbers the states of one epoch from 1.
+	// Seq numbers the states of the stream, increasing: Encode numbers them
+	// from 1 in each epoch, EncodeAt takes the sender's own numbering
+	// (which may skip values).
 	Seq uint64
 	// Base is the sequence of the state a delta applies to; 0 for a
 	// keyframe.

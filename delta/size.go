@@ -27,6 +27,13 @@ func compactAdd(t term.Term, n *int, limit int) {
 	if *n > limit {
 		return
 	}
+	// A container takes at least a byte per element (two per map entry):
+	// when that alone passes the limit, its elements need not be read.
+	// This is what keeps the cost rule cheap on a large changed list.
+	if *n+minContainerSize(t) > limit {
+		*n = limit + 1
+		return
+	}
 	switch x := t.(type) {
 	case term.Int:
 		v := int64(x)
@@ -99,3 +106,18 @@ func compactAtomSize(a term.Atom) int { return uvarintLen(uint64(len(a))) + len(
 
 // opHeaderSize is the size of an op's header: kind and count in one varint.
 func opHeaderSize(n int) int { return uvarintLen(uint64(n) << 2) }
+
+// minContainerSize is a lower bound of a tuple's, list's or map's compact
+// size (a tag byte and one byte per element, two per entry); 0 for other
+// terms.
+func minContainerSize(t term.Term) int {
+	switch x := t.(type) {
+	case *term.Tuple:
+		return 1 + x.Len()
+	case *term.List:
+		return 1 + x.Len()
+	case *term.Map:
+		return 1 + 2*x.Len()
+	}
+	return 0
+}

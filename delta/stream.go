@@ -57,6 +57,10 @@ type Encoder struct {
 	seq   uint64
 	force bool
 	hist  History
+	// differ writes deltas into scratch; both are reused from frame to
+	// frame.
+	differ  *Differ
+	scratch []byte
 }
 
 // NewEncoder returns the encoder of a stream. Its first frame is a keyframe
@@ -82,7 +86,7 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: EncoderConfig.Policy: %w", ErrConfig, err)
 	}
-	return &Encoder{cfg: cfg}, nil
+	return &Encoder{cfg: cfg, differ: NewDiffer(cfg.Diff)}, nil
 }
 
 // Seq returns the sequence of the last frame made (0 before the first).
@@ -95,8 +99,12 @@ func (e *Encoder) RequestKeyframe() { e.force = true }
 // Encode returns the frame that brings a replica from the last state sent
 // to state, and remembers state as the last one sent. On error (a state
 // that cannot be encoded) nothing changes.
+//
+// A delta's payload is written by AppendDiff, which does not build the
+// spec: the same bytes as Encode(DiffWith(last, state, cfg.Diff)) at a
+// fraction of the cost.
 func (e *Encoder) Encode(state term.Term) (Frame, error) {
-	f, _, err := e.EncodeSpec(state)
+	f, _, err := e.encode(state, e.seq+1, false)
 	return f, err
 }
 
@@ -105,15 +113,74 @@ func (e *Encoder) Encode(state term.Term) (Frame, error) {
 // payload is the state in the External Term Format (term.Encode), a
 // delta's the spec's wire form (Encode).
 func (e *Encoder) EncodeSpec(state term.Term) (Frame, Spec, error) {
+	return e.encode(state, e.seq+1, true)
+}
+
+// EncodeAt is Encode for a sender that numbers its states itself (a
+// worker's state sequence, which skips the states it merged away): the
+// frame's sequence is seq, a delta's base the sequence of the last frame.
+// seq must be above it (ErrInvalidFrame otherwise, and nothing changes),
+// except that a requested keyframe may resend the last sequence's state.
+func (e *Encoder) EncodeAt(state term.Term, seq uint64) (Frame, error) {
+	resend := seq == e.seq && (e.force || e.last == nil)
+	if seq < e.seq || seq == e.seq && !resend {
+		return Frame{}, fmt.Errorf("%w: sequence %d not above the last frame's %d", ErrInvalidFrame, seq, e.seq)
+	}
+	f, _, err := e.encode(state, seq, false)
+	return f, err
+}
+
+// Rebase makes state, at sequence seq, the last state sent: the next frame
+// is a delta from it (unless the policy or RequestKeyframe says otherwise)
+// with base seq. It is for a sender that learned what the receiver holds
+// (a resync) rather than remembering what it sent; state must be exactly
+// the receiver's, which the next frame's checksum verifies. A nil state
+// forgets the last one: the next frame is a keyframe.
+//
+// An encoder that has sent no keyframe yet has no keyframe size for its
+// policy to weigh deltas against: Rebase takes the state's encoded size
+// for it (one walk of the state, once).
+func (e *Encoder) Rebase(state term.Term, seq uint64) {
+	e.last, e.seq = state, seq
+	if state == nil {
+		return
+	}
+	e.force = false
+	if e.hist.KeyframeBytes == 0 {
+		if n, err := term.EncodedSize(state); err == nil {
+			e.hist = History{KeyframeBytes: n}
+		}
+	}
+}
+
+// maxScratch bounds the delta scratch buffer an Encoder keeps between
+// frames, so that one huge delta does not pin its memory.
+const maxScratch = 1 << 20
+
+func (e *Encoder) encode(state term.Term, seq uint64, withSpec bool) (Frame, Spec, error) {
 	if state == nil {
 		return Frame{}, nil, fmt.Errorf("%w: nil state", ErrInvalidSpec)
 	}
-	f := Frame{Worker: e.cfg.Worker, Epoch: e.cfg.Epoch, Seq: e.seq + 1, Checksum: term.Hash(state)}
+	f := Frame{Worker: e.cfg.Worker, Epoch: e.cfg.Epoch, Seq: seq, Checksum: term.Hash(state)}
 	var spec Spec
 	keyframe := e.last == nil || e.force
 	if !keyframe {
-		spec = DiffWith(e.last, state, e.cfg.Diff)
-		payload, err := Encode(spec)
+		var payload []byte
+		var err error
+		if withSpec {
+			spec = DiffWith(e.last, state, e.cfg.Diff)
+			payload, err = Encode(spec)
+		} else {
+			// Written into the scratch buffer, copied out at its size.
+			payload, err = e.differ.AppendDiff(e.scratch[:0], e.last, state)
+			if err == nil {
+				e.scratch = payload
+				if cap(payload) > maxScratch {
+					e.scratch = nil
+				}
+				payload = append(make([]byte, 0, len(payload)), payload...)
+			}
+		}
 		if err != nil {
 			return Frame{}, nil, err
 		}
@@ -214,6 +281,17 @@ type Decoder struct {
 
 // NewDecoder returns the decoder of worker's stream, with no replica yet.
 func NewDecoder(worker string) *Decoder { return &Decoder{worker: worker} }
+
+// ResumeDecoder returns the decoder of worker's stream holding state at
+// (epoch, seq): a receiver that kept its replica elsewhere (a table that
+// outlived the decoder, or a state brought up to date by a resync) goes on
+// applying deltas on it. A nil state gives NewDecoder's.
+func ResumeDecoder(worker string, state term.Term, epoch, seq uint64) *Decoder {
+	if state == nil {
+		return NewDecoder(worker)
+	}
+	return &Decoder{worker: worker, epoch: epoch, seq: seq, state: state}
+}
 
 // State returns the replica, its epoch and its sequence (nil, 0, 0 before
 // the first keyframe).

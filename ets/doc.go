@@ -3,9 +3,11 @@
 // while one owner writes.
 //
 // A table is a set (keys distinct by exact equality, =:=, so 1 and 1.0 are
-// two keys) or an ordered_set (keys in Erlang term order, under which 1 and
-// 1.0 are one key, exactly as in ETS). Objects are *term.Tuple values; the
-// key is the element at Options.KeyPos (0-based; Erlang's keypos 1 is 0).
+// two keys), an ordered_set (keys in Erlang term order, under which 1 and
+// 1.0 are one key, exactly as in ETS), a bag (many objects per key, in
+// insertion order, no two equal) or a duplicate_bag (equal objects too).
+// Objects are *term.Tuple values; the key is the element at Options.KeyPos
+// (0-based; Erlang's keypos 1 is 0).
 //
 // # Ownership and protection
 //
@@ -27,12 +29,26 @@
 // Registry.View and Registry.Writer give the handle the table's protection
 // allows to whoever asks by name.
 //
+// # Compact sets
+//
+// A set created with Options.Compact keeps objects of numbers unboxed: a
+// key that is a binary or atom of up to 20 bytes or an integer, with up
+// to four integers or floats, takes a 64-byte record and an 8-byte index
+// slot. Such tables hold any object (others are kept whole), and
+// UpdateNumbers, UpdateNumbersBatch and LookupNumbers read and rewrite
+// the numbers in place, building no term: what a per-key counter or rate
+// limiter (package funnel) does millions of times a second.
+//
 // # Concurrency
 //
 // Every handle is safe for concurrent use. Reads never take a table-wide
-// lock: a set is split into shards with a reader/writer lock each, and an
-// ordered_set is a skip list whose readers follow atomic pointers without
-// locking at all (its writers take one lock). Each single-object operation
+// lock: a set (and a bag) is split into shards with a reader/writer lock
+// each, and an ordered_set is a B+tree whose readers take no lock at all:
+// they check a version on each node they read and start again if a writer
+// changed it meanwhile. Its writers lock the one leaf they change, and take
+// a table lock only to split or remove a leaf. An ordered_set keeps its
+// objects in its leaves' slices, 16 bytes per object, and no heap object of
+// its own per entry. Each single-object operation
 // is atomic; UpdateCounter is an atomic read-modify-write. Traversals (Next,
 // All, Select, Fold) see each object at most once but, as in ETS without
 // safe_fixtable, may or may not see objects inserted or deleted while they

@@ -509,19 +509,20 @@ func TestConcurrentReaders(t *testing.T) {
 	}
 }
 
-// A search starts from where the last one ended when it can; that must
-// never find what a delete or a clear removed, nor miss what is there.
-func TestOrderedFingerNeverStale(t *testing.T) {
+// Writers start from the leaf of the last insert when it fits; reads and
+// writes must never find what a delete or a clear removed, nor miss what
+// is there.
+func TestOrderedNeverStale(t *testing.T) {
 	o, _ := New(Options{Kind: OrderedSet})
 	for i := range 100 {
 		require.NoError(t, o.Insert(tup(term.Int(int64(i)), term.Int(0))))
 	}
-	ok, _ := o.Member(term.Int(50)) // the finger is now at 50
+	ok, _ := o.Member(term.Int(50))
 	require.True(t, ok)
 	_, err := o.Delete(term.Int(50))
 	require.NoError(t, err)
 	ok, _ = o.Member(term.Int(50))
-	require.False(t, ok, "a deleted finger node is not found")
+	require.False(t, ok, "a deleted key is not found")
 	ok, _ = o.Member(term.Int(51))
 	require.True(t, ok)
 
@@ -540,7 +541,7 @@ func TestOrderedFingerNeverStale(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, term.Int(1000), k)
 
-	// A key inserted just after the finger is found by a walk from it.
+	// Keys inserted after and before the last one are found.
 	require.NoError(t, o.Insert(tup(term.Int(1002), term.Int(0))))
 	ok, _ = o.Member(term.Int(1000))
 	require.True(t, ok)
@@ -549,8 +550,8 @@ func TestOrderedFingerNeverStale(t *testing.T) {
 	require.True(t, ok)
 }
 
-// Interleaved ascending streams with deletes between them: the insert
-// fingers must keep every level of the skip list in order.
+// Interleaved ascending streams with deletes between them: the writers'
+// leaf hints must keep the tree in order.
 func TestOrderedInterleavedStreams(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	o, _ := New(Options{Kind: OrderedSet})
@@ -592,16 +593,5 @@ func TestOrderedInterleavedStreams(t *testing.T) {
 		require.True(t, ok)
 		require.Same(t, obj, got)
 	}
-	// Every level is sorted, not just the bottom one.
-	st := o.t.st.(*ordered)
-	for l := range maxLevel {
-		var prev *skipNode
-		for n := st.head.next[l].Load(); n != nil; n = n.next[l].Load() {
-			require.False(t, n.removed.Load())
-			if prev != nil {
-				require.Negative(t, term.Compare(prev.key, n.key), "level %d", l)
-			}
-			prev = n
-		}
-	}
+	checkTree(t, o.t.st.(*ordered))
 }

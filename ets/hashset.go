@@ -7,7 +7,7 @@ import (
 )
 
 // A set is split into setShards shards picked by the top bits of the key's
-// term.Hash; each shard is an open-addressing table (linear probing,
+// hash (setHash); each shard is an open-addressing table (linear probing,
 // backward-shift deletion) under its own reader/writer lock, so readers of
 // different shards never meet and no operation locks the whole table.
 const (
@@ -16,7 +16,7 @@ const (
 	// minSlots is a shard's smallest non-empty table.
 	minSlots = 16
 	// slotBytes is the size of one slot, for memory info.
-	slotBytes = 24
+	slotBytes = 16
 )
 
 type hashSet struct {
@@ -32,58 +32,66 @@ type setShard struct {
 	_     [64]byte // keeps shards on separate cache lines
 }
 
-// setSlot is one object with its key's hash; obj is nil in an empty slot.
-// An integer key is kept in the slot too, so finding it reads nothing
-// else.
+// setSlot is one object with its key's setHash; obj is nil in an empty
+// slot. Keys are compared only when the hashes are equal, which for a key
+// that is absent almost never happens, so an insert reads no object.
 type setSlot struct {
-	h   uint64 // setKey.h
-	ik  int64  // the key, when h says it is an integer
+	h   uint64
 	obj *term.Tuple
 }
 
-// setKey is a key with what the slots compare: its term.Hash with bit 0
-// replaced by "is an integer", and the integer.
+// setKey is a key with its setHash.
 type setKey struct {
 	key term.Term
 	h   uint64
-	ik  int64
 }
 
-func makeSetKey(key term.Term) setKey {
-	k := setKey{key: key, h: term.Hash(key) &^ 1}
-	if i, ok := key.(term.Int); ok {
-		k.h |= 1
-		k.ik = int64(i)
+func makeSetKey(key term.Term) setKey { return setKey{key: key, h: setHash(key)} }
+
+// runBits is log2 of the run of consecutive integer keys that setHash keeps
+// in consecutive slots: four 16-byte slots, one cache line.
+const runBits = 2
+
+// setHash is term.Hash, except for an integer key: its run number (the key
+// without its low runBits bits) is mixed, and the low bits are kept, so
+// that consecutive integers (counters, sequence numbers) land in the same
+// shard and cache line while runs spread over the table as any hash does.
+func setHash(key term.Term) uint64 {
+	i, ok := key.(term.Int)
+	if !ok {
+		return term.Hash(key)
 	}
-	return k
+	x := uint64(i) >> runBits
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x<<runBits | uint64(i)&(1<<runBits-1)
 }
 
-// home is the slot a hash probes first; bit 0 is not part of it.
-func home(h uint64, mask uint64) uint64 { return h >> 1 & mask }
+// home is the slot a hash probes first: bits below the ones that pick the
+// shard.
+func home(h uint64, mask uint64) uint64 { return h & mask }
 
 func newHashSet(keyPos int) *hashSet { return &hashSet{keyPos: keyPos} }
 
 func (s *hashSet) shardOf(h uint64) *setShard { return &s.shards[h>>(64-shardBits)] }
 
-// find returns the slot index of k in sh, or -1; sh is locked.
-func (s *hashSet) find(sh *setShard, k *setKey) int {
+// find returns the slot of k in sh and true, or the empty slot that ends
+// k's probe sequence and false (-1 when sh has no slots); sh is locked.
+func (s *hashSet) find(sh *setShard, k *setKey) (int, bool) {
 	if len(sh.slots) == 0 {
-		return -1
+		return -1, false
 	}
 	mask := uint64(len(sh.slots) - 1)
 	for i := home(k.h, mask); ; i = (i + 1) & mask {
 		sl := &sh.slots[i]
 		if sl.obj == nil {
-			return -1
+			return int(i), false
 		}
-		if sl.h == k.h {
-			if k.h&1 == 1 {
-				if sl.ik == k.ik {
-					return int(i)
-				}
-			} else if keyEqual(sl.obj.At(s.keyPos), k.key) {
-				return int(i)
-			}
+		if sl.h == k.h && keyEqual(sl.obj.At(s.keyPos), k.key) {
+			return int(i), true
 		}
 	}
 }
@@ -106,7 +114,7 @@ func (s *hashSet) lookup(key term.Term) *term.Tuple {
 	sh := s.shardOf(k.h)
 	sh.mu.RLock()
 	var obj *term.Tuple
-	if i := s.find(sh, &k); i >= 0 {
+	if i, ok := s.find(sh, &k); ok {
 		obj = sh.slots[i].obj
 	}
 	sh.mu.RUnlock()
@@ -118,7 +126,8 @@ func (s *hashSet) insert(obj *term.Tuple, onlyNew bool) bool {
 	sh := s.shardOf(k.h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if i := s.find(sh, &k); i >= 0 {
+	i, ok := s.find(sh, &k)
+	if ok {
 		if onlyNew {
 			return false
 		}
@@ -126,22 +135,24 @@ func (s *hashSet) insert(obj *term.Tuple, onlyNew bool) bool {
 		sh.slots[i].obj = obj
 		return true
 	}
-	sh.put(&k, obj)
+	sh.put(i, &k, obj)
 	sh.mem += termBytes(obj)
 	return true
 }
 
-// put adds an object whose key is absent, growing the table at 3/4 load.
-func (sh *setShard) put(k *setKey, obj *term.Tuple) {
-	if (sh.n+1)*4 > len(sh.slots)*3 {
+// put adds an object whose key is absent at slot i, the end of its probe
+// sequence (-1 in an empty shard), growing the table at 3/4 load.
+func (sh *setShard) put(i int, k *setKey, obj *term.Tuple) {
+	if i < 0 || (sh.n+1)*4 > len(sh.slots)*3 {
 		sh.resize(max(minSlots, len(sh.slots)*2))
+		mask := uint64(len(sh.slots) - 1)
+		j := home(k.h, mask)
+		for sh.slots[j].obj != nil {
+			j = (j + 1) & mask
+		}
+		i = int(j)
 	}
-	mask := uint64(len(sh.slots) - 1)
-	i := home(k.h, mask)
-	for sh.slots[i].obj != nil {
-		i = (i + 1) & mask
-	}
-	sh.slots[i] = setSlot{h: k.h, ik: k.ik, obj: obj}
+	sh.slots[i] = setSlot{h: k.h, obj: obj}
 	sh.n++
 }
 
@@ -194,8 +205,8 @@ func (s *hashSet) delete(key term.Term) bool {
 	sh := s.shardOf(k.h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	i := s.find(sh, &k)
-	if i < 0 {
+	i, ok := s.find(sh, &k)
+	if !ok {
 		return false
 	}
 	sh.mem -= termBytes(sh.slots[i].obj)
@@ -208,20 +219,25 @@ func (s *hashSet) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 	sh := s.shardOf(k.h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	i := s.find(sh, &k)
+	i, found := s.find(sh, &k)
 	var old *term.Tuple
-	if i >= 0 {
+	if found {
 		old = sh.slots[i].obj
 	}
 	obj, err := f(old)
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if i >= 0 {
+	case obj == nil && found:
+		// Only a bag's groups go away through update.
+		sh.mem -= termBytes(old)
+		sh.remove(i)
+	case obj == nil:
+	case found:
 		sh.mem += termBytesDelta(old, obj)
 		sh.slots[i].obj = obj
-	} else {
-		sh.put(&k, obj)
+	default:
+		sh.put(i, &k, obj)
 		sh.mem += termBytes(obj)
 	}
 	return nil
@@ -252,9 +268,9 @@ func (s *hashSet) next(key term.Term) (term.Term, error) {
 	si := int(k.h >> (64 - shardBits))
 	sh := &s.shards[si]
 	sh.mu.RLock()
-	i := s.find(sh, &k)
+	i, ok := s.find(sh, &k)
 	sh.mu.RUnlock()
-	if i < 0 {
+	if !ok {
 		return nil, errNoKey
 	}
 	return s.firstFrom(si, i+1), nil

@@ -180,11 +180,7 @@ func objectBytes(st store) int64 {
 		}
 		return m
 	case *ordered:
-		m := x.mem.Load()
-		for n := x.head.next[0].Load(); n != nil; n = n.next[0].Load() {
-			m -= nodeBytes + towerBytes(n)
-		}
-		return m
+		return x.objBytes()
 	}
 	panic("unknown store")
 }

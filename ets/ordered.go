@@ -1,94 +1,219 @@
 package ets
 
 import (
-	"math/bits"
-	"strings"
+	"cmp"
+	"math"
+	"math/big"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"github.com/enode-dev/enode/term"
 )
 
-// maxLevel bounds the skip list's towers: 2^24 objects per level-one node
-// on average is far beyond what a table holds in memory.
-const maxLevel = 24
+// An ordered_set is a B+tree in Erlang term order. Objects sit in the
+// leaves' slices, so the table adds no heap object per entry: a slot is the
+// object pointer and a 64-bit order prefix of its key (keyPrefix), which
+// decides most comparisons without reading the object.
+//
+// Every node carries a version that is odd while a writer holds the node.
+// Readers take no lock: they read a node's version, its fields (all
+// atomic, so a racing writer leaves old or new values, never torn words),
+// and the version again, and start from the root when it moved or the
+// node left the tree. Writers of one leaf's slots (a key that fits in its
+// leaf, a replace, a delete that leaves the leaf non-empty) take only that
+// leaf, by moving its version from the even value they read to odd; two
+// writers in different leaves do not meet. Changes to the tree's shape
+// (splitting a full leaf, removing an empty one, clearing) take mu as
+// well, and lock every node they change. A leaf's range (lo up to its next
+// leaf's lo) changes only while the leaf is locked, so a writer that
+// locked the leaf at the version it read knows its key belongs there.
+const (
+	leafCap  = 32
+	innerCap = 64
+	// leafBytes and innerBytes are a node's size, for memory info.
+	leafBytes  = 72 + leafCap*16
+	innerBytes = 48 + innerCap*32
+	// statStripes spreads the object count and size over cache lines, so
+	// writers in different leaves do not share one.
+	statStripes = 8
+	// hintSlots is how many leaves writers remember.
+	hintSlots = 4
+)
 
-// ordered is an ordered_set: a skip list in Erlang term order. Readers
-// follow atomic pointers and take no lock; writers take mu. A node's
-// links are set before the node is published, bottom level first, so a
-// reader that meets a node at any level finds it at level 0 too.
 type ordered struct {
 	keyPos int
-	head   skipNode // sentinel; its key is never looked at
+	root   atomic.Pointer[inner]
 
-	mu  sync.Mutex // writers
-	n   atomic.Int64
-	mem atomic.Int64
-	top atomic.Int32 // levels in use; readers start there
-	// tails[l] is the last node at level l (or &head), under mu: inserting
-	// past the end, the common case of keys that grow (timestamps,
-	// sequence numbers), needs no search.
-	tails [maxLevel]*skipNode
-	rng   uint64 // tower heights, under mu
-	// insFingers are the predecessors left by recent inserts, under mu: a
-	// writer that inserts keys in order in the middle of the table (one
-	// of several time-ordered streams) finds its place without a search.
-	// insSlot is the finger the current insert uses; insNext the next to
-	// replace.
-	insFingers [2][maxLevel]*skipNode
-	insSlot    int
-	insNext    int
+	mu sync.Mutex // writers that change the tree's shape
+	// hints are the leaves writers descended to last: keys that arrive in
+	// order (timestamps, sequence numbers, a few such streams) find their
+	// leaf without a descent. They change once per leaf a stream fills,
+	// so writers mostly read them. hintNext picks the one to replace.
+	hints    [hintSlots]atomic.Pointer[leaf]
+	hintNext atomic.Uint32
 
-	// fingers remembers, per P, where the last search ended, so that a
-	// search near it (the next key of a scan, keys that arrive in order)
-	// walks a few links instead of descending from the top. A finger is
-	// used only while its node is still in the list and the table has not
-	// been cleared since (epoch).
-	fingers sync.Pool
-	epoch   atomic.Uint64
+	stats      [statStripes]stripe
+	nextStripe uint8 // under mu
+	leaves     atomic.Int64
+	inners     atomic.Int64
 }
 
-// finger is a remembered search position.
-type finger struct {
-	n     *skipNode
-	epoch uint64
+// stripe is a part of the object count and of their termBytes; each leaf
+// adds to one, under the leaf's lock.
+type stripe struct {
+	n, mem atomic.Int64
+	_      [48]byte
 }
 
-// fingerSteps bounds the walk from a finger before a search gives up on it.
-const fingerSteps = 8
-
-type skipNode struct {
-	key term.Term // never changes; a replace with a different key form replaces the node
-	// ik is the key when it is an integer (isInt), so that comparing
-	// integer keys reads nothing outside the node.
-	ik    int64
-	isInt bool
-	obj   atomic.Pointer[term.Tuple]
-	// removed is set, before it is unlinked, when the node leaves the list.
-	removed atomic.Bool
-	next    []atomic.Pointer[skipNode]
-	// inline holds the tower of short nodes (15 in 16 with a fan-out of
-	// four), saving an allocation.
-	inline [2]atomic.Pointer[skipNode]
+// leaf holds up to leafCap objects in key order; pre[i] is keyPrefix of
+// objs[i]'s key.
+type leaf struct {
+	ver        atomic.Uint64
+	dead       atomic.Bool // removed from the tree
+	n          atomic.Int32
+	next, prev atomic.Pointer[leaf]
+	// lo is the least key the leaf's range admits (none when loMin, for
+	// the leftmost leaf), with its prefix lop: writers starting from a
+	// hint check that their key belongs here. The range ends where next's
+	// begins.
+	lo     atomic.Pointer[sepKey]
+	lop    atomic.Uint64
+	loMin  atomic.Bool
+	stripe uint8 // never changes
+	// last is the slot of the last key put here, under the leaf's lock: a
+	// full leaf whose next key goes right after it splits there.
+	last atomic.Int32
+	pre  [leafCap]atomic.Uint64
+	objs [leafCap]atomic.Pointer[term.Tuple]
 }
 
-// nodeBytes is a node with its inline tower, for memory info.
-const nodeBytes = 80
-
-// towerBytes is what a node's tower adds when it is not inline.
-func towerBytes(n *skipNode) int64 {
-	if len(n.next) <= len(n.inline) {
-		return 0
-	}
-	return 8 * int64(len(n.next))
+// inner routes to n children: child i holds the keys k with seps[i] <= k
+// < seps[i+1] (seps[0] is not used). Children are leaves when leafKids,
+// inner nodes otherwise.
+type inner struct {
+	ver      atomic.Uint64
+	dead     atomic.Bool
+	n        atomic.Int32
+	leafKids bool // never changes
+	pre      [innerCap]atomic.Uint64
+	seps     [innerCap]atomic.Pointer[sepKey]
+	kids     [innerCap]atomic.Pointer[inner]
+	leaves   [innerCap]atomic.Pointer[leaf]
 }
+
+type sepKey struct{ key term.Term }
 
 func newOrdered(keyPos int) *ordered {
-	o := &ordered{keyPos: keyPos, rng: 0x9E3779B97F4A7C15}
-	o.top.Store(1)
-	o.head.next = make([]atomic.Pointer[skipNode], maxLevel)
-	o.resetTails()
+	o := &ordered{keyPos: keyPos}
+	o.reset()
 	return o
+}
+
+// reset installs an empty tree: a root with one empty leaf; under mu (or
+// before the table is shared). Counts start from zero.
+func (o *ordered) reset() {
+	r := &inner{leafKids: true}
+	l := &leaf{}
+	l.loMin.Store(true)
+	r.leaves[0].Store(l)
+	r.n.Store(1)
+	for i := range o.stats {
+		o.stats[i].n.Store(0)
+		o.stats[i].mem.Store(0)
+	}
+	o.leaves.Store(1)
+	o.inners.Store(1)
+	o.root.Store(r)
+}
+
+// Key order prefixes. keyPrefix maps a key to 64 bits so that a < b in
+// term order implies keyPrefix(a) <= keyPrefix(b): keys whose prefixes
+// differ compare by prefix alone, and only equal prefixes need term order.
+// The top four bits are the key's class in term order (numbers are one
+// class, so 1 and 1.0 get one prefix); below them are a number's value as
+// an order-preserving float64 (-0.0 as 0.0), an atom's first seven bytes,
+// or a tuple's arity and its first element's prefix.
+func keyPrefix(k term.Term) uint64 {
+	var low uint64
+	var f float64
+	switch x := k.(type) {
+	case term.Int:
+		f = float64(x)
+	case term.Float:
+		f = float64(x)
+	case term.BigInt:
+		f, _ = new(big.Float).SetInt(x.Big()).Float64()
+	case term.Atom:
+		for i := range 7 {
+			low <<= 8
+			if i < len(x) {
+				low |= uint64(x[i])
+			}
+		}
+		return classOf(k)<<60 | low<<4
+	case *term.Tuple:
+		const maxArity = 1<<12 - 1
+		if a := x.Len(); a >= maxArity {
+			low = maxArity << 48
+		} else {
+			low = uint64(a) << 48
+			if a > 0 {
+				low |= keyPrefix(x.At(0)) >> 12
+			}
+		}
+		return classOf(k)<<60 | low
+	default:
+		return classOf(k) << 60
+	}
+	if f == 0 {
+		f = 0 // -0.0 sorts with 0.0
+	}
+	b := math.Float64bits(f)
+	if b>>63 == 1 {
+		b = ^b
+	} else {
+		b |= 1 << 63
+	}
+	return classOf(k)<<60 | b>>4
+}
+
+// classOf is the place of k's type in term order, integers and floats one
+// class, in 4 bits.
+func classOf(k term.Term) uint64 {
+	kd := k.Kind()
+	if kd == term.KindFloat {
+		kd = term.KindInt
+	}
+	return uint64(kd) & 15
+}
+
+// probe is a key being searched for, with its prefix.
+type probe struct {
+	key term.Term
+	pre uint64
+}
+
+func newProbe(key term.Term) probe { return probe{key: key, pre: keyPrefix(key)} }
+
+// cmpPre compares p with a key of prefix pre by prefix alone; tie is
+// true when the prefixes are equal and the keys must be compared.
+func (p *probe) cmpPre(pre uint64) (c int, tie bool) {
+	switch {
+	case p.pre < pre:
+		return -1, false
+	case p.pre > pre:
+		return 1, false
+	}
+	return 0, true
+}
+
+// cmp compares p with key, of prefix pre.
+func (p *probe) cmp(pre uint64, key term.Term) int {
+	if c, tie := p.cmpPre(pre); !tie {
+		return c
+	}
+	return compareKeys(p.key, key)
 }
 
 // compareKeys is term.Compare with integer and atom keys decided inline.
@@ -96,418 +221,810 @@ func compareKeys(a, b term.Term) int {
 	switch x := a.(type) {
 	case term.Int:
 		if y, ok := b.(term.Int); ok {
-			switch {
-			case x < y:
-				return -1
-			case x > y:
-				return 1
-			}
-			return 0
+			return cmp.Compare(x, y)
 		}
 	case term.Atom:
 		if y, ok := b.(term.Atom); ok {
-			return strings.Compare(string(x), string(y))
+			return cmp.Compare(x, y)
 		}
 	}
 	return term.Compare(a, b)
 }
 
-// probe is a key being searched for, with its integer value unboxed.
-type probe struct {
-	key   term.Term
-	ik    int64
-	isInt bool
+// stable returns a version no writer holds, waiting for the writer.
+func stable(v *atomic.Uint64) uint64 {
+	for i := 0; ; i++ {
+		x := v.Load()
+		if x&1 == 0 {
+			return x
+		}
+		if i > 32 {
+			runtime.Gosched()
+		}
+	}
 }
 
-func newProbe(key term.Term) probe {
-	i, ok := key.(term.Int)
-	return probe{key: key, ik: int64(i), isInt: ok}
+// lockW and unlockW bracket a change to an inner node, which only mu's
+// holder changes, so the version is never contended.
+func lockW(v *atomic.Uint64)   { v.Add(1) }
+func unlockW(v *atomic.Uint64) { v.Add(1) }
+
+// tryLock takes l if its version is still lv.
+func (l *leaf) tryLock(lv uint64) bool { return lv&1 == 0 && l.ver.CompareAndSwap(lv, lv+1) }
+
+// lock takes l, waiting out a writer of its slots; under mu.
+func (l *leaf) lock() {
+	for {
+		if v := stable(&l.ver); l.ver.CompareAndSwap(v, v+1) {
+			return
+		}
+	}
 }
 
-// cmp compares n's key with p's in term order.
-func (n *skipNode) cmp(p *probe) int {
-	if n.isInt && p.isInt {
+func (l *leaf) unlock() { l.ver.Add(1) }
+
+// keyAt returns the key of slot i, for a comparison.
+func (l *leaf) keyAt(i, keyPos int) (term.Term, bool) {
+	obj := l.objs[i].Load()
+	if obj == nil {
+		return nil, false
+	}
+	return obj.At(keyPos), true
+}
+
+// count is n clamped to the slots, for readers that may see it mid-change.
+func (l *leaf) count() int { return min(max(int(l.n.Load()), 0), leafCap) }
+
+// search returns the first slot in [0, n) whose key is >= p, and whether
+// it equals p; ok is false when a slot could not be read.
+func (l *leaf) search(p *probe, n, keyPos int) (i int, eq, ok bool) {
+	lo, hi := 0, n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		c, tie := p.cmpPre(l.pre[mid].Load())
+		if tie {
+			k, ok := l.keyAt(mid, keyPos)
+			if !ok {
+				return 0, false, false
+			}
+			c = compareKeys(p.key, k)
+		}
 		switch {
-		case n.ik < p.ik:
-			return -1
-		case n.ik > p.ik:
-			return 1
+		case c > 0:
+			lo = mid + 1
+		case c == 0:
+			return mid, true, true
+		default:
+			hi = mid
 		}
-		return 0
 	}
-	return compareKeys(n.key, p.key)
+	return lo, false, true
 }
 
-// randomLevel draws a tower height with P(level > k) = 4^-k (a fan-out of
-// four keeps towers short: 1.33 links per node). Under mu.
-func (o *ordered) randomLevel() int {
-	o.rng ^= o.rng << 13
-	o.rng ^= o.rng >> 7
-	o.rng ^= o.rng << 17
-	lvl := 1 + bits.TrailingZeros64(o.rng|1<<(2*(maxLevel-1)))/2
-	return min(lvl, maxLevel)
-}
-
-// findGE returns the first node with key >= key, lock-free. It returns
-// the node that ended the level-0 walk, not a second load of the link,
-// which a writer may have changed in between.
-//
-// It first tries the finger of the last search on this P: if that node is
-// still in the list and at or before key, the answer is usually a few
-// links on. Walking on from a node that is unlinked meanwhile is safe: its
-// links still lead forward to every key that stays in the table, which is
-// what a lock-free search promises.
-func (o *ordered) findGE(key term.Term) *skipNode {
-	p := newProbe(key)
-	f, _ := o.fingers.Get().(*finger)
-	if f == nil {
-		f = &finger{}
-	}
-	if n, ok := o.fromFinger(f, &p); ok {
-		o.putFinger(f, n)
-		return n
-	}
-	x := &o.head
-	var nx *skipNode
-	for l := int(o.top.Load()) - 1; l >= 0; l-- {
-		for {
-			nx = x.next[l].Load()
-			if nx == nil || nx.cmp(&p) >= 0 {
-				break
+// route returns the child of nd whose range holds p; ok is false when a
+// separator could not be read.
+func (nd *inner) route(p *probe) (int, bool) {
+	n := min(max(int(nd.n.Load()), 1), innerCap)
+	// The first separator in [1, n) greater than p; the child before it.
+	lo, hi := 1, n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		c, tie := p.cmpPre(nd.pre[mid].Load())
+		if tie {
+			s := nd.seps[mid].Load()
+			if s == nil {
+				return 0, false
 			}
-			x = nx
+			c = compareKeys(p.key, s.key)
+		}
+		if c >= 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
 		}
 	}
-	o.putFinger(f, nx)
-	return nx
+	return lo - 1, true
 }
 
-// fromFinger returns the first node >= p found by walking from f, and
-// false when f cannot answer.
-func (o *ordered) fromFinger(f *finger, p *probe) (*skipNode, bool) {
-	x := f.n
-	if x == nil || f.epoch != o.epoch.Load() || x.removed.Load() {
-		return nil, false
-	}
-	c := x.cmp(p)
-	if c == 0 {
-		return x, true
-	}
-	if c > 0 {
-		return nil, false
-	}
-	for range fingerSteps {
-		nx := x.next[0].Load()
-		if nx == nil || nx.cmp(p) >= 0 {
-			return nx, true
+// Which child a reader descends to: the one for a key, or an end.
+const (
+	toKey = iota
+	toFirst
+	toLast
+)
+
+// descend returns the leaf for p (or the first or last leaf) with its
+// version, lock-free: each child is entered only after its parent is seen
+// unchanged since the child pointer was read.
+func (o *ordered) descend(p *probe, to int) (*leaf, uint64) {
+restart:
+	for {
+		nd := o.root.Load()
+		v := stable(&nd.ver)
+		// A root that has split since it was loaded covers only the lower
+		// half: it is replaced before it is unlocked, so once its version
+		// is stable the root pointer tells.
+		if o.root.Load() != nd {
+			continue restart
 		}
-		x = nx
-	}
-	return nil, false
-}
-
-func (o *ordered) putFinger(f *finger, n *skipNode) {
-	if n == nil {
-		return // past the end: keep the old finger
-	}
-	f.n, f.epoch = n, o.epoch.Load()
-	o.fingers.Put(f)
-}
-
-// findLT returns the last node with key < key, or nil, lock-free.
-func (o *ordered) findLT(key term.Term) *skipNode {
-	p := newProbe(key)
-	x := &o.head
-	for l := int(o.top.Load()) - 1; l >= 0; l-- {
 		for {
-			nx := x.next[l].Load()
-			if nx == nil || nx.cmp(&p) >= 0 {
-				break
+			i := 0
+			switch to {
+			case toKey:
+				var ok bool
+				if i, ok = nd.route(p); !ok {
+					continue restart
+				}
+			case toLast:
+				i = min(max(int(nd.n.Load()), 1), innerCap) - 1
 			}
-			x = nx
-		}
-	}
-	if x == &o.head {
-		return nil
-	}
-	return x
-}
-
-// fingerFits reports whether fp holds, at every level, the last node
-// before p; under mu.
-func (o *ordered) fingerFits(fp *[maxLevel]*skipNode, p *probe) bool {
-	if fp[0] == nil {
-		return false
-	}
-	for l, x := range fp {
-		if x != &o.head && (x.removed.Load() || x.cmp(p) >= 0) {
-			return false
-		}
-		if nx := x.next[l].Load(); nx != nil && nx.cmp(p) < 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func (o *ordered) resetTails() {
-	for l := range o.tails {
-		o.tails[l] = &o.head
-	}
-}
-
-// predecessors fills preds with the last node before key at each level
-// and returns the node after them; under mu.
-func (o *ordered) predecessors(key term.Term, preds *[maxLevel]*skipNode) *skipNode {
-	p := newProbe(key)
-	if last := o.tails[0]; last != &o.head && last.cmp(&p) < 0 {
-		*preds = o.tails
-		o.insSlot = -1
-		return nil
-	}
-	for i := range o.insFingers {
-		if o.fingerFits(&o.insFingers[i], &p) {
-			*preds = o.insFingers[i]
-			o.insSlot = i
-			return preds[0].next[0].Load()
-		}
-	}
-	o.insSlot = o.insNext
-	o.insNext = (o.insNext + 1) % len(o.insFingers)
-	top := int(o.top.Load())
-	for l := top; l < maxLevel; l++ {
-		preds[l] = &o.head
-	}
-	x := &o.head
-	for l := top - 1; l >= 0; l-- {
-		for {
-			nx := x.next[l].Load()
-			if nx == nil || nx.cmp(&p) >= 0 {
-				break
+			if nd.leafKids {
+				l := nd.leaves[i].Load()
+				if l == nil {
+					continue restart
+				}
+				lv := stable(&l.ver)
+				if nd.ver.Load() != v || nd.dead.Load() || l.dead.Load() {
+					continue restart
+				}
+				return l, lv
 			}
-			x = nx
+			c := nd.kids[i].Load()
+			if c == nil {
+				continue restart
+			}
+			cv := stable(&c.ver)
+			if nd.ver.Load() != v || nd.dead.Load() {
+				continue restart
+			}
+			nd, v = c, cv
 		}
-		preds[l] = x
 	}
-	return x.next[0].Load()
 }
+
+// valid reports whether l is unchanged since version lv and still in the
+// tree.
+func (l *leaf) valid(lv uint64) bool { return l.ver.Load() == lv && !l.dead.Load() }
 
 func (o *ordered) lookup(key term.Term) *term.Tuple {
 	p := newProbe(key)
-	n := o.findGE(key)
-	if n == nil || n.cmp(&p) != 0 {
-		return nil
-	}
-	return n.obj.Load()
-}
-
-func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
-	key := obj.At(o.keyPos)
-	p := newProbe(key)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var preds [maxLevel]*skipNode
-	n := o.predecessors(key, &preds)
-	if n != nil && n.cmp(&p) == 0 {
-		if onlyNew {
-			return false
+	for {
+		l, lv := o.descend(&p, toKey)
+		i, eq, ok := l.search(&p, l.count(), o.keyPos)
+		var obj *term.Tuple
+		if ok && eq {
+			obj = l.objs[i].Load()
 		}
-		o.replace(n, obj, key, termBytesDelta(n.obj.Load(), obj), &preds)
-		return true
-	}
-	o.link(obj, key, termBytes(obj), &preds)
-	return true
-}
-
-// replace stores obj in n's place; grow is termBytes(obj) minus the
-// replaced object's. A key of another form (1.0 replacing 1) gets a new
-// node, since a node's key never changes under readers.
-func (o *ordered) replace(n *skipNode, obj *term.Tuple, key term.Term, grow int64, preds *[maxLevel]*skipNode) {
-	o.mem.Add(grow)
-	if keyEqual(n.key, key) {
-		n.obj.Store(obj)
-		return
-	}
-	o.unlink(n, preds)
-	nn := o.newNode(obj, key)
-	o.publish(nn, preds)
-	o.n.Add(1)
-	o.mem.Add(towerBytes(nn) - towerBytes(n))
-}
-
-func (o *ordered) newNode(obj *term.Tuple, key term.Term) *skipNode {
-	n := &skipNode{key: key}
-	if i, ok := key.(term.Int); ok {
-		n.ik, n.isInt = int64(i), true
-	}
-	if lvl := o.randomLevel(); lvl <= len(n.inline) {
-		n.next = n.inline[:lvl]
-	} else {
-		n.next = make([]atomic.Pointer[skipNode], lvl)
-	}
-	n.obj.Store(obj)
-	return n
-}
-
-func (o *ordered) link(obj *term.Tuple, key term.Term, size int64, preds *[maxLevel]*skipNode) {
-	n := o.newNode(obj, key)
-	o.publish(n, preds)
-	if o.insSlot >= 0 {
-		// The next key of the same stream goes right after n.
-		fp := &o.insFingers[o.insSlot]
-		*fp = *preds
-		for l := range n.next {
-			fp[l] = n
+		if ok && (!eq || obj != nil) && l.valid(lv) {
+			return obj
 		}
 	}
-	o.n.Add(1)
-	o.mem.Add(size + nodeBytes + towerBytes(n))
 }
 
-// publish links n after preds, bottom level first; under mu.
-func (o *ordered) publish(n *skipNode, preds *[maxLevel]*skipNode) {
-	for l := range n.next {
-		n.next[l].Store(preds[l].next[l].Load())
-	}
-	for l := range n.next {
-		preds[l].next[l].Store(n)
-		if o.tails[l] == preds[l] {
-			o.tails[l] = n
+// collect appends to buf, lock-free, up to max objects in key order from
+// the first key >= p (> p when after; from the first key when p is nil)
+// onwards, all from one leaf (or from the next ones when a leaf has none
+// left), and reports whether leaves follow.
+func (o *ordered) collect(p *probe, after bool, max int, buf []*term.Tuple) ([]*term.Tuple, bool) {
+	for {
+		var l *leaf
+		var lv uint64
+		if p == nil {
+			l, lv = o.descend(nil, toFirst)
+		} else {
+			l, lv = o.descend(p, toKey)
+		}
+		out, more, ok := o.collectFrom(l, lv, p, after, max, buf)
+		if ok {
+			return out, more
 		}
 	}
-	if len(n.next) > int(o.top.Load()) {
-		o.top.Store(int32(len(n.next)))
-	}
 }
 
-// unlink removes n, top level first, so a reader never reaches n at level
-// 0 after missing it above; a reader standing on n still walks on from it.
-// Under mu.
-func (o *ordered) unlink(n *skipNode, preds *[maxLevel]*skipNode) {
-	n.removed.Store(true)
-	for l := len(n.next) - 1; l >= 0; l-- {
-		if preds[l].next[l].Load() == n {
-			preds[l].next[l].Store(n.next[l].Load())
+func (o *ordered) collectFrom(l *leaf, lv uint64, p *probe, after bool, max int, buf []*term.Tuple) ([]*term.Tuple, bool, bool) {
+	for {
+		n := l.count()
+		i := 0
+		if p != nil {
+			var eq, ok bool
+			if i, eq, ok = l.search(p, n, o.keyPos); !ok {
+				return buf, false, false
+			}
+			if eq && after {
+				i++
+			}
 		}
-		if o.tails[l] == n {
-			o.tails[l] = preds[l]
+		out := buf[:0]
+		for j := i; j < n && len(out) < max; j++ {
+			obj := l.objs[j].Load()
+			if obj == nil {
+				return buf, false, false
+			}
+			out = append(out, obj)
+		}
+		nx := l.next.Load()
+		if !l.valid(lv) {
+			return buf, false, false
+		}
+		if len(out) > 0 || nx == nil {
+			return out, nx != nil, true
+		}
+		// Nothing here at or after p: every key of the next leaf is.
+		l, lv, p = nx, stable(&nx.ver), nil
+		if l.dead.Load() {
+			return buf, false, false
 		}
 	}
-	o.n.Add(-1)
-}
-
-func (o *ordered) delete(key term.Term) bool {
-	p := newProbe(key)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var preds [maxLevel]*skipNode
-	n := o.predecessors(key, &preds)
-	if n == nil || n.cmp(&p) != 0 {
-		return false
-	}
-	o.mem.Add(-termBytes(n.obj.Load()) - nodeBytes - 8*int64(len(n.next)))
-	o.unlink(n, &preds)
-	return true
-}
-
-func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, error)) error {
-	p := newProbe(key)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var preds [maxLevel]*skipNode
-	n := o.predecessors(key, &preds)
-	found := n != nil && n.cmp(&p) == 0
-	var old *term.Tuple
-	if found {
-		old = n.obj.Load()
-	}
-	obj, err := f(old)
-	if err != nil {
-		return err
-	}
-	if found {
-		o.mem.Add(termBytesDelta(old, obj))
-		n.obj.Store(obj)
-		return nil
-	}
-	o.link(obj, obj.At(o.keyPos), termBytes(obj), &preds)
-	return nil
 }
 
 func (o *ordered) first() term.Term {
-	if n := o.head.next[0].Load(); n != nil {
-		return n.key
+	var buf [1]*term.Tuple
+	if out, _ := o.collect(nil, false, 1, buf[:0]); len(out) > 0 {
+		return out[0].At(o.keyPos)
 	}
 	return nil
-}
-
-func (o *ordered) last() term.Term {
-	x := &o.head
-	for l := int(o.top.Load()) - 1; l >= 0; l-- {
-		for nx := x.next[l].Load(); nx != nil; nx = x.next[l].Load() {
-			x = nx
-		}
-	}
-	if x == &o.head {
-		return nil
-	}
-	return x.key
 }
 
 func (o *ordered) next(key term.Term) (term.Term, error) {
 	p := newProbe(key)
-	n := o.findGE(key)
-	for n != nil && n.cmp(&p) == 0 {
-		n = n.next[0].Load()
+	var buf [1]*term.Tuple
+	if out, _ := o.collect(&p, true, 1, buf[:0]); len(out) > 0 {
+		return out[0].At(o.keyPos), nil
 	}
-	if n == nil {
-		return nil, nil
+	return nil, nil
+}
+
+func (o *ordered) last() term.Term {
+	for {
+		l, lv := o.descend(nil, toLast)
+		if k, ok := o.lastBefore(l, lv, nil); ok {
+			return k
+		}
 	}
-	return n.key, nil
 }
 
 func (o *ordered) prev(key term.Term) (term.Term, error) {
-	if n := o.findLT(key); n != nil {
-		return n.key, nil
+	p := newProbe(key)
+	for {
+		l, lv := o.descend(&p, toKey)
+		if k, ok := o.lastBefore(l, lv, &p); ok {
+			return k, nil
+		}
 	}
-	return nil, nil
+}
+
+// lastBefore returns the last key < p (the last key when p is nil) from l
+// or the leaves before it; ok is false when the search must start again.
+func (o *ordered) lastBefore(l *leaf, lv uint64, p *probe) (term.Term, bool) {
+	var from *leaf // the leaf l was reached from, going back
+	for {
+		n := l.count()
+		i := n
+		if p != nil {
+			var ok bool
+			if i, _, ok = l.search(p, n, o.keyPos); !ok {
+				return nil, false
+			}
+		}
+		var obj *term.Tuple
+		if i > 0 {
+			if obj = l.objs[i-1].Load(); obj == nil {
+				return nil, false
+			}
+		}
+		pl, nx := l.prev.Load(), l.next.Load()
+		// A leaf reached going back must still be next to the one left:
+		// had it split since, its last keys would be in a leaf between.
+		if !l.valid(lv) || (from != nil && nx != from) {
+			return nil, false
+		}
+		if obj != nil {
+			return obj.At(o.keyPos), true
+		}
+		if pl == nil {
+			return nil, true
+		}
+		// Every key of the previous leaf is before p.
+		from, l, lv, p = l, pl, stable(&pl.ver), nil
+		if l.dead.Load() {
+			return nil, false
+		}
+	}
 }
 
 func (o *ordered) all(yield func(*term.Tuple) bool) { o.rangeObjs(nil, nil, yield) }
 
 // rangeObjs yields the objects with lo <= key <= hi (nil bounds are open)
-// in order, lock-free.
+// in order, lock-free, a leaf at a time: after each leaf it looks for the
+// first key after the last one it yielded.
 func (o *ordered) rangeObjs(lo, hi term.Term, yield func(*term.Tuple) bool) {
-	var n *skipNode
-	if lo == nil {
-		n = o.head.next[0].Load()
-	} else {
-		n = o.findGE(lo)
+	var p *probe
+	if lo != nil {
+		lp := newProbe(lo)
+		p = &lp
 	}
-	for ; n != nil; n = n.next[0].Load() {
-		if hi != nil && compareKeys(n.key, hi) > 0 {
+	after := false
+	buf := make([]*term.Tuple, 0, leafCap)
+	for {
+		out, more := o.collect(p, after, leafCap, buf)
+		for _, obj := range out {
+			if hi != nil && compareKeys(obj.At(o.keyPos), hi) > 0 {
+				return
+			}
+			if !yield(obj) {
+				return
+			}
+		}
+		if !more || len(out) == 0 {
 			return
 		}
-		obj := n.obj.Load()
-		if obj != nil && !yield(obj) {
-			return
+		np := newProbe(out[len(out)-1].At(o.keyPos))
+		p, after, buf = &np, true, out
+	}
+}
+
+func (o *ordered) size() int {
+	n := int64(0)
+	for i := range o.stats {
+		n += o.stats[i].n.Load()
+	}
+	return int(n)
+}
+
+// objBytes is the termBytes of the objects held.
+func (o *ordered) objBytes() int64 {
+	m := int64(0)
+	for i := range o.stats {
+		m += o.stats[i].mem.Load()
+	}
+	return m
+}
+
+func (o *ordered) memory() int64 {
+	return o.objBytes() + o.leaves.Load()*leafBytes + o.inners.Load()*innerBytes + 128
+}
+
+// Writers.
+
+// inRange reports whether p belongs in l's range; l's fields are read as
+// a reader reads them, so the answer holds only if l is then locked at the
+// version read before.
+func (l *leaf) inRange(p *probe) bool {
+	if !l.loMin.Load() {
+		lo := l.lo.Load()
+		if lo == nil || p.cmp(l.lop.Load(), lo.key) < 0 {
+			return false
+		}
+	}
+	if nx := l.next.Load(); nx != nil {
+		lo := nx.lo.Load()
+		if lo == nil || p.cmp(nx.lop.Load(), lo.key) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// lockedLeaf returns p's leaf, locked: a hint when p belongs there, or
+// the leaf a descent finds, which becomes a hint.
+func (o *ordered) lockedLeaf(p *probe) *leaf {
+	for i := range o.hints {
+		if l := o.hints[i].Load(); l != nil {
+			if lv := l.ver.Load(); !l.dead.Load() && l.inRange(p) && l.tryLock(lv) {
+				return l
+			}
+		}
+	}
+	for {
+		l, lv := o.descend(p, toKey)
+		if l.tryLock(lv) {
+			o.hints[o.hintNext.Add(1)%hintSlots].Store(l)
+			return l
 		}
 	}
 }
 
-func (o *ordered) size() int     { return int(o.n.Load()) }
-func (o *ordered) memory() int64 { return o.mem.Load() + int64(maxLevel)*8 + 128 }
+// stat adds to the counts of l's stripe; l is locked.
+func (o *ordered) stat(l *leaf, n, mem int64) {
+	st := &o.stats[l.stripe]
+	if n != 0 {
+		st.n.Add(n)
+	}
+	if mem != 0 {
+		st.mem.Add(mem)
+	}
+}
 
+// replaceAt stores obj in slot i of the locked l, in place of an object
+// with an equal key.
+func (o *ordered) replaceAt(l *leaf, i int, obj *term.Tuple) {
+	o.stat(l, 0, termBytesDelta(l.objs[i].Load(), obj))
+	l.objs[i].Store(obj)
+}
+
+// putAt adds obj (key p, termBytes size) at slot i of the locked l, which
+// has room.
+func (o *ordered) putAt(l *leaf, i int, p *probe, obj *term.Tuple, size int64) {
+	n := int(l.n.Load())
+	for j := n; j > i; j-- {
+		l.pre[j].Store(l.pre[j-1].Load())
+		l.objs[j].Store(l.objs[j-1].Load())
+	}
+	l.pre[i].Store(p.pre)
+	l.objs[i].Store(obj)
+	l.n.Store(int32(n + 1))
+	l.last.Store(int32(i))
+	o.stat(l, 1, size)
+}
+
+// removeAt removes slot i of the locked l, which keeps an object (or is
+// the only leaf).
+func (o *ordered) removeAt(l *leaf, i int) {
+	n := int(l.n.Load())
+	o.stat(l, -1, -termBytes(l.objs[i].Load()))
+	for j := i; j < n-1; j++ {
+		l.pre[j].Store(l.pre[j+1].Load())
+		l.objs[j].Store(l.objs[j+1].Load())
+	}
+	l.objs[n-1].Store(nil)
+	l.n.Store(int32(n - 1))
+}
+
+func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
+	p := newProbe(obj.At(o.keyPos))
+	size := termBytes(obj)
+	if done, stored := o.insertIn(o.lockedLeaf(&p), &p, obj, onlyNew, size, nil); done {
+		return stored
+	}
+	// The leaf is full: split it, under mu.
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var buf [8]step
+	path, l := o.lockPath(&p, buf[:0])
+	_, stored := o.insertIn(l, &p, obj, onlyNew, size, path)
+	return stored
+}
+
+// insertIn does insert's work in the locked leaf l and unlocks it. When l
+// is full it splits l with path (under mu), or without a path gives up:
+// done is false.
+func (o *ordered) insertIn(l *leaf, p *probe, obj *term.Tuple, onlyNew bool, size int64, path []step) (done, stored bool) {
+	n := int(l.n.Load())
+	i, eq, _ := l.search(p, n, o.keyPos)
+	switch {
+	case eq && onlyNew:
+		l.unlock()
+		return true, false
+	case eq:
+		o.replaceAt(l, i, obj)
+		l.unlock()
+		return true, true
+	case n < leafCap:
+		o.putAt(l, i, p, obj, size)
+		l.unlock()
+		return true, true
+	case path == nil:
+		l.unlock()
+		return false, false
+	}
+	o.splitLeaf(path, l, i, p, obj, size)
+	return true, true
+}
+
+// lockPath returns the path to p's leaf and the leaf, locked; under mu.
+func (o *ordered) lockPath(p *probe, buf []step) ([]step, *leaf) {
+	path, l := o.path(p, buf)
+	l.lock()
+	return path, l
+}
+
+func (o *ordered) delete(key term.Term) bool {
+	p := newProbe(key)
+	l := o.lockedLeaf(&p)
+	n := int(l.n.Load())
+	i, eq, _ := l.search(&p, n, o.keyPos)
+	if !eq || n > 1 {
+		if eq {
+			o.removeAt(l, i)
+		}
+		l.unlock()
+		return eq
+	}
+	// The leaf would be empty: remove it, under mu.
+	l.unlock()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var buf [8]step
+	path, l := o.lockPath(&p, buf[:0])
+	i, eq, _ = l.search(&p, int(l.n.Load()), o.keyPos)
+	if eq {
+		o.removeLocked(path, l, i)
+	} else {
+		l.unlock()
+	}
+	return eq
+}
+
+// removeLocked removes slot i of the locked l, and l itself when that
+// empties it and it is not the only leaf; under mu. It unlocks l.
+func (o *ordered) removeLocked(path []step, l *leaf, i int) {
+	if l.n.Load() > 1 || o.leaves.Load() == 1 {
+		o.removeAt(l, i)
+		l.unlock()
+		return
+	}
+	o.stat(l, -1, -termBytes(l.objs[i].Load()))
+	o.removeLeaf(path, l)
+}
+
+func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, error)) error {
+	p := newProbe(key)
+	l := o.lockedLeaf(&p)
+	n := int(l.n.Load())
+	i, eq, _ := l.search(&p, n, o.keyPos)
+	// Outcomes that may change the tree's shape (a new key in a full leaf,
+	// the last key of a leaf removed) go under mu before f runs, so that
+	// f runs once.
+	if (eq && n > 1) || (!eq && n < leafCap) {
+		err := o.updateAt(l, i, eq, &p, f)
+		l.unlock()
+		return err
+	}
+	l.unlock()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var buf [8]step
+	path, l := o.lockPath(&p, buf[:0])
+	n = int(l.n.Load())
+	i, eq, _ = l.search(&p, n, o.keyPos)
+	var old *term.Tuple
+	if eq {
+		old = l.objs[i].Load()
+	}
+	obj, err := f(old)
+	switch {
+	case err != nil || (obj == nil && !eq):
+		l.unlock()
+	case obj == nil:
+		o.removeLocked(path, l, i)
+	case eq:
+		o.replaceAt(l, i, obj)
+		l.unlock()
+	case n < leafCap:
+		o.putAt(l, i, &p, obj, termBytes(obj))
+		l.unlock()
+	default:
+		o.splitLeaf(path, l, i, &p, obj, termBytes(obj))
+	}
+	return err
+}
+
+// updateAt applies f to slot i of the locked l (eq: the key is there),
+// when neither outcome changes the tree's shape.
+func (o *ordered) updateAt(l *leaf, i int, eq bool, p *probe, f func(old *term.Tuple) (*term.Tuple, error)) error {
+	var old *term.Tuple
+	if eq {
+		old = l.objs[i].Load()
+	}
+	obj, err := f(old)
+	switch {
+	case err != nil:
+		return err
+	case obj == nil && eq:
+		o.removeAt(l, i)
+	case obj == nil:
+	case eq:
+		o.replaceAt(l, i, obj)
+	default:
+		o.putAt(l, i, p, obj, termBytes(obj))
+	}
+	return nil
+}
+
+// Shape changes, under mu.
+
+// step is one inner node on the way down to a leaf and the child taken.
+type step struct {
+	nd *inner
+	i  int
+}
+
+// path returns the inner nodes from the root down to p's leaf, and the
+// leaf; under mu, so inner nodes hold still.
+func (o *ordered) path(p *probe, buf []step) ([]step, *leaf) {
+	nd := o.root.Load()
+	for {
+		i, _ := nd.route(p)
+		buf = append(buf, step{nd, i})
+		if nd.leafKids {
+			return buf, nd.leaves[i].Load()
+		}
+		nd = nd.kids[i].Load()
+	}
+}
+
+// newLeaf returns an empty leaf on the next stripe.
+func (o *ordered) newLeaf() *leaf {
+	o.nextStripe = (o.nextStripe + 1) % statStripes
+	o.leaves.Add(1)
+	return &leaf{stripe: o.nextStripe}
+}
+
+// splitLeaf adds obj at slot i of the full, locked leaf l at the end of
+// path by moving l's upper half to a new leaf. Keys that arrive in order
+// split where they arrive instead: at the end, a new leaf starts with obj
+// alone and l stays full; in the middle (right after the last key put in
+// l: a stream of keys below other keys), l keeps the keys before obj and
+// obj, so that the stream goes on appending to l and the keys after it
+// are in another leaf. It unlocks l.
+func (o *ordered) splitLeaf(path []step, l *leaf, i int, p *probe, obj *term.Tuple, size int64) {
+	r := o.newLeaf()
+	mid := leafCap / 2
+	switch {
+	case i == leafCap:
+		mid = leafCap
+	case i > 0 && int(l.last.Load()) == i-1:
+		mid = i
+	}
+	for j := mid; j < leafCap; j++ {
+		r.pre[j-mid].Store(l.pre[j].Load())
+		r.objs[j-mid].Store(l.objs[j].Load())
+	}
+	r.n.Store(int32(leafCap - mid))
+	moved := int64(0)
+	for j := mid; j < leafCap; j++ {
+		moved += termBytes(l.objs[j].Load())
+		l.objs[j].Store(nil)
+	}
+	l.n.Store(int32(mid))
+	o.stat(l, -int64(leafCap-mid), -moved)
+	o.stat(r, int64(leafCap-mid), moved)
+	if i > mid || mid == leafCap {
+		o.putAt(r, i-mid, p, obj, size)
+	} else {
+		o.putAt(l, i, p, obj, size)
+	}
+	first := &sepKey{r.objs[0].Load().At(o.keyPos)}
+	r.lo.Store(first)
+	r.lop.Store(r.pre[0].Load())
+	nx := l.next.Load()
+	r.next.Store(nx)
+	r.prev.Store(l)
+	if nx != nil {
+		nx.lock()
+		nx.prev.Store(r)
+		nx.unlock()
+	}
+	l.next.Store(r)
+	// The parent learns of r before l's readers may go on: one that saw
+	// the parent before r was added finds it changed.
+	o.addChild(path, len(path)-1, r.lop.Load(), first, nil, r)
+	l.unlock()
+}
+
+// addChild inserts a child (kid or lf) after path[d].i in path[d].nd, with
+// separator sep of prefix pre, splitting nodes up the path as needed.
+func (o *ordered) addChild(path []step, d int, pre uint64, sep *sepKey, kid *inner, lf *leaf) {
+	nd, at := path[d].nd, path[d].i+1
+	n := int(nd.n.Load())
+	if n < innerCap {
+		lockW(&nd.ver)
+		nd.shiftUp(at, n)
+		nd.set(at, pre, sep, kid, lf)
+		nd.n.Store(int32(n + 1))
+		unlockW(&nd.ver)
+		return
+	}
+	// Split nd: the right node takes the children from mid on (only the
+	// new one when it goes at the end).
+	r := &inner{leafKids: nd.leafKids}
+	o.inners.Add(1)
+	lockW(&nd.ver)
+	mid := innerCap
+	if at < innerCap {
+		mid = innerCap / 2
+	}
+	for j := mid; j < innerCap; j++ {
+		r.set(j-mid, nd.pre[j].Load(), nd.seps[j].Load(), nd.kids[j].Load(), nd.leaves[j].Load())
+		nd.set(j, 0, nil, nil, nil)
+	}
+	r.n.Store(int32(innerCap - mid))
+	nd.n.Store(int32(mid))
+	into := nd
+	if at >= mid {
+		into, at = r, at-mid
+	}
+	m := int(into.n.Load())
+	into.shiftUp(at, m)
+	into.set(at, pre, sep, kid, lf)
+	into.n.Store(int32(m + 1))
+	rpre, rsep := r.pre[0].Load(), r.seps[0].Load()
+	if d == 0 {
+		root := &inner{}
+		o.inners.Add(1)
+		root.kids[0].Store(nd)
+		root.set(1, rpre, rsep, r, nil)
+		root.n.Store(2)
+		o.root.Store(root)
+	} else {
+		o.addChild(path, d-1, rpre, rsep, r, nil)
+	}
+	unlockW(&nd.ver)
+}
+
+// shiftUp moves the children from at to n-1 one place up.
+func (nd *inner) shiftUp(at, n int) {
+	for j := n; j > at; j-- {
+		nd.set(j, nd.pre[j-1].Load(), nd.seps[j-1].Load(), nd.kids[j-1].Load(), nd.leaves[j-1].Load())
+	}
+}
+
+func (nd *inner) set(j int, pre uint64, sep *sepKey, kid *inner, lf *leaf) {
+	nd.pre[j].Store(pre)
+	nd.seps[j].Store(sep)
+	nd.kids[j].Store(kid)
+	nd.leaves[j].Store(lf)
+}
+
+// removeLeaf takes the locked leaf l at the end of path, whose last object
+// is being removed, out of the tree (l is not the only leaf), and unlocks
+// it. Its range goes to the leaf before it, or, when it was the first
+// child of the node that keeps the range, to the leaf after it.
+func (o *ordered) removeLeaf(path []step, l *leaf) {
+	l.dead.Store(true)
+	l.objs[0].Store(nil)
+	l.n.Store(0)
+	d := len(path) - 1
+	// Nodes left without children go too.
+	for ; d > 0 && path[d].nd.n.Load() == 1; d-- {
+		nd := path[d].nd
+		lockW(&nd.ver)
+		nd.dead.Store(true)
+		unlockW(&nd.ver)
+		o.inners.Add(-1)
+	}
+	nd, at := path[d].nd, path[d].i
+	n := int(nd.n.Load())
+	lockW(&nd.ver)
+	for j := at; j < n-1; j++ {
+		nd.set(j, nd.pre[j+1].Load(), nd.seps[j+1].Load(), nd.kids[j+1].Load(), nd.leaves[j+1].Load())
+	}
+	nd.set(n-1, 0, nil, nil, nil)
+	nd.n.Store(int32(n - 1))
+	unlockW(&nd.ver)
+	pv, nx := l.prev.Load(), l.next.Load()
+	if pv != nil {
+		pv.lock()
+		pv.next.Store(nx)
+		pv.unlock()
+	}
+	if nx != nil {
+		nx.lock()
+		nx.prev.Store(pv)
+		if at == 0 {
+			nx.lo.Store(l.lo.Load())
+			nx.lop.Store(l.lop.Load())
+			nx.loMin.Store(l.loMin.Load())
+		}
+		nx.unlock()
+	}
+	l.unlock()
+	o.leaves.Add(-1)
+}
+
+// clear empties the table: every leaf of the old tree is locked and marked
+// removed, so a writer that found one starts again and finds the new tree;
+// readers inside the old tree finish there.
 func (o *ordered) clear() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.epoch.Add(1)
-	for l := range o.head.next {
-		o.head.next[l].Store(nil)
+	l, _ := o.descend(nil, toFirst)
+	for l != nil {
+		l.lock()
+		l.dead.Store(true)
+		nx := l.next.Load()
+		l.unlock()
+		l = nx
 	}
-	o.n.Store(0)
-	o.mem.Store(0)
-	o.top.Store(1)
-	o.resetTails()
-	o.insFingers = [2][maxLevel]*skipNode{}
+	o.reset()
 }

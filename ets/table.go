@@ -36,14 +36,24 @@ var (
 	// position or out of range, the element there is not a 64-bit integer,
 	// or the result would overflow 64 bits.
 	ErrBadCounter = errors.New("ets: bad counter position or value")
-	// ErrNotOrdered is returned by key-range operations on a set.
+	// ErrNotOrdered is returned by key-range operations on a set or a bag.
 	ErrNotOrdered = errors.New("ets: operation needs an ordered_set")
+	// ErrNotSet is returned by UpdateCounter on a bag or duplicate_bag, as
+	// ETS refuses update_counter there.
+	ErrNotSet = errors.New("ets: operation needs a set or ordered_set")
 	// ErrNameTaken is returned by Registry.New for a name already in use.
 	ErrNameTaken = errors.New("ets: table name already in use")
 	// ErrNoTable is returned by Registry look-ups for an unknown name.
 	ErrNoTable = errors.New("ets: no table with that name")
 	// ErrBadOptions is returned by New for options out of range.
 	ErrBadOptions = errors.New("ets: bad options")
+	// ErrNotNumbers is returned by UpdateNumbers and LookupNumbers when the
+	// object under the key has an element, besides its key, that is not an
+	// integer or a float, or more than MaxNumbersArity elements.
+	ErrNotNumbers = errors.New("ets: object is not all numbers")
+	// ErrNotCompact is returned by UpdateNumbers on a table created
+	// without Options.Compact.
+	ErrNotCompact = errors.New("ets: table is not compact")
 )
 
 // Kind is the table type: how keys are compared and kept.
@@ -56,6 +66,11 @@ const (
 	// OrderedSet keeps keys in Erlang term order (term.Compare), under which
 	// 1 and 1.0 are the same key.
 	OrderedSet
+	// Bag keeps any number of objects per key (keys distinct by =:=, in
+	// hash order), in insertion order, but no two equal (=:=) objects.
+	Bag
+	// DuplicateBag is a Bag that keeps equal objects too.
+	DuplicateBag
 )
 
 // String returns the ETS name of the kind: set or ordered_set.
@@ -65,6 +80,10 @@ func (k Kind) String() string {
 		return "set"
 	case OrderedSet:
 		return "ordered_set"
+	case Bag:
+		return "bag"
+	case DuplicateBag:
+		return "duplicate_bag"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -133,7 +152,7 @@ type Heir func(Transfer)
 // Options configure a table. The zero value is a protected set keyed on the
 // first element, with no heir.
 type Options struct {
-	// Kind is Set (default) or OrderedSet.
+	// Kind is Set (default), OrderedSet, Bag or DuplicateBag.
 	Kind Kind
 	// Access is Protected (default), Private or Public.
 	Access Access
@@ -144,10 +163,19 @@ type Options struct {
 	// with it. Without an heir the table is deleted when the owner exits.
 	Heir     Heir
 	HeirData term.Term
+	// Compact, for a Set, keeps small objects of numbers unboxed: a key
+	// that is a binary or atom of up to 20 bytes or an integer, and up to
+	// four other elements, each an integer or a float, take a 64-byte
+	// record and an 8-byte index slot, where a generic object takes
+	// several heap objects. Other objects are kept whole, so the table
+	// holds any object; UpdateNumbers and LookupNumbers reach the numbers
+	// with no term built. Lookup builds each object it returns. ETS's
+	// compressed option plays the same part.
+	Compact bool
 }
 
 func (o Options) validate() error {
-	if o.Kind > OrderedSet {
+	if o.Kind > DuplicateBag {
 		return fmt.Errorf("%w: Kind %d", ErrBadOptions, o.Kind)
 	}
 	if o.Access > Public {
@@ -155,6 +183,9 @@ func (o Options) validate() error {
 	}
 	if o.KeyPos < 0 || o.KeyPos > math.MaxInt32 {
 		return fmt.Errorf("%w: KeyPos %d", ErrBadOptions, o.KeyPos)
+	}
+	if o.Compact && o.Kind != Set {
+		return fmt.Errorf("%w: Compact is for a set, not %v", ErrBadOptions, o.Kind)
 	}
 	return nil
 }
@@ -168,7 +199,9 @@ type store interface {
 	insert(obj *term.Tuple, onlyNew bool) bool
 	delete(key term.Term) bool
 	// update atomically replaces the object under key with f(old); old is
-	// nil when absent. f returning an error leaves the table unchanged.
+	// nil when absent. f returning nil removes the key (it has no effect
+	// on an absent key); f returning an error leaves the table unchanged.
+	// A bag refuses with ErrNotSet.
 	update(key term.Term, f func(old *term.Tuple) (*term.Tuple, error)) error
 	first() term.Term
 	last() term.Term
@@ -215,9 +248,14 @@ func New(opts Options) (*Owner, error) {
 func newTable(name term.Atom, opts Options, reg *Registry) *Owner {
 	t := &table{name: name, kind: opts.Kind, access: opts.Access, keyPos: opts.KeyPos,
 		reg: reg, heir: opts.Heir, heirData: opts.HeirData}
-	if opts.Kind == OrderedSet {
+	switch {
+	case opts.Kind == OrderedSet:
 		t.st = newOrdered(opts.KeyPos)
-	} else {
+	case opts.Kind == Bag || opts.Kind == DuplicateBag:
+		t.st = newBag(opts.KeyPos, opts.Kind == DuplicateBag)
+	case opts.Compact:
+		t.st = newCompactSet(opts.KeyPos)
+	default:
 		t.st = newHashSet(opts.KeyPos)
 	}
 	tok := &ownerToken{}
@@ -226,7 +264,7 @@ func newTable(name term.Atom, opts Options, reg *Registry) *Owner {
 }
 
 func (t *table) errf(err error) error {
-	if t.name != "" {
+	if err != nil && t.name != "" {
 		return fmt.Errorf("%w (table %s)", err, t.name)
 	}
 	return err
@@ -263,7 +301,8 @@ func (v View) Access() Access { return v.t.access }
 func (v View) KeyPos() int { return v.t.keyPos }
 
 // Lookup returns the object under key (ets:lookup/2). For an ordered_set a
-// key equal in term order finds it (1.0 finds the object keyed 1).
+// key equal in term order finds it (1.0 finds the object keyed 1). For a
+// bag it is the key's first object; LookupAll returns them all.
 func (v View) Lookup(key term.Term) (*term.Tuple, bool, error) {
 	if err := v.live(); err != nil {
 		return nil, false, err
@@ -273,6 +312,24 @@ func (v View) Lookup(key term.Term) (*term.Tuple, bool, error) {
 	}
 	obj := v.t.st.lookup(key)
 	return obj, obj != nil, nil
+}
+
+// LookupAll returns every object under key, in insertion order for a bag
+// (ets:lookup/2's list): none or one for a set or ordered_set.
+func (v View) LookupAll(key term.Term) ([]*term.Tuple, error) {
+	if err := v.live(); err != nil {
+		return nil, err
+	}
+	if key == nil {
+		return nil, ErrBadKey
+	}
+	if b, ok := v.t.st.(*bag); ok {
+		return b.lookupAll(key), nil
+	}
+	if obj := v.t.st.lookup(key); obj != nil {
+		return []*term.Tuple{obj}, nil
+	}
+	return nil, nil
 }
 
 // LookupElement returns element pos (0-based) of the object under key
@@ -487,6 +544,33 @@ func (w Writer) Delete(key term.Term) (bool, error) {
 	return w.t.st.delete(key), nil
 }
 
+// DeleteObject removes the objects exactly equal (=:=) to obj
+// (ets:delete_object/2): in a set or ordered_set the object under obj's
+// key if it equals obj (in an ordered_set, key included, so {1.0, x} does
+// not remove {1, x}); in a duplicate_bag every copy. It reports whether it
+// removed any.
+func (w Writer) DeleteObject(obj *term.Tuple) (bool, error) {
+	if err := w.writable(); err != nil {
+		return false, err
+	}
+	key, err := w.t.keyOf(obj)
+	if err != nil {
+		return false, err
+	}
+	if b, ok := w.t.st.(*bag); ok {
+		return b.deleteObject(obj), nil
+	}
+	removed := false
+	err = w.t.st.update(key, func(old *term.Tuple) (*term.Tuple, error) {
+		if old == nil || !term.Equal(old, obj) {
+			return old, nil
+		}
+		removed = true
+		return nil, nil
+	})
+	return removed, err
+}
+
 // DeleteAll removes every object (ets:delete_all_objects/1).
 func (w Writer) DeleteAll() error {
 	if err := w.writable(); err != nil {
@@ -498,7 +582,7 @@ func (w Writer) DeleteAll() error {
 
 // UpdateCounter atomically adds incr to the integer at position pos
 // (0-based) of the object under key and returns the new value
-// (ets:update_counter/3,4). When the key is absent and def is non-nil, def
+// (ets:update_counter/3,4); a bag refuses with ErrNotSet. When the key is absent and def is non-nil, def
 // (whose key is replaced by key) is inserted first, as update_counter/4
 // does; without def the error is ErrNotFound. Concurrent calls on one key
 // never lose an increment.
@@ -508,6 +592,9 @@ func (w Writer) UpdateCounter(key term.Term, pos int, incr int64, def *term.Tupl
 	}
 	if key == nil {
 		return 0, ErrBadKey
+	}
+	if w.t.kind == Bag || w.t.kind == DuplicateBag {
+		return 0, w.t.errf(ErrNotSet)
 	}
 	if pos == w.t.keyPos || pos < 0 {
 		return 0, w.t.errf(fmt.Errorf("%w: position %d", ErrBadCounter, pos))

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/enode-dev/enode/ets"
 )
 
 // Errors returned by the limiter; test them with errors.Is.
@@ -39,16 +41,18 @@ type Config struct {
 	Rate float64
 	// TTL is how long a key may stay idle before it is forgotten. It must
 	// be at least Capacity/Rate, the time a funnel takes to leak empty, so
-	// that forgetting a key changes no decision. Keys go at most TTL/128
-	// after their TTL.
+	// that forgetting a key changes no decision. Keys go once their TTL
+	// has passed, when expiry reaches them (keys that arrive faster than a
+	// thousand per microsecond a little later).
 	TTL time.Duration
-	// Shards is the number of owners, each with its own table; a key
+	// Shards is the number of owners, each with its own tables; a key
 	// always goes to the same one. 1 is the single-owner limiter.
 	Shards int
-	// ExpireBudget is how many idle keys one decision may remove.
+	// ExpireBudget is how many expiry index objects one decision may
+	// handle (an idle key removed, or a touched key indexed again).
 	ExpireBudget int
-	// SweepBudget is how many idle keys an owner removes per step when it
-	// has no requests; it steps again while more are due.
+	// SweepBudget is how many expiry index objects an owner handles per
+	// step when it has no requests; it steps again while more are due.
 	SweepBudget int
 	// Mailbox is the number of batches that may wait for each owner.
 	Mailbox int
@@ -63,6 +67,10 @@ type Config struct {
 	// beforeDecide, when set, is called by the owner before each decision:
 	// the test hook that injects crashes.
 	beforeDecide func(key string)
+	// onTables, when set, is called by each incarnation of an owner with
+	// the table handles it took over: the test hook that checks the
+	// handover.
+	onTables func(shard int, funnels, index *ets.Owner)
 }
 
 // DefaultConfig returns a single-owner limiter of 100 requests of burst
@@ -115,11 +123,12 @@ func (c Config) validate() error {
 
 // Limiter is a per-key funnel (leaky bucket) rate limiter. Every write to
 // a key's funnel is made by the one owner goroutine of the key's shard,
-// which takes requests in batches from its mailbox: a single writer, so a
-// key is never granted more than its room however many goroutines ask at
-// once. Owners are supervised: an owner that panics is restarted over the
-// same table, so no funnel state is lost. All methods are safe for
-// concurrent use.
+// which owns the shard's ets tables and takes requests in batches from its
+// mailbox: a single writer, so a key is never granted more than its room
+// however many goroutines ask at once. Owners are supervised, and the
+// supervisor is the tables' heir: an owner that panics hands its tables to
+// the supervisor as it exits, and the restarted owner takes them over, so
+// no funnel state is lost. All methods are safe for concurrent use.
 type Limiter struct {
 	cfg      Config
 	shards   []*shard
@@ -132,12 +141,17 @@ type Limiter struct {
 }
 
 type shard struct {
-	st       *store // outlives every incarnation of the owner
-	mbox     chan *batch
-	done     chan struct{} // closed when the owner has stopped for good
-	err      error         // why, set before done is closed
-	restarts atomic.Int64
-	cur      *batch // the batch being decided; owner goroutine only
+	id int
+	// funnels and index are the shard's tables while no owner holds
+	// them: the heir (the supervisor) puts them here when an owner exits,
+	// and the next owner takes them. Touched by the shard's goroutine only.
+	funnels, index *ets.Owner
+	views          [2]*ets.View // read-only: the funnels and the index
+	mbox           chan *batch
+	done           chan struct{} // closed when the owner has stopped for good
+	err            error         // why, set before done is closed
+	restarts       atomic.Int64
+	cur            *batch // the batch being decided; owner goroutine only
 }
 
 type op uint8
@@ -168,16 +182,41 @@ func New(cfg Config) (*Limiter, error) {
 	l := &Limiter{cfg: cfg, seed: maphash.MakeSeed(), stop: make(chan struct{}), now: make(chan struct{})}
 	close(l.now)
 	l.batches.New = func() any { return &batch{done: make(chan struct{}, 1)} }
-	for range cfg.Shards {
+	for i := range cfg.Shards {
 		sh := &shard{
-			st:   newStore(cfg.Capacity, cfg.Rate, cfg.TTL),
+			id:   i,
 			mbox: make(chan *batch, cfg.Mailbox),
 			done: make(chan struct{}),
 		}
+		var err error
+		if sh.funnels, sh.index, err = newTables(sh.inherit); err != nil {
+			return nil, err
+		}
+		if sh.views[0], err = sh.funnels.View(); err != nil {
+			return nil, err
+		}
+		if sh.views[1], err = sh.index.View(); err != nil {
+			return nil, err
+		}
 		l.shards = append(l.shards, sh)
+	}
+	for _, sh := range l.shards {
 		l.owners.goFunc(func() { l.supervise(sh) })
 	}
 	return l, nil
+}
+
+// inherit is the shard's tables' heir: an owner that exits hands its
+// tables back to the shard (Erlang's 'ETS-TRANSFER' to the supervisor),
+// for the next owner. It runs on the shard's goroutine, in the exiting
+// owner's deferred Exit.
+func (sh *shard) inherit(tr ets.Transfer) {
+	switch tr.Data {
+	case funnelsTable:
+		sh.funnels = tr.Table
+	case indexTable:
+		sh.index = tr.Table
+	}
 }
 
 func (l *Limiter) supervise(sh *shard) {
@@ -194,29 +233,55 @@ func (l *Limiter) supervise(sh *shard) {
 		err = ErrStopped
 	}
 	sh.err = err
+	// The limiter is done with the tables (stopped, or the owner crashed
+	// too often): delete them, which gives their memory back.
+	for _, t := range []*ets.Owner{sh.funnels, sh.index} {
+		if t != nil {
+			_ = t.DeleteTable()
+		}
+	}
 	close(sh.done)
 }
 
-// own is one incarnation of a shard's owner: it decides batches and, when
-// it has nothing else to do, expires idle keys in bounded steps, waking
-// when the idlest key comes due.
+// own is one incarnation of a shard's owner: it takes over the shard's
+// tables, decides batches and, when it has nothing else to do, expires
+// idle keys in bounded steps, waking when the idlest key comes due. When
+// it exits, by a clean stop or a crash, its tables pass to their heir.
+// An error from the tables (which only a bug could cause) crashes it.
 func (l *Limiter) own(sh *shard) {
+	tb, err := openTables(l.cfg.Capacity, l.cfg.Rate, l.cfg.TTL, sh.funnels, sh.index)
+	if err != nil {
+		panic(err)
+	}
+	sh.funnels, sh.index = nil, nil
+	defer tb.exit()
+	if l.cfg.onTables != nil {
+		l.cfg.onTables(sh.id, tb.funnels, tb.index)
+	}
 	var due <-chan struct{}
 	release := func() {}
 	defer func() { release() }()
 	for {
 		if due == nil {
-			if at, ok := sh.st.nextDue(); ok {
-				due, release = l.cfg.Clock.After(time.Duration(at - int64(l.cfg.Clock.Now())))
+			at, ok, err := tb.nextDue()
+			if err != nil {
+				panic(err)
+			}
+			if ok {
+				due, release = l.cfg.Clock.After(time.Duration(max(at-int64(l.cfg.Clock.Now()), 0)))
 			}
 		}
 		select {
 		case b := <-sh.mbox:
-			l.serve(sh, b)
+			l.serve(sh, tb, b)
 		case <-due:
 			due = nil
 			release()
-			if _, more := sh.st.expire(int64(l.cfg.Clock.Now()), l.cfg.SweepBudget); more {
+			_, more, err := tb.expire(int64(l.cfg.Clock.Now()), l.cfg.SweepBudget)
+			if err != nil {
+				panic(err)
+			}
+			if more {
 				due, release = l.now, func() {}
 			}
 		case <-l.stop:
@@ -225,13 +290,17 @@ func (l *Limiter) own(sh *shard) {
 	}
 }
 
-func (l *Limiter) serve(sh *shard, b *batch) {
+func (l *Limiter) serve(sh *shard, tb *tables, b *batch) {
 	sh.cur = b
+	var err error
 	switch b.op {
 	case opLen:
-		b.n = sh.st.n
+		b.n, err = tb.size()
 	case opDecide:
-		sh.st.decideBatch(b.keys, b.costs, b.out, int64(l.cfg.Clock.Now()), l.cfg.ExpireBudget, l.cfg.beforeDecide)
+		err = tb.decideBatch(b.keys, b.costs, b.out, int64(l.cfg.Clock.Now()), l.cfg.ExpireBudget, l.cfg.beforeDecide)
+	}
+	if err != nil {
+		panic(err)
 	}
 	sh.cur = nil
 	b.done <- struct{}{}
@@ -315,9 +384,9 @@ func (l *Limiter) AllowN(key string, cost float64) (Decision, error) {
 // DecideBatch decides a request of cost 1 for each key, writing the
 // decisions to out[:len(keys)]: one message per owner for the whole batch,
 // which is how the limiter reaches millions of decisions a second. Keys
-// may repeat; repeated keys are decided in order. On ErrOwnerRestarted the
-// decisions of the crashed owner's keys up to the crash stand but are not
-// reported.
+// may repeat; repeated keys are decided in order. On ErrOwnerRestarted
+// the crashed owner's keys that were decided before the crash stay
+// decided, but no decision of that owner's is reported.
 func (l *Limiter) DecideBatch(keys []string, out []Decision) error {
 	if len(out) < len(keys) {
 		return fmt.Errorf("%w: %d decisions for %d keys", ErrBatch, len(out), len(keys))
@@ -406,6 +475,18 @@ func (l *Limiter) Len() (int, error) {
 		l.putBatch(b)
 	}
 	return n, nil
+}
+
+// Tables returns read-only views of each shard's tables: the funnels, a
+// set of {Key, Room, Last, Stamp}, and the expiry index, an ordered_set
+// of {Stamp, Key}. Readers may look at them at any time; only the owners
+// write.
+func (l *Limiter) Tables() (funnels, index []*ets.View) {
+	for _, sh := range l.shards {
+		funnels = append(funnels, sh.views[0])
+		index = append(index, sh.views[1])
+	}
+	return funnels, index
 }
 
 // Restarts returns how many times owners have crashed and been restarted.

@@ -10,7 +10,8 @@ import (
 // Erlang-style intensity: more than maxRestarts restarts within window and
 // it gives up. It is the seam where the owner moves onto enode's actors
 // package (a protoactor supervisor) later: the loop keeps no state of its
-// own, only the store it is handed, so whoever restarts it loses nothing.
+// own, only the ets tables it is handed, which pass back to their heir
+// when it exits, so whoever restarts it loses nothing.
 type supervisor struct {
 	clock       Clock
 	maxRestarts int

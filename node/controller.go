@@ -139,6 +139,10 @@ func (c *controller) Receive(ctx actor.Context) {
 		ctx.Respond(c.rejoinTargets(time.Now()))
 	case *actor.Terminated:
 		c.onTerminated(ctx, m.Who)
+	case digestTimeout:
+		c.onDigestTimeout(ctx, m)
+	default:
+		c.onReply(ctx, m)
 	}
 }
 
@@ -256,9 +260,7 @@ func (c *controller) retarget(ctx actor.Context) {
 	}
 	c.log.Info("backup changed", "from", c.backup, "to", want)
 	c.backup, c.backupPID = want, pid
-	for _, w := range c.workers {
-		ctx.Send(w.pid, &actors.SetBackup{PID: pid})
-	}
+	c.announceBackup(ctx, pid)
 }
 
 func samePID(a, b *actor.PID) bool {

@@ -90,8 +90,19 @@
 // of each active node as actors.RendezvousBackup over the live spares: no
 // coordinator, and every node agrees once their member lists do. When this
 // node's backup changes (a spare joins, leaves, dies or turns active), its
-// workers get actors.SetBackup and send a keyframe to the new one, or keep
-// their newest state until a spare appears.
+// workers get actors.SetBackup and resync with the new one (a keyframe only
+// when it holds no replica or the divergence makes one cheaper; see the
+// actors package), or keep their newest state until a spare appears.
+//
+// Resync after a partition. Before it sends SetBackup, the node asks the new
+// backup for the digest of its replicas of this node's workers (worker id ->
+// hash of epoch, sequence and state hash; actors.DigestQuery) and compares
+// it with its own workers' acknowledged states (resync.DiffWorkers), without
+// looking at a state. A worker whose replica is in sync is told where it
+// stands (SetBackup.Holds) and goes on with a delta from it, with no round
+// trip of its own; only the differing workers resync one by one.
+// LastDigestExchange reports the last comparison. Without an answer within
+// 200 ms the workers resync one by one.
 //
 // Spares. A spare starts replica_handler (actors.ReplicaHandlerProps)
 // during Start, before joining, so it exists before anyone chooses it.
@@ -100,7 +111,8 @@
 // graceful leave), the spare that was its backup in the member list just
 // before (rendezvous over the live spares, itself included) takes its
 // workers over: it starts each with actors.FromReplica (same id and
-// registered name, epoch+1), publishes the active role so that others
+// registered name, epoch+1, its state sequence continuing from the
+// replica's), publishes the active role so that others
 // recompute backups, and records the takeover (Takeovers: detection to
 // running time; the most recent 1024 records, TakeoverCount counts all).
 // Its own workers now replicate to the remaining spares, or to none until

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/enode-dev/enode/actors"
 	"github.com/enode-dev/enode/ets"
+	"github.com/enode-dev/enode/resync"
+	"github.com/enode-dev/enode/term"
 )
 
 // WorkerFactory builds the behaviour of the worker with the given id. The
@@ -99,6 +102,169 @@ type replication struct {
 	view atomic.Pointer[actors.ReplicaView]
 	// table is the same table, for the replica service's seals.
 	table atomic.Pointer[actors.ReplicaTable]
+	// digest is the DigestQuery out to a new backup (controller only).
+	digest    *pendingDigest
+	digestSeq uint64
+	// lastDigest is the last digest comparison (set by the controller,
+	// read by LastDigestExchange).
+	lastDigest atomic.Pointer[DigestExchange]
+}
+
+// DigestExchange is what this node found when it compared its workers with
+// its new backup's replicas (resync.DiffWorkers over worker id -> digest of
+// epoch, sequence and state hash): which workers differ and resync, and
+// what the comparison cost. The other workers go on with a delta from the
+// state the backup holds, without a resync of their own.
+type DigestExchange struct {
+	Backup     string
+	Workers    int      // workers of this node when the backup answered
+	Differing  []string // ids whose replica differs (or is missing): they resync
+	InSync     int      // workers told where their replica stands
+	RoundTrips int      // of the Merkle comparison of the two digests
+	Bytes      int      // the backup's digest on the wire plus the comparison's messages
+}
+
+// digestWait bounds how long the workers' SetBackup waits for the new
+// backup's digest (one round trip, normally a millisecond on a LAN);
+// without an answer they resync one by one. Short, because meanwhile the
+// workers still send to the old backup.
+const digestWait = 200 * time.Millisecond
+
+// pendingDigest is a DigestQuery out to the new backup.
+type pendingDigest struct {
+	id     uint64
+	pid    *actor.PID
+	backup string
+	timer  *time.Timer
+}
+
+// digestTimeout is the pendingDigest's timer.
+type digestTimeout struct{ id uint64 }
+
+// LastDigestExchange returns the last comparison of this node's workers
+// with its backup's replicas; false before the first.
+func (n *Node) LastDigestExchange() (DigestExchange, bool) {
+	if n.repl == nil {
+		return DigestExchange{}, false
+	}
+	d := n.repl.lastDigest.Load()
+	if d == nil {
+		return DigestExchange{}, false
+	}
+	return *d, true
+}
+
+// announceBackup tells the workers their new backup. When there is one (a
+// spare joined, came back after a partition, or took the old one's place)
+// it first asks it for the digest of the replicas it holds of this node's
+// workers; onDigest then tells each worker whose replica is in sync where
+// it stands, so that only the differing workers resync.
+func (c *controller) announceBackup(ctx actor.Context, pid *actor.PID) {
+	r := c.n.repl
+	if r.digest != nil {
+		r.digest.timer.Stop()
+		r.digest = nil
+	}
+	if pid == nil || len(c.workers) == 0 {
+		c.setBackups(ctx, pid, nil)
+		return
+	}
+	r.digestSeq++
+	d := &pendingDigest{id: r.digestSeq, pid: pid, backup: c.backup}
+	r.digest = d
+	ctx.Request(pid, &actors.DigestQuery{Owner: c.n.Name()})
+	system, self, id := ctx.ActorSystem(), ctx.Self(), d.id
+	d.timer = time.AfterFunc(digestWait, func() { system.Root.Send(self, digestTimeout{id: id}) })
+}
+
+// setBackups sends every worker SetBackup, with where its replica stands
+// for those in holds.
+func (c *controller) setBackups(ctx actor.Context, pid *actor.PID, holds map[string]*actors.Position) {
+	for id, w := range c.workers {
+		ctx.Send(w.pid, &actors.SetBackup{PID: pid, Holds: holds[id]})
+	}
+}
+
+func (c *controller) onDigestTimeout(ctx actor.Context, t digestTimeout) {
+	r := c.n.repl
+	if r.digest == nil || r.digest.id != t.id {
+		return
+	}
+	c.log.Info("backup did not send its digest in time: workers resync one by one", "backup", r.digest.backup)
+	pid := r.digest.pid
+	r.digest = nil
+	c.setBackups(ctx, pid, nil)
+}
+
+// onReply takes the answers to the controller's requests that come in term
+// form from other nodes: the backup's Digest, or a dead letter for it.
+func (c *controller) onReply(ctx actor.Context, m any) {
+	r := c.n.repl
+	if r.digest == nil {
+		return
+	}
+	if _, ok := m.(*actor.DeadLetterResponse); ok {
+		r.digest.timer.Stop()
+		pid := r.digest.pid
+		r.digest = nil
+		c.setBackups(ctx, pid, nil)
+		return
+	}
+	var d *actors.Digest
+	switch v := m.(type) {
+	case *actors.Digest:
+		d = v
+	case *term.Tuple:
+		pm, err := actors.FromTerm(v)
+		if err != nil {
+			return
+		}
+		d, _ = pm.(*actors.Digest)
+	}
+	if d == nil || d.Owner != c.n.Name() {
+		return
+	}
+	r.digest.timer.Stop()
+	p := r.digest
+	r.digest = nil
+	c.onDigest(ctx, p, d)
+}
+
+// onDigest compares this node's workers with the backup's replicas and
+// sends the workers their SetBackup.
+func (c *controller) onDigest(ctx actor.Context, p *pendingDigest, d *actors.Digest) {
+	own := resync.WorkerDigest{}
+	holds := map[string]*actors.Position{}
+	for id, w := range c.workers {
+		s := w.stats.Snapshot()
+		if s.AckedSeq == 0 || s.AckedHash == 0 {
+			continue // nothing acknowledged yet: it resyncs
+		}
+		pos := actors.Position{Epoch: w.epoch, Seq: s.AckedSeq, Hash: s.AckedHash}
+		own[id], holds[id] = pos.Digest(), &pos
+	}
+	differ, res, err := resync.DiffWorkers(own, resync.WorkerDigest(d.Workers), resync.DefaultConfig())
+	if err != nil {
+		c.log.Warn("digest comparison failed: workers resync one by one", "backup", p.backup, "err", err)
+		c.setBackups(ctx, p.pid, nil)
+		return
+	}
+	for _, id := range differ {
+		delete(holds, id)
+	}
+	size, _ := term.EncodedSize(d.ToTerm())
+	ex := &DigestExchange{Backup: p.backup, Workers: len(c.workers), InSync: len(holds), RoundTrips: res.RoundTrips,
+		Bytes: size + res.BytesToSrc + res.BytesToCopy}
+	for _, id := range differ {
+		if _, ok := c.workers[id]; ok {
+			ex.Differing = append(ex.Differing, id)
+		}
+	}
+	slices.Sort(ex.Differing)
+	c.n.repl.lastDigest.Store(ex)
+	c.log.Info("compared worker digests with the backup", "backup", p.backup, "workers", ex.Workers,
+		"in_sync", ex.InSync, "differing", len(ex.Differing))
+	c.setBackups(ctx, p.pid, holds)
 }
 
 // validateReplication checks the replication part of the configuration.
@@ -172,6 +338,9 @@ func (n *Node) stopReplication() {
 			<-r.rejoined
 		}
 		_ = n.system.Root.StopFuture(r.pid).Wait()
+		if r.digest != nil { // the controller has stopped: its state is ours
+			r.digest.timer.Stop()
+		}
 	})
 }
 

@@ -163,9 +163,8 @@ func TestWorkerReplicatesToSpare(t *testing.T) {
 	r := waitReplicaEqual(t, spare, "w1", st)
 	require.Equal(t, active.Name(), r.Owner)
 	require.Equal(t, uint64(1), r.Epoch)
-	// r.Seq counts frames, w.Status.Seq counts replicated states (some
-	// are coalesced into one frame): only the state is comparable.
-	require.LessOrEqual(t, r.Seq, w.Status.AckedSeq)
+	// One sequence: the replica holds the worker's acknowledged state.
+	require.Equal(t, w.Status.AckedSeq, r.Seq)
 
 	// The same state, asked from the spare over the wire.
 	require.True(t, term.Equal(st, getState(t, spare, "w1", active.Name())))
@@ -274,14 +273,22 @@ func TestBackupChanges(t *testing.T) {
 	}
 	waitReplicaEqual(t, chosen, "w1", getState(t, active, "w1", ""))
 
-	// The backup leaves: the worker re-targets to the other spare with a
-	// keyframe, and the replica there catches up.
-	before := waitAcked(t, active, "w1", 8).Status.Keyframes
+	// The backup leaves: the worker re-targets to the other spare, and the
+	// replica there catches up: by a keyframe when it has none, by a
+	// resync of the one it kept when it was the backup before.
+	before := waitAcked(t, active, "w1", 8).Status
+	_, had, err := other.Replica("w1")
+	require.NoError(t, err)
 	require.NoError(t, chosen.Shutdown())
 	waitBackup(t, active, other.Name())
 	incr(t, active, "w1", 3)
 	w = waitAcked(t, active, "w1", 11)
-	require.Greater(t, w.Status.Keyframes, before, "a keyframe to the new backup")
+	if had {
+		require.Equal(t, before.Keyframes, w.Status.Keyframes, "the old replica resynced, no keyframe")
+		require.Greater(t, w.Status.ResyncMerkle, before.ResyncMerkle)
+	} else {
+		require.Greater(t, w.Status.Keyframes, before.Keyframes, "a keyframe to the new backup")
+	}
 	st := getState(t, active, "w1", "")
 	require.Equal(t, int64(10), counterOf(t, st))
 	waitReplicaEqual(t, other, "w1", st)

@@ -595,13 +595,21 @@ func (d *mapDiffer) leaves(xs, ys []*mnode) {
 	kb, vb := gatherLeaves(ys, &d.kb, &d.vb)
 	i, j := 0, 0
 	for (i < len(ka) || j < len(kb)) && !d.stop {
+		// Entries the leaves share are skipped a block at a time: the
+		// values first, which stop at a changed one; the keys up to there.
+		if k := identicalRun(va[i:], vb[j:]); k > 0 {
+			if k = identicalRun(ka[i:i+k], kb[j:j+k]); k > 0 {
+				i, j = i+k, j+k
+				continue
+			}
+		}
 		var c int
 		switch {
 		case i == len(ka):
 			c = 1
 		case j == len(kb):
 			c = -1
-		case ka[i] == kb[j]: // Same, cheaply (see listDiffer.leaves)
+		case Identical(ka[i], kb[j]) || ka[i] == kb[j]: // Same, cheaply (see listDiffer.leaves)
 			c = 0
 		default:
 			c = compareKeys(ka[i], kb[j])
@@ -614,7 +622,7 @@ func (d *mapDiffer) leaves(xs, ys []*mnode) {
 			d.call(kb[j], nil, vb[j])
 			j++
 		default:
-			if va[i] != vb[j] {
+			if !Identical(va[i], vb[j]) && va[i] != vb[j] {
 				d.call(kb[j], va[i], vb[j])
 			}
 			i++

@@ -259,3 +259,17 @@ func replaceDelta(n, i int, old, new uint64) uint64 {
 	}
 	return polyMulMod(d, polyPow(n-1-i))
 }
+
+// HashBinaryString returns Hash of the binary whose bytes are s, without
+// building the binary: for tables keyed by binaries that look keys up
+// from strings.
+func HashBinaryString(s string) uint64 {
+	if len(s) > binaryHashChunk {
+		return Hash(NewBinary([]byte(s)))
+	}
+	var poly uint64
+	if len(s) > 0 {
+		poly = polyPush(0, xxhash.Sum64String(s))
+	}
+	return finishBinary(8*len(s), poly)
+}

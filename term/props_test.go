@@ -234,3 +234,15 @@ func TestHashAfterUpdates(t *testing.T) {
 		require.Equal(t, Hash(rebuild(b)), Hash(b))
 	}
 }
+
+func TestHashBinaryString(t *testing.T) {
+	for _, n := range []int{0, 1, 15, 64, binaryHashChunk, binaryHashChunk + 1, 3*binaryHashChunk + 7} {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i*7 + n)
+		}
+		require.Equal(t, Hash(NewBinary(b)), HashBinaryString(string(b)), "%d bytes", n)
+	}
+	require.NotEqual(t, HashBinaryString("a"), HashBinaryString("b"))
+	require.NotEqual(t, HashBinaryString("a"), Hash(Atom("a")))
+}

@@ -582,13 +582,23 @@ func lspanSync(xs, ys []lspan, i, j int, idx *map[*lnode]int) (int, int, bool) {
 // much cheaper than its type switch.
 func (d *listDiffer) leaves(xs, ys []lspan, oLo, oHi, nLo, nHi int) {
 	a, b := d.gather(xs, &d.ea), d.gather(ys, &d.eb)
+	// Runs of identical elements (what the leaves share) are skipped a
+	// block at a time (identicalRun); == decides the others.
 	p := 0
-	for p < len(a) && p < len(b) && a[p] == b[p] {
-		p++
+	for p < len(a) && p < len(b) {
+		if p += identicalRun(a[p:], b[p:]); p < len(a) && p < len(b) && a[p] == b[p] {
+			p++
+			continue
+		}
+		break
 	}
 	s := 0
-	for s < len(a)-p && s < len(b)-p && a[len(a)-1-s] == b[len(b)-1-s] {
-		s++
+	for s < len(a)-p && s < len(b)-p {
+		if s += identicalRunBack(a[p:len(a)-s], b[p:len(b)-s]); s < len(a)-p && s < len(b)-p && a[len(a)-1-s] == b[len(b)-1-s] {
+			s++
+			continue
+		}
+		break
 	}
 	if len(a) != len(b) {
 		if p < len(a)-s || p < len(b)-s {
@@ -596,8 +606,8 @@ func (d *listDiffer) leaves(xs, ys []lspan, oLo, oHi, nLo, nHi int) {
 		}
 		return
 	}
-	for q := p; q < len(a)-s; q++ {
-		if a[q] != b[q] {
+	for q, end := p, len(a)-s; q < end; q++ {
+		if q += identicalRun(a[q:end], b[q:end]); q < end && a[q] != b[q] {
 			d.emit(ListEdit{oLo + q, oLo + q + 1, nLo + q, nLo + q + 1})
 		}
 	}

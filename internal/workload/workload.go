@@ -217,3 +217,19 @@ func distinct(r *rand.Rand, k, n int) []int {
 	}
 	return out
 }
+
+// Diverge returns s with frac of its sessions changed as a step changes
+// them (timestamp +1..1000, in place: no session added or dropped), chosen
+// by seed, sharing everything else with s. It makes a state that differs
+// from s by a known share, for resync tests and figures.
+func Diverge(s *term.Tuple, frac float64, seed uint64) *term.Tuple {
+	r := rand.New(rand.NewPCG(seed, 7))
+	sessions := s.At(FieldSessions).(*term.List)
+	n := int(float64(sessions.Len()) * frac)
+	for _, i := range r.Perm(sessions.Len())[:n] {
+		sess := sessions.At(i).(*term.Tuple)
+		ts := sess.At(2).(*term.Tuple)
+		sessions = sessions.Set(i, sess.Set(2, ts.Set(1, ts.At(1).(term.Int)+term.Int(1+r.IntN(1000)))))
+	}
+	return s.Set(FieldSessions, sessions)
+}

@@ -628,8 +628,12 @@ func (c *cluster) converged(since time.Time) string {
 			return fmt.Sprintf("%s runs on %v", w, copies[w])
 		}
 	}
+	// N+1: every node runs (the harness restarts what it kills before it
+	// waits), so one of them must be the spare again: a node whose workers
+	// were all fenced turns spare, a restarted one starts as one. A fault
+	// injected before that would find no backup for anyone.
 	if !spareUp {
-		return ""
+		return "no node is the spare yet"
 	}
 	for _, p := range running {
 		s := latest[p.name]
@@ -639,6 +643,29 @@ func (c *cluster) converged(since time.Time) string {
 			}
 			if w.Lag > 5 {
 				return fmt.Sprintf("%s on %s: acknowledged seq %d of %d", w.ID, p.name, w.Acked, w.Seq)
+			}
+		}
+		// Protected again: the backup itself reports a replica of each
+		// worker at the worker's epoch. A worker's acknowledged seq alone
+		// does not say so, since it survives a change of backup; a fault
+		// injected before the new backup holds the replicas would be a
+		// double fault, which N+1 does not cover.
+		if len(s.st.Workers) == 0 {
+			continue
+		}
+		b, ok := latest[s.st.Backup]
+		if !ok || !b.at.After(since) {
+			return fmt.Sprintf("backup %s of %s has not answered yet", s.st.Backup, p.name)
+		}
+		held := map[string]uint64{}
+		for _, rep := range b.st.Replicas {
+			if rep.Owner == p.name {
+				held[rep.Worker] = rep.Epoch
+			}
+		}
+		for _, w := range s.st.Workers {
+			if e, ok := held[w.ID]; !ok || e != w.Epoch {
+				return fmt.Sprintf("%s on %s: no replica at epoch %d on its backup %s", w.ID, p.name, w.Epoch, s.st.Backup)
 			}
 		}
 	}

@@ -210,6 +210,38 @@ func etsFigures(rep *report, o options) error {
 	}
 	rep.printf("(target: enode >= 2x ETS for set and ordered_set, insert and lookup)\n")
 	rep.printf("%-22s %12s  building and keeping {K,K} in Go, no table: the ceiling of any insert figure\n", "floor procs=1", mps(floor))
+	return etsMemory(rep, o.etsOps)
+}
+
+// etsMemory prints the heap per entry of a set and an ordered_set holding
+// ops objects {K, K}: in all, and the table's own part, which is the total
+// less what the same tuples take kept in a slice (less the slice).
+func etsMemory(rep *report, ops int) error {
+	before := heapInUse()
+	keep := make([]*term.Tuple, ops)
+	for k := range keep {
+		keep[k] = term.NewTuple(term.Int(k), term.Int(k))
+	}
+	tuples := float64(heapInUse()-before)/float64(ops) - 8
+	runtime.KeepAlive(keep)
+	for _, kind := range []ets.Kind{ets.Set, ets.OrderedSet} {
+		before := heapInUse()
+		o, err := ets.New(ets.Options{Kind: kind})
+		if err != nil {
+			return err
+		}
+		for k := range ops {
+			if err := o.Insert(term.NewTuple(term.Int(k), term.Int(k))); err != nil {
+				return err
+			}
+		}
+		total := float64(heapInUse()-before) / float64(ops)
+		rep.printf("%-22s %8.1f B/entry in all, %5.1f B of it the table's own ({K,K} itself is %.1f B)\n",
+			fmt.Sprintf("%s memory", kind), total, total-tuples, tuples)
+		if err := o.DeleteTable(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

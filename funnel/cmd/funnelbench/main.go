@@ -51,6 +51,7 @@ type options struct {
 	rounds         int
 	anchor         string
 	memory         bool
+	funnel         bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -70,6 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds of the ets figures (the best of each is printed)")
 	fs.StringVar(&o.anchor, "anchor", "", "path of ets_bench.escript (default: ../shared/anchors beside the module root)")
 	fs.BoolVar(&o.memory, "memory", true, "run the memory and expiry figures")
+	fs.BoolVar(&o.funnel, "funnel", true, "run the decisions/s figures (the funnel and its contenders, Redis included)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -118,6 +120,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		rep.printf("\n")
 	}
+	if o.funnel {
+		if err := decisionFigures(ctx, rep, keys, o); err != nil {
+			return err
+		}
+	}
+	if o.ets {
+		rep.printf("\n")
+		if err := etsFigures(rep, o); err != nil {
+			return err
+		}
+	}
+	return rep.err
+}
+
+// decisionFigures prints decisions/s of the funnel and its contenders.
+func decisionFigures(ctx context.Context, rep *report, keys []string, o options) error {
 	rep.printf("%-44s %14s %s\n", "decisions/s (1 unit each, 100 burst, 10/s)", "decisions/s", "note")
 	single, err := funnelRate(keys, o, 1, true)
 	if err != nil {
@@ -150,14 +168,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				fmt.Sprintf("redis %s Lua funnel, one call each", version), mps(perCall), singleCall/perCall, single/perCall)
 		}
 	}
-
-	if o.ets {
-		rep.printf("\n")
-		if err := etsFigures(rep, o); err != nil {
-			return err
-		}
-	}
-	return rep.err
+	return nil
 }
 
 // clientKeys returns n distinct keys shaped like IPv4 addresses, in random

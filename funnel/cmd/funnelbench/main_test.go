@@ -42,7 +42,7 @@ func TestSmoke(t *testing.T) {
 		require.Contains(t, text, want)
 	}
 	if withETS {
-		for _, want := range []string{"set procs=1", "set procs=2", "ordered_set procs=1", "ordered_set procs=2"} {
+		for _, want := range []string{"set procs=1", "set procs=2", "ordered_set procs=1", "ordered_set procs=2", "set memory", "ordered_set memory"} {
 			require.Contains(t, text, want)
 		}
 		require.NotContains(t, text, "ABSENT")

@@ -5,7 +5,9 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/enode-dev/enode/ets"
 	"github.com/enode-dev/enode/funnel"
+	"github.com/enode-dev/enode/term"
 )
 
 func heapInUse() uint64 {
@@ -17,9 +19,10 @@ func heapInUse() uint64 {
 }
 
 // memoryFigures fills a single-owner funnel with every key at time 0 on a
-// manual clock, measures the heap it holds, moves the clock past the TTL
-// (plus the expiry grain), and times how long the owner takes to forget
-// every key with no request coming in.
+// manual clock, measures the heap it holds, moves the clock past the TTL,
+// and times how long the owner takes to forget every key with no request
+// coming in. Then it measures the funnel's two ets tables alone, filled
+// with the same objects, to say where the bytes go.
 func memoryFigures(rep *report, keys []string) error {
 	clock := funnel.NewManualClock(0)
 	cfg := benchConfig()
@@ -45,7 +48,7 @@ func memoryFigures(rep *report, keys []string) error {
 	rep.printf("%-44s %8.1f B  (target <= 128 B; key bytes, entry, index, expiry links)\n",
 		fmt.Sprintf("memory per idle key at %d keys", held), perKey)
 
-	clock.Advance(cfg.TTL + cfg.TTL/128)
+	clock.Advance(cfg.TTL + time.Second)
 	start := time.Now()
 	for {
 		n, err := lim.Len()
@@ -67,5 +70,43 @@ func memoryFigures(rep *report, keys []string) error {
 	left := int64(after) - int64(before)
 	rep.printf("%-44s %8.1f MB (of %.1f MB at %d keys)\n", "heap left after expiry",
 		float64(left)/(1<<20), float64(full-before)/(1<<20), held)
+	if err := lim.Close(); err != nil {
+		return err
+	}
+	return tableMemory(rep, keys)
+}
+
+// tableMemory measures, each alone, the heap per key of the funnel's two
+// tables holding the objects the limiter keeps for keys: a Compact set of
+// {Key, Room, Last, Stamp} and an ordered_set of {Stamp, Key}.
+func tableMemory(rep *report, keys []string) error {
+	measure := func(opts ets.Options, obj func(i int, key string) *term.Tuple) (float64, error) {
+		before := heapInUse()
+		t, err := ets.New(opts)
+		if err != nil {
+			return 0, err
+		}
+		for i, k := range keys {
+			if err := t.Insert(obj(i, k)); err != nil {
+				return 0, err
+			}
+		}
+		per := float64(heapInUse()-before) / float64(len(keys))
+		return per, t.DeleteTable()
+	}
+	set, err := measure(ets.Options{Kind: ets.Set, Compact: true}, func(i int, k string) *term.Tuple {
+		return term.NewTuple(term.NewBinary([]byte(k)), term.Float(99), term.Int(int64(i)), term.Int(int64(i)))
+	})
+	if err != nil {
+		return err
+	}
+	index, err := measure(ets.Options{Kind: ets.OrderedSet}, func(i int, k string) *term.Tuple {
+		return term.NewTuple(term.Int(int64(i)), term.NewBinary([]byte(k)))
+	})
+	if err != nil {
+		return err
+	}
+	rep.printf("%-44s %8.1f B  (Compact set of {Key, Room, Last, Stamp}, alone)\n", "  of which the funnels table", set)
+	rep.printf("%-44s %8.1f B  (ordered_set of {Stamp, Key}, alone)\n", "  of which the expiry index", index)
 	return nil
 }
