@@ -249,15 +249,20 @@ const (
 // elems returns a slice for n elements (n ≤ d.rest(), checked by the
 // caller), from the slab when n is small. Its capacity is n, so that an
 // append never writes into a neighbour.
-func (d *decoder) elems(n int) []Term {
+func (d *decoder) elems(n int) []Term { return carveSpan(&d.terms, n, d.rest()) }
+
+// carveSpan returns n elements of *slab (n ≤ rest, the input bytes left),
+// refilling it when too few are left, or a slice of their own past
+// smallElemSpan elements. Its capacity is n.
+func carveSpan[T any](slab *[]T, n, rest int) []T {
 	if n > smallElemSpan {
-		return make([]Term, n)
+		return make([]T, n)
 	}
-	if len(d.terms) < n {
-		d.terms = make([]Term, max(n, min(maxTermSlab, d.rest()/4)))
+	if len(*slab) < n {
+		*slab = make([]T, max(n, min(maxTermSlab, rest/4)))
 	}
-	e := d.terms[:n:n]
-	d.terms = d.terms[n:]
+	e := (*slab)[:n:n]
+	*slab = (*slab)[n:]
 	return e
 }
 
@@ -930,17 +935,7 @@ func rawKeyPrefix(k Term, raw []byte) uint64 {
 
 // prefixes returns a slice for n map key prefixes (n ≤ d.rest(), checked
 // by the caller), from the slab when n is small, as elems does.
-func (d *decoder) prefixes(n int) []uint64 {
-	if n > smallElemSpan {
-		return make([]uint64, n)
-	}
-	if len(d.pfx) < n {
-		d.pfx = make([]uint64, max(n, min(maxTermSlab, d.rest()/4)))
-	}
-	p := d.pfx[:n:n]
-	d.pfx = d.pfx[n:]
-	return p
-}
+func (d *decoder) prefixes(n int) []uint64 { return carveSpan(&d.pfx, n, d.rest()) }
 
 // keyOrder is compareKeys with fast paths for the common key types; rawA
 // and rawB are the content bytes of binary keys (nil for other keys).
