@@ -164,8 +164,11 @@
 // misses left are mostly the copied leaves and records and the loads of
 // the edited terms. Timed, a step costs about 0.25 ms with the replica in
 // the caches (BenchmarkReceive) and 0.37 to 0.42 ms without
-// (BenchmarkReceiveCold), and in deltabench, after the sender's step on a
-// machine at load 8 to 13, 8 to 9% of a full decode: not yet the 5% aimed
+// (BenchmarkReceiveCold). In deltabench, right after the sender's step,
+// it takes 350 to 385 µs, 7.9 to 8.8% of a full decode (three runs at load
+// 1 to 4; 360 to 430 µs and 8.5 to 10.1% with 64-entry leaves and full
+// keys, run alternately): the cache misses fell by a third in simulation
+// but much less in time there, and the step is not yet at the 5% aimed
 // at. The checksum of the new state (term.Hash) costs about 50 µs.
 // From the reference to the large state (10 times larger) Diff time grows
 // 1.2 to 2 times (more inner nodes of the list and map trees between the
