@@ -151,8 +151,8 @@
 // one place to miss on; and map nodes keep an 8-byte prefix of each key
 // (a binary's first bytes), so that the counter map's key searches compare
 // numbers in the node instead of reading key objects. On a list of 4,096
-// or more elements the Applier first reads ahead in the spec for the
-// edited positions and loads the old terms there level by level
+// or more elements the Applier first reads ahead in the spec, in one pass,
+// for the edited positions and loads the old terms there level by level
 // (term.List.AtMany, then the fields the nested specs edit), and
 // term.Map.PutMany walks all its keys' search paths level by level first,
 // so that the cache misses of different edits overlap instead of queuing
