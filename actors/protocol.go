@@ -160,9 +160,10 @@ type Digest struct {
 }
 
 // ResyncQuery opens a resync: a worker that starts replicating to a
-// replica_handler (a new backup, a restarted spare, a healed partition, an
-// ack timeout) asks what the handler holds of it. It is sent with a sender
-// (the worker), which gets the ResyncStatus (or Fenced) back.
+// replica_handler (a new backup, a restarted spare, a healed partition, a
+// lost frame or reply) asks what the handler holds of it. It is sent with
+// a sender (the worker's link, which forwards the answer to the worker),
+// which gets the ResyncStatus (or Fenced) back.
 //
 // Term form: {enode_resync_query, Worker, Epoch}.
 type ResyncQuery struct {

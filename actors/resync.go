@@ -14,8 +14,8 @@ import (
 
 // Resync, the worker's side. When a worker starts replicating to a
 // replica_handler (a new backup, a spare restarted, a backup back after a
-// partition) or its frames go unanswered for AckTimeout, it does not send
-// a keyframe blindly. It asks what the handler holds (ResyncQuery); the
+// partition) or its link finds something of its stream lost (see link),
+// it does not send a keyframe blindly. It asks what the handler holds (ResyncQuery); the
 // answer (ResyncStatus) gives the replica's epoch, sequence and state hash,
 // and the opening Hello of a Merkle comparison over it. Then:
 //
