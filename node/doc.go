@@ -177,9 +177,10 @@
 // is sent while a connection is re-established; the replication link finds
 // such losses with a probe (see the actors package, Loss), and the node
 // has it probe at once when the remote transport reports the connection to
-// a node lost or re-established (actors.ProbeLink), so a worker recovers
-// within milliseconds of the connection's return, within
-// about Replication.StallTimeout (2 s) after it otherwise.
+// a node lost or re-established (actors.ProbeLink): a worker whose frames
+// or acks were lost recovers within milliseconds of the connection's
+// return (TestRemoteBlipRecovers), at worst about
+// Replication.StallTimeout (2 s) after it.
 //
 // # Failure detection
 //
