@@ -64,9 +64,9 @@
 // dropped without a word, chunks, acks and resync messages alike. It never
 // reorders what it delivers between two processes. The link numbers what
 // it sends and keeps what is unanswered (chunks without a ChunkAck, frames
-// without an answer, a resync message without its answer). When the
-// replica_handler has said nothing for StallTimeout (2 s by default) while
-// something is unanswered, the link sends a LinkPing; the handler answers
+// without an answer, a resync message without its answer). When something
+// has been unanswered for StallTimeout (2 s by default), the link sends a
+// LinkPing, however busy it is with other streams; the handler answers
 // LinkPong in mailbox order, after the answers to everything sent before
 // the ping, so what is still unanswered when the pong comes was lost. The
 // link drops what it still holds of those workers' streams and tells them;

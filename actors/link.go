@@ -104,11 +104,13 @@ type flightChunk struct {
 	epoch, seq uint64
 	index      uint32
 	pos        uint64
+	at         time.Time // when it went out
 }
 
 // unanswered is a frame whose chunks all went out, waiting for its answer.
 type unanswered struct {
 	seq, pos uint64
+	at       time.Time // when its last chunk went out
 }
 
 type linkStream struct {
@@ -125,6 +127,7 @@ type linkStream struct {
 	// (answered by a ResyncStatus).
 	ctlResync bool
 	ctlSeq    uint64
+	ctlAt     time.Time
 	// lost: something of the stream was lost and the worker was told; its
 	// deltas are dropped until a resync message or a keyframe comes.
 	lost bool
@@ -148,11 +151,13 @@ type linkStream struct {
 // order of what it delivers between two processes. The link numbers all it
 // sends and keeps what is unanswered: chunks without a ChunkAck, frames
 // sent whole without an answer, a resync message without its answer. When
-// the destination has been silent for StallTimeout while something is
-// unanswered, the link sends a LinkPing (again every StallTimeout while
-// the silence lasts). The handler answers LinkPong in mailbox order, after
-// every answer to what came before the ping; so when the pong arrives,
-// whatever was sent before the ping and is still unanswered was lost. Each
+// something has been unanswered for StallTimeout, the link sends a
+// LinkPing (again every StallTimeout while it lasts), however busy the
+// link is with other streams. The handler answers LinkPong in mailbox
+// order, after every answer to what came before the ping; so when the pong
+// arrives, whatever was sent before the ping and is still unanswered was
+// lost. A ping is only a question: a slow answer is never taken for a
+// loss. Each
 // worker with a loss is told (linkLost) and resyncs through the link; its
 // queued frames are dropped. A slow but live destination is never declared
 // lost: a keyframe whose chunks are credited makes progress, and a handler
@@ -330,16 +335,29 @@ func (l *link) Receive(ctx actor.Context) {
 }
 
 // unanswered reports whether anything the link sent waits for an answer.
-func (l *link) unanswered() bool {
-	if len(l.flight) > 0 {
-		return true
-	}
-	for _, s := range l.streams {
-		if len(s.waiting) > 0 || s.ctl != 0 {
-			return true
+func (l *link) unanswered() bool { return !l.oldest().IsZero() }
+
+// oldest returns when the longest unanswered message went out (zero when
+// nothing is unanswered).
+func (l *link) oldest() time.Time {
+	var t time.Time
+	older := func(u time.Time) {
+		if t.IsZero() || u.Before(t) {
+			t = u
 		}
 	}
-	return false
+	if len(l.flight) > 0 {
+		older(l.flight[0].at) // in the order sent
+	}
+	for _, s := range l.streams {
+		if len(s.waiting) > 0 {
+			older(s.waiting[0].at)
+		}
+		if s.ctl != 0 {
+			older(s.ctlAt)
+		}
+	}
+	return t
 }
 
 // send sends m to the destination, with the link as sender, and returns
@@ -353,10 +371,12 @@ func (l *link) send(ctx actor.Context, m any) uint64 {
 	return l.pos
 }
 
-// check pings a destination silent for StallTimeout while something is
-// unanswered, and writes everything off after AckTimeout of silence.
+// check pings the destination when something has been unanswered for
+// StallTimeout (at most once per StallTimeout), and writes everything off
+// after AckTimeout of silence.
 func (l *link) check(ctx actor.Context) {
-	if !l.unanswered() {
+	oldest := l.oldest()
+	if oldest.IsZero() {
 		return
 	}
 	now := time.Now()
@@ -368,7 +388,7 @@ func (l *link) check(ctx actor.Context) {
 		l.resets++
 		l.settle(ctx, l.pos+1)
 		l.hear(now)
-	case l.stallTimeout > 0 && quiet >= l.stallTimeout && now.Sub(l.pinged) >= l.stallTimeout:
+	case l.stallTimeout > 0 && now.Sub(oldest) >= l.stallTimeout && now.Sub(l.pinged) >= l.stallTimeout:
 		l.ping(ctx)
 	}
 }
@@ -430,7 +450,7 @@ func (l *link) control(ctx actor.Context, m *linkControl) {
 	if r, ok := m.msg.(*Resync); ok {
 		s.ctlResync, s.ctlSeq = true, r.Seq
 	}
-	s.ctl = l.send(ctx, m.msg)
+	s.ctl, s.ctlAt = l.send(ctx, m.msg), time.Now()
 	l.arm()
 }
 
@@ -573,9 +593,10 @@ func (l *link) pump(ctx actor.Context) {
 		} else {
 			pos = l.send(ctx, c)
 		}
-		l.flight = append(l.flight, flightChunk{worker: c.Worker, epoch: c.Epoch, seq: c.Seq, index: c.Index, pos: pos})
+		now := time.Now()
+		l.flight = append(l.flight, flightChunk{worker: c.Worker, epoch: c.Epoch, seq: c.Seq, index: c.Index, pos: pos, at: now})
 		if f.next == f.total {
-			s.waiting = append(s.waiting, unanswered{seq: f.seq, pos: pos})
+			s.waiting = append(s.waiting, unanswered{seq: f.seq, pos: pos, at: now})
 		}
 	}
 	l.arm()

@@ -54,16 +54,16 @@ type ReplicationConfig struct {
 	// MaxInFlightChunks is the most unacknowledged chunks a link to one
 	// replica_handler has on the wire. Default 16 (1 MiB with 64 KiB chunks).
 	MaxInFlightChunks int
-	// StallTimeout is how long a link waits without a word from its
-	// replica_handler, while chunks, frames or resync messages are
-	// unanswered, before it probes it (LinkPing, again every StallTimeout
-	// while the silence lasts). The probe's answer comes back after the
-	// answers to everything sent before it (protoactor keeps the order of
-	// what it delivers), so what is still unanswered then was lost (a
-	// connection reset, a paused peer): its workers resync at once. A
-	// handler busy with a large keyframe answers the probe late, not
-	// wrongly, so this bounds the detection of a loss, not the time a
-	// frame may take. Negative switches probing off. Default 2 s.
+	// StallTimeout is how long a chunk, frame or resync message a link
+	// sent may go unanswered before the link probes its replica_handler
+	// (LinkPing, again every StallTimeout while it lasts). The probe's
+	// answer comes back after the answers to everything sent before it
+	// (protoactor keeps the order of what it delivers), so what is still
+	// unanswered then was lost (a connection reset, a paused peer): its
+	// workers resync at once. A handler busy with a large keyframe answers
+	// the probe late, not wrongly, so this bounds the detection of a loss,
+	// not the time a frame may take. Negative switches probing off.
+	// Default 2 s.
 	StallTimeout time.Duration
 	// AckTimeout is the last resort: how long a worker waits for an answer
 	// (an ack, or to its resync query) before it gives up what it has in

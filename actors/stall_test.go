@@ -151,3 +151,30 @@ func TestSlowKeyframeNotLost(t *testing.T) {
 	require.Greater(t, ls.Pings, uint64(0), "the link probed while the handler was busy with the keyframe")
 	require.Zero(t, ls.Losses)
 }
+
+// TestLostAckFoundWhileLinkBusy loses one worker's Ack while another
+// worker keeps the link busy (its replies never stop): the probe is due
+// because the lost Ack's frame has been unanswered for StallTimeout, not
+// because the destination went quiet.
+func TestLostAckFoundWhileLinkBusy(t *testing.T) {
+	sys := newSystem(t)
+	h := spawnHandler(t, sys, quietReceiver())
+	rc := lossConfig()
+	rc.Window = 4
+	rc.AckTimeout = time.Hour // only the probe can repair it within the test
+	var lost func() bool
+	rc.dropReply, lost = once(func(m Message) bool { a, ok := m.(*Ack); return ok && a.Worker == "quiet" && a.Seq == 2 })
+	quietPID, quietStats := startWorker(t, sys, spec("quiet", newStepper(workload.Small), h, rc))
+	busyPID, busyStats := startWorker(t, sys, spec("busy", newStepper(workload.Small), h, rc))
+	request[uint64](t, sys, quietPID, "step") // state 2: applied, its Ack lost
+	waitFor(t, "the quiet worker's state acknowledged", func() bool {
+		sys.Root.Send(busyPID, "step") // keep the link's replies coming
+		return lost() && quietStats.Snapshot().AckLag == 0
+	})
+	s := quietStats.Snapshot()
+	require.GreaterOrEqual(t, s.LinkLosses, uint64(1))
+	require.Zero(t, s.AckTimeouts)
+	require.Equal(t, uint64(1), s.Keyframes)
+	require.Zero(t, busyStats.Snapshot().LinkLosses, "the busy worker lost nothing")
+	converged(t, sys, h, quietPID, "quiet")
+}
