@@ -642,9 +642,9 @@ func (o *ordered) replaceAt(l *leaf, i int, obj *term.Tuple) {
 	l.objs[i].Store(obj)
 }
 
-// putAt adds obj (key p, termBytes size) at slot i of the locked l, which
+// putAt adds obj (key p) at slot i of the locked l, which
 // has room.
-func (o *ordered) putAt(l *leaf, i int, p *probe, obj *term.Tuple, size int64) {
+func (o *ordered) putAt(l *leaf, i int, p *probe, obj *term.Tuple) {
 	n := int(l.n.Load())
 	for j := n; j > i; j-- {
 		l.pre[j].Store(l.pre[j-1].Load())
@@ -654,7 +654,7 @@ func (o *ordered) putAt(l *leaf, i int, p *probe, obj *term.Tuple, size int64) {
 	l.objs[i].Store(obj)
 	l.n.Store(int32(n + 1))
 	l.last.Store(int32(i))
-	o.stat(l, 1, size)
+	o.stat(l, 1, termBytes(obj))
 }
 
 // removeAt removes slot i of the locked l, which keeps an object (or is
@@ -672,8 +672,7 @@ func (o *ordered) removeAt(l *leaf, i int) {
 
 func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
 	p := newProbe(obj.At(o.keyPos))
-	size := termBytes(obj)
-	if done, stored := o.insertIn(o.lockedLeaf(&p), &p, obj, onlyNew, size, nil); done {
+	if done, stored := o.insertIn(o.lockedLeaf(&p), &p, obj, onlyNew, nil); done {
 		return stored
 	}
 	// The leaf is full: split it, under mu.
@@ -681,14 +680,14 @@ func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
 	defer o.mu.Unlock()
 	var buf [8]step
 	path, l := o.lockPath(&p, buf[:0])
-	_, stored := o.insertIn(l, &p, obj, onlyNew, size, path)
+	_, stored := o.insertIn(l, &p, obj, onlyNew, path)
 	return stored
 }
 
 // insertIn does insert's work in the locked leaf l and unlocks it. When l
 // is full it splits l with path (under mu), or without a path gives up:
 // done is false.
-func (o *ordered) insertIn(l *leaf, p *probe, obj *term.Tuple, onlyNew bool, size int64, path []step) (done, stored bool) {
+func (o *ordered) insertIn(l *leaf, p *probe, obj *term.Tuple, onlyNew bool, path []step) (done, stored bool) {
 	n := int(l.n.Load())
 	i, eq, _ := l.search(p, n, o.keyPos)
 	switch {
@@ -700,14 +699,14 @@ func (o *ordered) insertIn(l *leaf, p *probe, obj *term.Tuple, onlyNew bool, siz
 		l.unlock()
 		return true, true
 	case n < leafCap:
-		o.putAt(l, i, p, obj, size)
+		o.putAt(l, i, p, obj)
 		l.unlock()
 		return true, true
 	case path == nil:
 		l.unlock()
 		return false, false
 	}
-	o.splitLeaf(path, l, i, p, obj, size)
+	o.splitLeaf(path, l, i, p, obj)
 	return true, true
 }
 
@@ -791,10 +790,10 @@ func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 		o.replaceAt(l, i, obj)
 		l.unlock()
 	case n < leafCap:
-		o.putAt(l, i, &p, obj, termBytes(obj))
+		o.putAt(l, i, &p, obj)
 		l.unlock()
 	default:
-		o.splitLeaf(path, l, i, &p, obj, termBytes(obj))
+		o.splitLeaf(path, l, i, &p, obj)
 	}
 	return err
 }
@@ -816,7 +815,7 @@ func (o *ordered) updateAt(l *leaf, i int, eq bool, p *probe, f func(old *term.T
 	case eq:
 		o.replaceAt(l, i, obj)
 	default:
-		o.putAt(l, i, p, obj, termBytes(obj))
+		o.putAt(l, i, p, obj)
 	}
 	return nil
 }
@@ -857,7 +856,7 @@ func (o *ordered) newLeaf() *leaf {
 // l: a stream of keys below other keys), l keeps the keys before obj and
 // obj, so that the stream goes on appending to l and the keys after it
 // are in another leaf. It unlocks l.
-func (o *ordered) splitLeaf(path []step, l *leaf, i int, p *probe, obj *term.Tuple, size int64) {
+func (o *ordered) splitLeaf(path []step, l *leaf, i int, p *probe, obj *term.Tuple) {
 	r := o.newLeaf()
 	mid := leafCap / 2
 	switch {
@@ -871,18 +870,17 @@ func (o *ordered) splitLeaf(path []step, l *leaf, i int, p *probe, obj *term.Tup
 		r.objs[j-mid].Store(l.objs[j].Load())
 	}
 	r.n.Store(int32(leafCap - mid))
-	moved := int64(0)
 	for j := mid; j < leafCap; j++ {
-		moved += termBytes(l.objs[j].Load())
 		l.objs[j].Store(nil)
 	}
 	l.n.Store(int32(mid))
-	o.stat(l, -int64(leafCap-mid), -moved)
-	o.stat(r, int64(leafCap-mid), moved)
+	// The stripes are only ever summed, so the moved objects' count and
+	// bytes stay in l's stripe: re-walking them would cost a walk of every
+	// moved object (replica states of megabytes) under the lock.
 	if i > mid || mid == leafCap {
-		o.putAt(r, i-mid, p, obj, size)
+		o.putAt(r, i-mid, p, obj)
 	} else {
-		o.putAt(l, i, p, obj, size)
+		o.putAt(l, i, p, obj)
 	}
 	first := &sepKey{r.objs[0].Load().At(o.keyPos)}
 	r.lo.Store(first)
