@@ -335,7 +335,9 @@ func (l *link) Receive(ctx actor.Context) {
 }
 
 // unanswered reports whether anything the link sent waits for an answer.
-func (l *link) unanswered() bool { return !l.oldest().IsZero() }
+func (l *link) unanswered() bool {
+	return len(l.flight) > 0 || !l.oldest().IsZero() // chunks in flight: the common case, no walk over the streams
+}
 
 // oldest returns when the longest unanswered message went out (zero when
 // nothing is unanswered).
