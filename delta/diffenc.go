@@ -104,58 +104,70 @@ func (e *diffWriter) took(b []byte, err error) {
 	e.buf = b
 }
 
-// diff writes the spec from a to b, as differ.diff decides it.
-func (e *diffWriter) diff(a, b term.Term, depth int) written {
+// diff writes the spec from a to b, as differ.diff decides it, and
+// returns with what it wrote a lower bound of valueSize(b) found from what
+// the diff read (see diffsize.go).
+func (e *diffWriter) diff(a, b term.Term, depth int) (written, int) {
 	if term.Identical(a, b) || term.Same(a, b) {
 		e.buf = append(e.buf, sKeep)
-		return wroteKeep
+		return wroteKeep, typeSizeFloor(b)
 	}
 	if a.Kind() != b.Kind() || depth >= e.opts.MaxDepth {
 		return e.whole(a, b)
 	}
 	start := len(e.buf)
 	var w written
+	var floor int
 	switch x := a.(type) {
 	case *term.Tuple:
-		w = e.tuple(x, b.(*term.Tuple), depth)
+		w, floor = e.tuple(x, b.(*term.Tuple), depth)
 	case *term.List:
 		w = e.list(x, b.(*term.List), depth)
+		floor = minContainerSize(b)
 	case *term.Map:
 		w = e.mapSpec(x, b.(*term.Map), depth)
+		floor = minContainerSize(b)
 	case *term.Binary:
 		s, _ := e.binary(x, b.(*term.Binary))
 		if s.IsEmpty() {
 			e.buf = append(e.buf, sKeep)
-			return wroteKeep
+			return wroteKeep, typeSizeFloor(b)
 		}
+		at := len(e.buf)
 		e.spec(s)
 		if _, ok := s.(Replace); ok {
-			return wroteReplace
+			return wroteReplace, len(e.buf) - at - 1
 		}
-		w = wroteNested
+		w, floor = wroteNested, valueSize(b, infinite) // the header's fields
 	default:
 		return e.whole(a, b)
 	}
-	if w != wroteNested {
-		return w
+	if w == wroteKeep {
+		return w, typeSizeFloor(b)
 	}
 	// Cost rule: send the subterm whole unless the nested spec is smaller.
-	if n := len(e.buf) - start; 1+valueSize(b, n) <= n {
-		e.buf = append(e.buf[:start], sReplace)
-		e.value(b)
-		return wroteReplace
+	// The floor decides most cases without reading what b shares with a.
+	n := len(e.buf) - start
+	if 1+floor > n {
+		return wroteNested, floor
 	}
-	return wroteNested
+	if size := valueSize(b, n); 1+size > n {
+		return wroteNested, max(floor, size)
+	}
+	e.buf = append(e.buf[:start], sReplace)
+	e.value(b)
+	return wroteReplace, len(e.buf) - start - 1
 }
 
-func (e *diffWriter) whole(a, b term.Term) written {
+func (e *diffWriter) whole(a, b term.Term) (written, int) {
 	if term.Equal(a, b) {
 		e.buf = append(e.buf, sKeep)
-		return wroteKeep
+		return wroteKeep, typeSizeFloor(b)
 	}
+	at := len(e.buf)
 	e.buf = append(e.buf, sReplace)
 	e.value(b)
-	return wroteReplace
+	return wroteReplace, len(e.buf) - at - 1
 }
 
 // spec writes a spec that Diff built.
@@ -177,6 +189,9 @@ type opWriter struct {
 	retain  int
 	del     int
 	insFrom int // pending inserted values: e.vals[insFrom:]
+	// floor sums the lower bounds of valueSize of the elements edit
+	// visited (see diffsize.go).
+	floor int
 }
 
 func (e *diffWriter) ops(tag byte) opWriter {
@@ -248,6 +263,7 @@ func (w *opWriter) insert(v term.Term) {
 func (w *opWriter) edit(a, b term.Term, depth int) {
 	if term.Identical(a, b) || term.Same(a, b) {
 		w.keep(1)
+		w.floor += typeSizeFloor(b)
 		return
 	}
 	count, retain, del := w.count, w.retain, w.del
@@ -256,7 +272,9 @@ func (w *opWriter) edit(a, b term.Term, depth int) {
 	// them) until the edit is known to stay.
 	w.write()
 	w.op(OpEdit, 0)
-	if w.e.diff(a, b, depth+1) == wroteKeep {
+	wr, floor := w.e.diff(a, b, depth+1)
+	w.floor += floor
+	if wr == wroteKeep {
 		w.e.buf = w.e.buf[:mark]
 		w.count, w.retain, w.del = count, retain, del
 		w.keep(1)
@@ -305,13 +323,15 @@ func (w *opWriter) steps(mark int, old, nw func(int) term.Term, depth int) {
 	e.steps = e.steps[:mark]
 }
 
-func (e *diffWriter) tuple(x, y *term.Tuple, depth int) written {
+func (e *diffWriter) tuple(x, y *term.Tuple, depth int) (written, int) {
 	start := len(e.buf)
 	w := e.ops(sTuple)
+	floor := minContainerSize(y)
 	if x.Len() == y.Len() {
 		for i := range x.Len() {
 			w.edit(x.At(i), y.At(i), depth)
 		}
+		floor = 1 + uvarintLen(uint64(y.Len())) + w.floor
 	} else {
 		mark := len(e.steps)
 		e.align(x.At, 0, x.Len(), y.At, 0, y.Len())
@@ -319,9 +339,9 @@ func (e *diffWriter) tuple(x, y *term.Tuple, depth int) written {
 	}
 	if !w.end() {
 		e.buf = append(e.buf[:start], sKeep)
-		return wroteKeep
+		return wroteKeep, floor
 	}
-	return wroteNested
+	return wroteNested, floor
 }
 
 func (e *diffWriter) list(x, y *term.List, depth int) written {
@@ -332,7 +352,7 @@ func (e *diffWriter) list(x, y *term.List, depth int) written {
 	w.steps(mark, x.At, y.At, depth)
 	changed := w.end()
 	if xt, yt := x.Tail(), y.Tail(); !term.Same(xt, yt) {
-		if e.diff(xt, yt, depth+1) != wroteKeep {
+		if wr, _ := e.diff(xt, yt, depth+1); wr != wroteKeep {
 			changed = true
 		}
 	} else {
@@ -370,7 +390,7 @@ func (e *diffWriter) mapSpec(x, y *term.Map, depth int) written {
 			e.buf = append(e.buf, byte(MapEdit))
 			e.value(c.Key)
 			at := len(e.buf)
-			switch e.diff(c.OldV, c.NewV, depth+1) {
+			switch wr, _ := e.diff(c.OldV, c.NewV, depth+1); wr {
 			case wroteKeep:
 				e.buf = e.buf[:lo]
 				continue
