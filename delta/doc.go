@@ -121,7 +121,14 @@
 // one-byte slot, widened in the rare case of 128 or more. The cost rule's
 // size of the whole subterm stops at a container's element count (one byte
 // per element at least), so a changed 32,000-element list is not walked to
-// be priced. A Differ keeps its stacks and the tree walks' buffers
+// be priced; and before pricing a subterm at all, the writer compares the
+// spec with a floor of the subterm's size built from what the diff already
+// read (a field shared with the old version counts the least its type
+// takes, known from the interface's type word; a written value its bytes;
+// a nested spec its own floor), which rules out sending an edited record
+// whole without reading its unchanged fields: right after the worker's
+// step those (a record's name atom, its id, its other tuples) are cold
+// objects, one cache miss each (diffsize.go). A Differ keeps its stacks and the tree walks' buffers
 // (term.EditScratch) from step to step and runs on the stack during a
 // call, so a step allocates nothing and writes no heap pointers (no GC
 // assists, no write barriers). On the reference step it executes about
@@ -132,8 +139,17 @@
 // list and map leaves and records (BenchmarkSendCold flushes the caches):
 // 155 to 290 µs per step on a machine at load 6 to 13, against 300 to 575
 // µs for Diff + Encode before, in runs side by side: 4 to 8.5% of
-// term.Encode of the state on that machine, not yet reliably under 5%. EncodeSpec, which also
-// returns the spec, still runs Diff and Encode.
+// term.Encode of the state on that machine, not yet reliably under 5%.
+// BenchmarkSendAfterStep times AppendDiff as deltabench does, right after
+// the step built the new state: with the size floor, 116 to 182 µs per
+// reference step against 134 to 174 µs without it (four alternate runs at
+// load 5.5 to 6; medians about 137 and 155 µs), where the cost rule had
+// been about a third of the samples. Warming the old copies ahead, as the
+// receiver does, made fully cold sends (BenchmarkSendCold) about a quarter
+// faster but cost a third more with warm caches and gained nothing after
+// the step (which has just read the old copies), so the sender does not
+// warm. EncodeSpec, which also returns the spec, still runs Diff and
+// Encode.
 //
 // On the receiver, a Decoder applies a delta with its Applier, which is
 // ApplyEncoded keeping its scratch space from frame to frame: straight from
