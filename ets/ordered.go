@@ -12,9 +12,11 @@ import (
 )
 
 // An ordered_set is a B+tree in Erlang term order. Objects sit in the
-// leaves' slices, so the table adds no heap object per entry: a slot is the
-// object pointer and a 64-bit order prefix of its key (keyPrefix), which
-// decides most comparisons without reading the object.
+// leaves' slots, so the table adds no heap object per entry: a slot is a
+// 64-bit order prefix of its key (keyPrefix), which decides most
+// comparisons without reading the object, and the object itself, inline
+// as a record when it is small (see ordrec.go) or else as a pointer in the
+// leaf's pointer slots, which a leaf allocates when it first needs them.
 //
 // Every node carries a version that is odd while a writer holds the node.
 // Readers take no lock: they read a node's version, its fields (all
@@ -31,8 +33,10 @@ import (
 const (
 	leafCap  = 32
 	innerCap = 64
-	// leafBytes and innerBytes are a node's size, for memory info.
-	leafBytes  = 72 + leafCap*16
+	// leafBytes, bigBytes (a leaf's pointer slots) and innerBytes are a
+	// node's size, for memory info.
+	leafBytes  = 80 + leafCap*slotWords*8
+	bigBytes   = leafCap * 8
 	innerBytes = 48 + innerCap*32
 	// statStripes spreads the object count and size over cache lines, so
 	// writers in different leaves do not share one.
@@ -57,6 +61,7 @@ type ordered struct {
 	nextStripe uint8 // under mu
 	leaves     atomic.Int64
 	inners     atomic.Int64
+	bigs       atomic.Int64 // leaves with pointer slots
 }
 
 // stripe is a part of the object count and of their termBytes; each leaf
@@ -66,8 +71,11 @@ type stripe struct {
 	_      [48]byte
 }
 
-// leaf holds up to leafCap objects in key order; pre[i] is keyPrefix of
-// objs[i]'s key.
+// leaf holds up to leafCap objects in key order in slots[off:off+n]; big[i]
+// is the object of slot i when it is not a record (its meta word is 0).
+// Objects removed from the front move off on, rather than every other
+// object back (an expiry index is deleted from its first key on); an
+// insert with no room after the last object moves them back to 0.
 type leaf struct {
 	ver        atomic.Uint64
 	dead       atomic.Bool // removed from the tree
@@ -83,10 +91,13 @@ type leaf struct {
 	stripe uint8 // never changes
 	// last is the slot of the last key put here, under the leaf's lock: a
 	// full leaf whose next key goes right after it splits there.
-	last atomic.Int32
-	pre  [leafCap]atomic.Uint64
-	objs [leafCap]atomic.Pointer[term.Tuple]
+	last  atomic.Int32
+	off   atomic.Int32
+	slots [leafCap]slot
+	big   atomic.Pointer[bigSlots] // nil until an object needs it
 }
+
+type bigSlots [leafCap]atomic.Pointer[term.Tuple]
 
 // inner routes to n children: child i holds the keys k with seps[i] <= k
 // < seps[i+1] (seps[0] is not used). Children are leaves when leafKids,
@@ -124,6 +135,7 @@ func (o *ordered) reset() {
 	}
 	o.leaves.Store(1)
 	o.inners.Store(1)
+	o.bigs.Store(0)
 	o.root.Store(r)
 }
 
@@ -188,13 +200,23 @@ func classOf(k term.Term) uint64 {
 	return uint64(kd) & 15
 }
 
-// probe is a key being searched for, with its prefix.
+// probe is a key being searched for, with its prefix, and the key as
+// cmpRecKey compares it with a record's.
 type probe struct {
-	key term.Term
-	pre uint64
+	key  term.Term
+	pre  uint64
+	kind int
+	iv   int64
+	tag  int
+	kl   int
+	kb   [recWords * 8]byte
 }
 
-func newProbe(key term.Term) probe { return probe{key: key, pre: keyPrefix(key)} }
+func newProbe(key term.Term) probe {
+	p := probe{key: key, pre: keyPrefix(key)}
+	p.probeKind()
+	return p
+}
 
 // cmpPre compares p with a key of prefix pre by prefix alone; tie is
 // true when the prefixes are equal and the keys must be compared.
@@ -263,13 +285,69 @@ func (l *leaf) lock() {
 
 func (l *leaf) unlock() { l.ver.Add(1) }
 
-// keyAt returns the key of slot i, for a comparison.
-func (l *leaf) keyAt(i, keyPos int) (term.Term, bool) {
-	obj := l.objs[i].Load()
-	if obj == nil {
-		return nil, false
+// at returns the index in slots of object i; clamped, for a reader that
+// may see off and n from different writes.
+func (l *leaf) at(i int) int { return min(int(l.off.Load())+i, leafCap-1) }
+
+// cmpKey compares p with the key of object i; ok is false when the slot
+// could not be read.
+func (l *leaf) cmpKey(p *probe, i, keyPos int) (int, bool) {
+	i = l.at(i)
+	s := &l.slots[i]
+	if meta := s[1].Load(); meta != 0 {
+		return p.cmpRecKey(s, meta, keyPos)
 	}
-	return obj.At(keyPos), true
+	b := l.big.Load()
+	if b == nil {
+		return 0, false
+	}
+	obj := b[i].Load()
+	if obj == nil {
+		return 0, false
+	}
+	return compareKeys(p.key, obj.At(keyPos)), true
+}
+
+// item is an object as a reader copies it out of a slot: a record, or
+// the tuple when obj is set. It is trusted once the leaf's version is
+// checked.
+type item struct {
+	r   rec
+	obj *term.Tuple
+}
+
+// read copies slot i into it; false when the slot could not be read.
+func (l *leaf) read(i int, it *item) bool {
+	i = l.at(i)
+	l.slots[i].load(&it.r)
+	it.obj = nil
+	if it.r.meta != 0 {
+		return true
+	}
+	b := l.big.Load()
+	if b == nil {
+		return false
+	}
+	it.obj = b[i].Load()
+	return it.obj != nil
+}
+
+// object returns the object it holds.
+func (it *item) object() *term.Tuple {
+	if it.obj != nil {
+		return it.obj
+	}
+	obj, _ := it.r.tuple()
+	return obj
+}
+
+// key returns the key of the object it holds.
+func (it *item) key(keyPos int) term.Term {
+	if it.obj != nil {
+		return it.obj.At(keyPos)
+	}
+	k, _ := it.r.elem(keyPos)
+	return k
 }
 
 // count is n clamped to the slots, for readers that may see it mid-change.
@@ -281,13 +359,12 @@ func (l *leaf) search(p *probe, n, keyPos int) (i int, eq, ok bool) {
 	lo, hi := 0, n
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		c, tie := p.cmpPre(l.pre[mid].Load())
+		c, tie := p.cmpPre(l.slots[l.at(mid)][0].Load())
 		if tie {
-			k, ok := l.keyAt(mid, keyPos)
-			if !ok {
+			var ok bool
+			if c, ok = l.cmpKey(p, mid, keyPos); !ok {
 				return 0, false, false
 			}
-			c = compareKeys(p.key, k)
 		}
 		switch {
 		case c > 0:
@@ -391,12 +468,15 @@ func (o *ordered) lookup(key term.Term) *term.Tuple {
 	for {
 		l, lv := o.descend(&p, toKey)
 		i, eq, ok := l.search(&p, l.count(), o.keyPos)
-		var obj *term.Tuple
+		var it item
 		if ok && eq {
-			obj = l.objs[i].Load()
+			ok = l.read(i, &it)
 		}
-		if ok && (!eq || obj != nil) && l.valid(lv) {
-			return obj
+		if ok && l.valid(lv) {
+			if !eq {
+				return nil
+			}
+			return it.object()
 		}
 	}
 }
@@ -405,7 +485,7 @@ func (o *ordered) lookup(key term.Term) *term.Tuple {
 // the first key >= p (> p when after; from the first key when p is nil)
 // onwards, all from one leaf (or from the next ones when a leaf has none
 // left), and reports whether leaves follow.
-func (o *ordered) collect(p *probe, after bool, max int, buf []*term.Tuple) ([]*term.Tuple, bool) {
+func (o *ordered) collect(p *probe, after bool, max int, buf []item) ([]item, bool) {
 	for {
 		var l *leaf
 		var lv uint64
@@ -421,7 +501,7 @@ func (o *ordered) collect(p *probe, after bool, max int, buf []*term.Tuple) ([]*
 	}
 }
 
-func (o *ordered) collectFrom(l *leaf, lv uint64, p *probe, after bool, max int, buf []*term.Tuple) ([]*term.Tuple, bool, bool) {
+func (o *ordered) collectFrom(l *leaf, lv uint64, p *probe, after bool, max int, buf []item) ([]item, bool, bool) {
 	for {
 		n := l.count()
 		i := 0
@@ -436,11 +516,10 @@ func (o *ordered) collectFrom(l *leaf, lv uint64, p *probe, after bool, max int,
 		}
 		out := buf[:0]
 		for j := i; j < n && len(out) < max; j++ {
-			obj := l.objs[j].Load()
-			if obj == nil {
+			out = append(out, item{})
+			if !l.read(j, &out[len(out)-1]) {
 				return buf, false, false
 			}
-			out = append(out, obj)
 		}
 		nx := l.next.Load()
 		if !l.valid(lv) {
@@ -458,18 +537,18 @@ func (o *ordered) collectFrom(l *leaf, lv uint64, p *probe, after bool, max int,
 }
 
 func (o *ordered) first() term.Term {
-	var buf [1]*term.Tuple
+	var buf [1]item
 	if out, _ := o.collect(nil, false, 1, buf[:0]); len(out) > 0 {
-		return out[0].At(o.keyPos)
+		return out[0].key(o.keyPos)
 	}
 	return nil
 }
 
 func (o *ordered) next(key term.Term) (term.Term, error) {
 	p := newProbe(key)
-	var buf [1]*term.Tuple
+	var buf [1]item
 	if out, _ := o.collect(&p, true, 1, buf[:0]); len(out) > 0 {
-		return out[0].At(o.keyPos), nil
+		return out[0].key(o.keyPos), nil
 	}
 	return nil, nil
 }
@@ -506,11 +585,9 @@ func (o *ordered) lastBefore(l *leaf, lv uint64, p *probe) (term.Term, bool) {
 				return nil, false
 			}
 		}
-		var obj *term.Tuple
-		if i > 0 {
-			if obj = l.objs[i-1].Load(); obj == nil {
-				return nil, false
-			}
+		var it item
+		if i > 0 && !l.read(i-1, &it) {
+			return nil, false
 		}
 		pl, nx := l.prev.Load(), l.next.Load()
 		// A leaf reached going back must still be next to the one left:
@@ -518,8 +595,8 @@ func (o *ordered) lastBefore(l *leaf, lv uint64, p *probe) (term.Term, bool) {
 		if !l.valid(lv) || (from != nil && nx != from) {
 			return nil, false
 		}
-		if obj != nil {
-			return obj.At(o.keyPos), true
+		if i > 0 {
+			return it.key(o.keyPos), true
 		}
 		if pl == nil {
 			return nil, true
@@ -544,10 +621,11 @@ func (o *ordered) rangeObjs(lo, hi term.Term, yield func(*term.Tuple) bool) {
 		p = &lp
 	}
 	after := false
-	buf := make([]*term.Tuple, 0, leafCap)
+	buf := make([]item, 0, leafCap)
 	for {
 		out, more := o.collect(p, after, leafCap, buf)
-		for _, obj := range out {
+		for i := range out {
+			obj := out[i].object()
 			if hi != nil && compareKeys(obj.At(o.keyPos), hi) > 0 {
 				return
 			}
@@ -558,7 +636,7 @@ func (o *ordered) rangeObjs(lo, hi term.Term, yield func(*term.Tuple) bool) {
 		if !more || len(out) == 0 {
 			return
 		}
-		np := newProbe(out[len(out)-1].At(o.keyPos))
+		np := newProbe(out[len(out)-1].key(o.keyPos))
 		p, after, buf = &np, true, out
 	}
 }
@@ -581,7 +659,7 @@ func (o *ordered) objBytes() int64 {
 }
 
 func (o *ordered) memory() int64 {
-	return o.objBytes() + o.leaves.Load()*leafBytes + o.inners.Load()*innerBytes + 128
+	return o.objBytes() + o.leaves.Load()*leafBytes + o.bigs.Load()*bigBytes + o.inners.Load()*innerBytes + 128
 }
 
 // Writers.
@@ -635,45 +713,155 @@ func (o *ordered) stat(l *leaf, n, mem int64) {
 	}
 }
 
-// replaceAt stores obj in slot i of the locked l, in place of an object
-// with an equal key.
-func (o *ordered) replaceAt(l *leaf, i int, obj *term.Tuple) {
-	o.stat(l, 0, termBytesDelta(l.objs[i].Load(), obj))
-	l.objs[i].Store(obj)
+// entry is an object as a writer stores it: its key's prefix and either
+// its record (obj nil) or the object itself, of termBytes size.
+type entry struct {
+	pre  uint64
+	r    rec
+	obj  *term.Tuple
+	size int64
 }
 
-// putAt adds obj (key p, termBytes size) at slot i of the locked l, which
-// has room.
-func (o *ordered) putAt(l *leaf, i int, p *probe, obj *term.Tuple, size int64) {
-	n := int(l.n.Load())
-	for j := n; j > i; j-- {
-		l.pre[j].Store(l.pre[j-1].Load())
-		l.objs[j].Store(l.objs[j-1].Load())
+// newEntry prepares obj, of key prefix pre, for a slot.
+func newEntry(pre uint64, obj *term.Tuple) entry {
+	e := entry{pre: pre}
+	if r, ok := encodeRec(obj); ok {
+		e.r = r
+	} else {
+		e.obj, e.size = obj, termBytes(obj)
 	}
-	l.pre[i].Store(p.pre)
-	l.objs[i].Store(obj)
+	return e
+}
+
+// bigOf returns l's pointer slots, allocating them; l is locked.
+func (o *ordered) bigOf(l *leaf) *bigSlots {
+	b := l.big.Load()
+	if b == nil {
+		b = new(bigSlots)
+		l.big.Store(b)
+		o.bigs.Add(1)
+	}
+	return b
+}
+
+// ptrAt returns the object slot i of the locked l holds as a pointer; nil
+// for a record.
+func (l *leaf) ptrAt(i int) *term.Tuple {
+	if b := l.big.Load(); b != nil {
+		return b[l.at(i)].Load()
+	}
+	return nil
+}
+
+// objAt returns the object of slot i of the locked l.
+func (l *leaf) objAt(i int) *term.Tuple {
+	var it item
+	l.read(i, &it)
+	return it.object()
+}
+
+// setSlot stores e in slot i of the locked l.
+func (o *ordered) setSlot(l *leaf, i int, e *entry) {
+	i = l.at(i)
+	l.slots[i].store(e.pre, &e.r)
+	if e.obj != nil {
+		o.bigOf(l)[i].Store(e.obj)
+	} else if b := l.big.Load(); b != nil {
+		b[i].Store(nil)
+	}
+}
+
+// moveSlot copies object i of the locked f to object j of the locked l.
+func (o *ordered) moveSlot(l *leaf, j int, f *leaf, i int) { o.movePhys(l, l.at(j), f, f.at(i)) }
+
+// movePhys copies slots[i] of the locked f to slots[j] of the locked l.
+func (o *ordered) movePhys(l *leaf, j int, f *leaf, i int) {
+	l.slots[j].copyFrom(&f.slots[i])
+	var obj *term.Tuple
+	if b := f.big.Load(); b != nil {
+		obj = b[i].Load()
+	}
+	if obj != nil {
+		o.bigOf(l)[j].Store(obj)
+	} else if b := l.big.Load(); b != nil {
+		b[j].Store(nil)
+	}
+}
+
+// freeSlot lets go of the object slot i of the locked l held, if a
+// pointer.
+func (l *leaf) freeSlot(i int) { l.freePhys(l.at(i)) }
+
+// freePhys is freeSlot of slots[i].
+func (l *leaf) freePhys(i int) {
+	l.slots[i][1].Store(0)
+	if b := l.big.Load(); b != nil {
+		b[i].Store(nil)
+	}
+}
+
+// replaceAt stores e in slot i of the locked l, in place of an object
+// with an equal key.
+func (o *ordered) replaceAt(l *leaf, i int, e *entry) {
+	if old := l.ptrAt(i); old != nil && e.obj != nil {
+		o.stat(l, 0, termBytesDelta(old, e.obj))
+	} else {
+		o.stat(l, 0, e.size-objSize(old))
+	}
+	o.setSlot(l, i, e)
+}
+
+// objSize is termBytes of an object kept as a pointer, 0 for none.
+func objSize(obj *term.Tuple) int64 {
+	if obj == nil {
+		return 0
+	}
+	return termBytes(obj)
+}
+
+// putAt adds e at slot i of the locked l, which has room.
+func (o *ordered) putAt(l *leaf, i int, e *entry) {
+	n := int(l.n.Load())
+	if off := int(l.off.Load()); off > 0 && off+n == leafCap {
+		for j := range n {
+			o.movePhys(l, j, l, off+j)
+		}
+		for j := n; j < off+n; j++ {
+			l.freePhys(j)
+		}
+		l.off.Store(0)
+	}
+	for j := n; j > i; j-- {
+		o.moveSlot(l, j, l, j-1)
+	}
+	o.setSlot(l, i, e)
 	l.n.Store(int32(n + 1))
 	l.last.Store(int32(i))
-	o.stat(l, 1, size)
+	o.stat(l, 1, e.size)
 }
 
 // removeAt removes slot i of the locked l, which keeps an object (or is
 // the only leaf).
 func (o *ordered) removeAt(l *leaf, i int) {
 	n := int(l.n.Load())
-	o.stat(l, -1, -termBytes(l.objs[i].Load()))
-	for j := i; j < n-1; j++ {
-		l.pre[j].Store(l.pre[j+1].Load())
-		l.objs[j].Store(l.objs[j+1].Load())
+	o.stat(l, -1, -objSize(l.ptrAt(i)))
+	if i == 0 {
+		l.freeSlot(0)
+		l.off.Add(1)
+		l.n.Store(int32(n - 1))
+		return
 	}
-	l.objs[n-1].Store(nil)
+	for j := i; j < n-1; j++ {
+		o.moveSlot(l, j, l, j+1)
+	}
+	l.freeSlot(n - 1)
 	l.n.Store(int32(n - 1))
 }
 
 func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
 	p := newProbe(obj.At(o.keyPos))
-	size := termBytes(obj)
-	if done, stored := o.insertIn(o.lockedLeaf(&p), &p, obj, onlyNew, size, nil); done {
+	e := newEntry(p.pre, obj)
+	if done, stored := o.insertIn(o.lockedLeaf(&p), &p, &e, onlyNew, nil); done {
 		return stored
 	}
 	// The leaf is full: split it, under mu.
@@ -681,14 +869,14 @@ func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
 	defer o.mu.Unlock()
 	var buf [8]step
 	path, l := o.lockPath(&p, buf[:0])
-	_, stored := o.insertIn(l, &p, obj, onlyNew, size, path)
+	_, stored := o.insertIn(l, &p, &e, onlyNew, path)
 	return stored
 }
 
 // insertIn does insert's work in the locked leaf l and unlocks it. When l
 // is full it splits l with path (under mu), or without a path gives up:
 // done is false.
-func (o *ordered) insertIn(l *leaf, p *probe, obj *term.Tuple, onlyNew bool, size int64, path []step) (done, stored bool) {
+func (o *ordered) insertIn(l *leaf, p *probe, e *entry, onlyNew bool, path []step) (done, stored bool) {
 	n := int(l.n.Load())
 	i, eq, _ := l.search(p, n, o.keyPos)
 	switch {
@@ -696,18 +884,18 @@ func (o *ordered) insertIn(l *leaf, p *probe, obj *term.Tuple, onlyNew bool, siz
 		l.unlock()
 		return true, false
 	case eq:
-		o.replaceAt(l, i, obj)
+		o.replaceAt(l, i, e)
 		l.unlock()
 		return true, true
 	case n < leafCap:
-		o.putAt(l, i, p, obj, size)
+		o.putAt(l, i, e)
 		l.unlock()
 		return true, true
 	case path == nil:
 		l.unlock()
 		return false, false
 	}
-	o.splitLeaf(path, l, i, p, obj, size)
+	o.splitLeaf(path, l, i, e)
 	return true, true
 }
 
@@ -753,7 +941,7 @@ func (o *ordered) removeLocked(path []step, l *leaf, i int) {
 		l.unlock()
 		return
 	}
-	o.stat(l, -1, -termBytes(l.objs[i].Load()))
+	o.stat(l, -1, -objSize(l.ptrAt(i)))
 	o.removeLeaf(path, l)
 }
 
@@ -779,7 +967,7 @@ func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 	i, eq, _ = l.search(&p, n, o.keyPos)
 	var old *term.Tuple
 	if eq {
-		old = l.objs[i].Load()
+		old = l.objAt(i)
 	}
 	obj, err := f(old)
 	switch {
@@ -788,13 +976,16 @@ func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 	case obj == nil:
 		o.removeLocked(path, l, i)
 	case eq:
-		o.replaceAt(l, i, obj)
+		e := newEntry(p.pre, obj)
+		o.replaceAt(l, i, &e)
 		l.unlock()
 	case n < leafCap:
-		o.putAt(l, i, &p, obj, termBytes(obj))
+		e := newEntry(p.pre, obj)
+		o.putAt(l, i, &e)
 		l.unlock()
 	default:
-		o.splitLeaf(path, l, i, &p, obj, termBytes(obj))
+		e := newEntry(p.pre, obj)
+		o.splitLeaf(path, l, i, &e)
 	}
 	return err
 }
@@ -804,7 +995,7 @@ func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 func (o *ordered) updateAt(l *leaf, i int, eq bool, p *probe, f func(old *term.Tuple) (*term.Tuple, error)) error {
 	var old *term.Tuple
 	if eq {
-		old = l.objs[i].Load()
+		old = l.objAt(i)
 	}
 	obj, err := f(old)
 	switch {
@@ -814,9 +1005,11 @@ func (o *ordered) updateAt(l *leaf, i int, eq bool, p *probe, f func(old *term.T
 		o.removeAt(l, i)
 	case obj == nil:
 	case eq:
-		o.replaceAt(l, i, obj)
+		e := newEntry(p.pre, obj)
+		o.replaceAt(l, i, &e)
 	default:
-		o.putAt(l, i, p, obj, termBytes(obj))
+		e := newEntry(p.pre, obj)
+		o.putAt(l, i, &e)
 	}
 	return nil
 }
@@ -857,7 +1050,7 @@ func (o *ordered) newLeaf() *leaf {
 // l: a stream of keys below other keys), l keeps the keys before obj and
 // obj, so that the stream goes on appending to l and the keys after it
 // are in another leaf. It unlocks l.
-func (o *ordered) splitLeaf(path []step, l *leaf, i int, p *probe, obj *term.Tuple, size int64) {
+func (o *ordered) splitLeaf(path []step, l *leaf, i int, e *entry) {
 	r := o.newLeaf()
 	mid := leafCap / 2
 	switch {
@@ -866,27 +1059,26 @@ func (o *ordered) splitLeaf(path []step, l *leaf, i int, p *probe, obj *term.Tup
 	case i > 0 && int(l.last.Load()) == i-1:
 		mid = i
 	}
-	for j := mid; j < leafCap; j++ {
-		r.pre[j-mid].Store(l.pre[j].Load())
-		r.objs[j-mid].Store(l.objs[j].Load())
-	}
-	r.n.Store(int32(leafCap - mid))
 	moved := int64(0)
 	for j := mid; j < leafCap; j++ {
-		moved += termBytes(l.objs[j].Load())
-		l.objs[j].Store(nil)
+		moved += objSize(l.ptrAt(j))
+		o.moveSlot(r, j-mid, l, j)
+		l.freeSlot(j)
 	}
+	r.n.Store(int32(leafCap - mid))
 	l.n.Store(int32(mid))
 	o.stat(l, -int64(leafCap-mid), -moved)
 	o.stat(r, int64(leafCap-mid), moved)
 	if i > mid || mid == leafCap {
-		o.putAt(r, i-mid, p, obj, size)
+		o.putAt(r, i-mid, e)
 	} else {
-		o.putAt(l, i, p, obj, size)
+		o.putAt(l, i, e)
 	}
-	first := &sepKey{r.objs[0].Load().At(o.keyPos)}
+	var it item
+	r.read(0, &it)
+	first := &sepKey{it.key(o.keyPos)}
 	r.lo.Store(first)
-	r.lop.Store(r.pre[0].Load())
+	r.lop.Store(r.slots[r.at(0)][0].Load())
 	nx := l.next.Load()
 	r.next.Store(nx)
 	r.prev.Store(l)
@@ -972,7 +1164,7 @@ func (nd *inner) set(j int, pre uint64, sep *sepKey, kid *inner, lf *leaf) {
 // child of the node that keeps the range, to the leaf after it.
 func (o *ordered) removeLeaf(path []step, l *leaf) {
 	l.dead.Store(true)
-	l.objs[0].Store(nil)
+	l.freeSlot(0)
 	l.n.Store(0)
 	d := len(path) - 1
 	// Nodes left without children go too.
@@ -1010,6 +1202,9 @@ func (o *ordered) removeLeaf(path []step, l *leaf) {
 	}
 	l.unlock()
 	o.leaves.Add(-1)
+	if l.big.Load() != nil {
+		o.bigs.Add(-1)
+	}
 }
 
 // clear empties the table: every leaf of the old tree is locked and marked

@@ -55,8 +55,8 @@ func checkTree(t *testing.T, o *ordered) {
 				require.Nil(t, nd.kids[i].Load())
 				leaves = append(leaves, l)
 				for j := range int(l.n.Load()) {
-					k := l.objs[j].Load().At(o.keyPos)
-					require.Equal(t, keyPrefix(k), l.pre[j].Load())
+					k := l.objAt(j).At(o.keyPos)
+					require.Equal(t, keyPrefix(k), l.slots[l.at(j)][0].Load())
 					if clo != nil {
 						require.GreaterOrEqual(t, term.Compare(k, clo), 0, "key %v below its separator %v", k, clo)
 					}
@@ -93,7 +93,10 @@ func checkTree(t *testing.T, o *ordered) {
 			require.Nil(t, l.next.Load())
 		}
 		for j := range n {
-			k := l.objs[j].Load().At(o.keyPos)
+			obj := l.objAt(j)
+			_, compact := encodeRec(obj)
+			require.Equal(t, compact, l.ptrAt(j) == nil, "object %v kept the wrong way", obj)
+			k := obj.At(o.keyPos)
 			if prevKey != nil {
 				require.Negative(t, term.Compare(prevKey, k))
 			}
@@ -107,8 +110,14 @@ func checkTree(t *testing.T, o *ordered) {
 				require.Negative(t, term.Compare(k, nx.lo.Load().key))
 			}
 		}
-		for j := n; j < leafCap; j++ {
-			require.Nil(t, l.objs[j].Load(), "a free slot keeps an object alive")
+		off := int(l.off.Load())
+		require.LessOrEqual(t, off+n, leafCap)
+		if b := l.big.Load(); b != nil {
+			for j := range leafCap {
+				if j < off || j >= off+n {
+					require.Nil(t, b[j].Load(), "a free slot keeps an object alive")
+				}
+			}
 		}
 	}
 	require.Equal(t, total, o.size())
@@ -215,7 +224,7 @@ func TestOrderedAgainstSortedSlice(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, found, ok, "lookup %v", k)
 			if ok {
-				require.Same(t, m.objs[i], got)
+				requireObject(t, m.objs[i], got)
 			}
 		case op < 18:
 			nk, ok, err := ow.Next(k)
