@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -155,6 +156,32 @@ func propKey(r *rand.Rand, span int) term.Term {
 	}
 }
 
+// propValue draws an object's value, so that objects are kept both ways
+// (inline records and whole tuples) and a replace may change the way: small
+// and large integers, floats (1.0 beside 1, -0.0), atoms and binaries on
+// both sides of the record's size limits, and terms no record holds.
+func propValue(r *rand.Rand, step int) term.Term {
+	switch r.IntN(9) {
+	case 0:
+		return term.Int(int64(r.IntN(3))) // boxed by the runtime without allocating
+	case 1:
+		return term.Float(float64(r.IntN(3)))
+	case 2:
+		return term.Float(math.Copysign(0, -1))
+	case 3:
+		return term.BinaryString(strings.Repeat("b", r.IntN(26)))
+	case 4:
+		return term.Atom(strings.Repeat("a", r.IntN(26)))
+	case 5:
+		return term.Integer(new(big.Int).Lsh(big.NewInt(int64(step)+1), 80))
+	case 6:
+		return term.NewTuple(term.Int(int64(step)), term.Atom("x"))
+	case 7:
+		return term.Float(float64(step) + 0.25)
+	}
+	return term.Int(int64(step) << 20)
+}
+
 // refModel is an ordered_set as a sorted slice.
 type refModel struct{ objs []*term.Tuple }
 
@@ -192,7 +219,7 @@ func TestOrderedAgainstSortedSlice(t *testing.T) {
 		}
 		switch {
 		case op < 8:
-			obj := tup(k, term.Int(int64(step)))
+			obj := tup(k, propValue(r, step))
 			require.NoError(t, ow.Insert(obj))
 			if found {
 				m.objs[i] = obj
