@@ -21,13 +21,36 @@ import (
 // does not fit t gives Apply's (wrapping ErrMismatch). t is never changed,
 // and ApplyEncoded never panics.
 func ApplyEncoded(t term.Term, data []byte) (term.Term, error) {
-	a := applier{
-		r:     reader{b: data},
-		terms: make([]term.Term, 0, 64),
-		sets:  make([]term.ListElem, 0, 128),
-		pairs: make([]term.Pair, 0, 64),
+	var a Applier
+	return a.Apply(t, data)
+}
+
+// An Applier applies encoded specs as ApplyEncoded does, keeping its
+// scratch space (the stacks of changed elements and the read-ahead's
+// buffers) from one call to the next, so that a stream of deltas does not
+// allocate it again for every frame: a Decoder holds one. The zero value
+// is ready to use. An Applier is not safe for concurrent use; it holds no
+// reference to a term between calls.
+type Applier struct {
+	a applier
+}
+
+// maxKeptScratch is the most entries an Applier keeps in each scratch
+// buffer between calls: a rare huge delta's buffers go with it, the usual
+// deltas' stay.
+const maxKeptScratch = 4096
+
+// Apply returns ApplyEncoded(t, data), with the same errors.
+func (ap *Applier) Apply(t term.Term, data []byte) (term.Term, error) {
+	a := &ap.a
+	a.r = reader{b: data}
+	if a.terms == nil {
+		a.terms = make([]term.Term, 0, 64)
+		a.sets = make([]term.ListElem, 0, 128)
+		a.pairs = make([]term.Pair, 0, 64)
 	}
 	res, err := a.run(t)
+	a.reset()
 	if err != nil {
 		// Reading stopped at the first error, which may be a mismatch
 		// before a corruption further on; Decode and Apply would have
@@ -39,6 +62,28 @@ func ApplyEncoded(t term.Term, data []byte) (term.Term, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// reset empties the scratch stacks (an error may leave entries on them),
+// drops the references they hold, and lets go of buffers that grew past
+// maxKeptScratch.
+func (a *applier) reset() {
+	a.r = reader{}
+	a.terms = resetScratch(a.terms)
+	a.sets = resetScratch(a.sets)
+	a.pairs = resetScratch(a.pairs)
+	a.warmIdx = resetScratch(a.warmIdx)
+	a.warmOld = resetScratch(a.warmOld)
+	a.warmItems = resetScratch(a.warmItems)
+	a.warmNext = resetScratch(a.warmNext)
+}
+
+func resetScratch[T any](s []T) []T {
+	if cap(s) > maxKeptScratch {
+		return nil
+	}
+	clear(s[:cap(s)])
+	return s[:0]
 }
 
 // applier reads a spec and applies it in one pass. Its scratch slices are
@@ -53,6 +98,7 @@ type applier struct {
 
 	// Scratch space of warmList, and where its loads go (see warm.go).
 	warmIdx             []int
+	warmOld             []term.Term
 	warmItems, warmNext []warmItem
 	sink                uint64
 }

@@ -229,3 +229,64 @@ func FuzzApplyEncoded(f *testing.F) {
 		requireSameAsTwoStep(t, x, sb)
 	})
 }
+
+// One Applier used for a run of deltas, good ones, ones that do not fit and
+// damaged ones, in any order (including large lists, where it reads ahead),
+// gives what a fresh ApplyEncoded gives every time: scratch space left by
+// one call, even a failed one, never shows in the next. Between calls it
+// holds no term.
+func TestApplierReuse(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	var ap Applier
+	for n := range 300 {
+		var x term.Term
+		if n%10 == 0 {
+			elems := make([]term.Term, minWarmLen+r.IntN(100))
+			for i := range elems {
+				elems[i] = term.NewTuple(term.Atom("rec"), term.Int(i), term.NewTuple(term.Atom("ts"), term.Int(1000+i)))
+			}
+			x = term.NewList(elems...)
+		} else {
+			x = randTerm(r, 4)
+		}
+		var data []byte
+		var err error
+		switch n % 4 {
+		case 0, 1:
+			data, err = Encode(Diff(x, mutateN(r, x, 1+r.IntN(minWarmEdits*2))))
+		case 2:
+			data, err = Encode(randSpecFor(r, randTerm(r, 3), 4)) // often does not fit
+		default:
+			data, err = Encode(randSpecFor(r, x, 4))
+			if err == nil && len(data) > 1 {
+				data = data[:1+r.IntN(len(data)-1)]
+			}
+		}
+		if err != nil {
+			continue
+		}
+		want, werr := ApplyEncoded(x, data)
+		got, gerr := ap.Apply(x, data)
+		require.Equal(t, errClass(werr), errClass(gerr), "case %d", n)
+		if werr == nil {
+			requireEqualTerms(t, want, got, "case %d", n)
+		}
+		a := &ap.a
+		for _, s := range [][]term.Term{a.terms[:cap(a.terms)], a.warmOld[:cap(a.warmOld)]} {
+			for _, v := range s {
+				require.Nil(t, v, "case %d: scratch holds a term", n)
+			}
+		}
+		for _, s := range [][]warmItem{a.warmItems[:cap(a.warmItems)], a.warmNext[:cap(a.warmNext)]} {
+			for _, v := range s {
+				require.Nil(t, v.t, "case %d: scratch holds a term", n)
+			}
+		}
+		for _, v := range a.sets[:cap(a.sets)] {
+			require.Nil(t, v.Value, "case %d: scratch holds a term", n)
+		}
+		for _, v := range a.pairs[:cap(a.pairs)] {
+			require.Nil(t, v.Key, "case %d: scratch holds a term", n)
+		}
+	}
+}

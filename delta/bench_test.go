@@ -164,14 +164,16 @@ func BenchmarkFullDecode(b *testing.B) {
 }
 
 // BenchmarkReceive is the receiver's real path, one workload step per op:
-// apply the delta bytes (ApplyEncoded, as Decoder.Apply does) to a replica
+// apply the delta bytes (an Applier kept across steps, as Decoder.Apply
+// uses) to a replica
 // that was decoded from the keyframe (so it shares nothing with the
 // sender's states), and checksum the result. The sender's deltas of 100
 // steps are prepared first; after the last one the replica starts again
 // from the keyframe (outside the timer, hashed as a keyframe's checksum
 // leaves it).
 func BenchmarkReceive(b *testing.B) {
-	benchReceive(b, ApplyEncoded, false)
+	var a Applier
+	benchReceive(b, a.Apply, false)
 }
 
 // BenchmarkReceiveCold is BenchmarkReceive with the caches flushed before
@@ -179,7 +181,8 @@ func BenchmarkReceive(b *testing.B) {
 // and in deltabench, where other work runs between two deltas: what it
 // costs is mostly the cache misses on the replica.
 func BenchmarkReceiveCold(b *testing.B) {
-	benchReceive(b, ApplyEncoded, true)
+	var a Applier
+	benchReceive(b, a.Apply, true)
 }
 
 // BenchmarkReceiveTwoStep is BenchmarkReceive with Decode, then Apply: what

@@ -135,35 +135,41 @@
 // term.Encode of the state on that machine, not yet reliably under 5%. EncodeSpec, which also
 // returns the spec, still runs Diff and Encode.
 //
-// On the receiver, ApplyEncoded (what
-// Decoder uses) applies a delta straight from its bytes, without building
-// the spec: about 1,060 allocations and 245 KB per reference step instead of
-// 2,280 and 350 KB for Decode then Apply. Each changed record is gathered
-// once and built in one allocation, a list's edited elements go to one
-// term.List.SetMany and a map's puts to one term.Map.PutMany, so each
-// changed 64-element leaf is copied once. An edited record is built by
+// On the receiver, a Decoder applies a delta with its Applier, which is
+// ApplyEncoded keeping its scratch space from frame to frame: straight from
+// the bytes, without building the spec, about 1,000 allocations and 187 KB
+// per reference step (Decode then Apply: 1,700 and 300 KB). Each changed
+// record is gathered once and built in one allocation, a list's edited
+// elements go to one term.List.SetMany and a map's puts to one
+// term.Map.PutMany, so each changed leaf (32 elements or pairs, node and
+// array in one allocation) is copied once. An edited record is built by
 // term.Tuple.SetMany, which carries the old record's cached hash (tuple
 // hashes are polynomials over the element hashes, like list hashes), so
 // the untouched fields of a cold record are not read again to rehash it;
-// and term.Decode lays out a small tuple with its elements, and a binary of
-// up to 24 bytes with its (40-byte) header in one cache line, so that each
-// is one place to miss on. On a list of 4,096 or more elements,
-// ApplyEncoded first reads ahead in the spec for the edited positions and
-// loads the old terms there level by level (term.List.AtMany, then the
-// fields the nested specs edit), and term.Map.PutMany walks all its keys'
-// search paths level by level first, so that the cache misses of different
-// edits overlap instead of queuing (see warm.go). On
-// a replica decoded from the keyframe a step costs about 0.3 to 0.4 ms when
-// the replica is in the caches (BenchmarkReceive) and 0.45 to 0.7 ms when
-// it is not (BenchmarkReceiveCold, deltabench: 11 to 15% of a full decode
-// on a busy machine, not yet the 5% aimed at). A cache simulation of cold
-// steps (callgrind, 16 MiB LL) counts about 5,300 LL read misses and 4,100
-// write misses (fresh allocations) per step: about 45% copying the changed
-// list and map leaves (and the 64 KiB blob chunk when it changes), 24%
-// the counter map's key searches (binary headers on the search paths),
-// 12% the edited records and 8% finding each edited session in the list
-// (term.List.At from the root for every edit). The checksum of the new
-// state (term.Hash) costs about 50 µs.
+// term.Decode lays out a small tuple with its elements, and a binary of up
+// to 24 bytes with its (40-byte) header in one cache line, so that each is
+// one place to miss on; and map nodes keep an 8-byte prefix of each key
+// (a binary's first bytes), so that the counter map's key searches compare
+// numbers in the node instead of reading key objects. On a list of 4,096
+// or more elements the Applier first reads ahead in the spec for the
+// edited positions and loads the old terms there level by level
+// (term.List.AtMany, then the fields the nested specs edit), and
+// term.Map.PutMany walks all its keys' search paths level by level first,
+// so that the cache misses of different edits overlap instead of queuing
+// (see warm.go). A cache simulation of cold reference steps (callgrind,
+// 16 MiB LL, GOGC=off, 20 steps of BenchmarkReceiveCold) counts about 1.8
+// million instructions, 4,200 LL read misses and 3,500 write misses (fresh
+// allocations) per step, against 2.2 million, 6,100 and 4,300 with 64-entry
+// leaves, full keys in the map nodes and fresh scratch per frame; the
+// misses left are mostly the copied leaves and records and the loads of
+// the edited terms. Timed, a step costs about 0.25 ms with the replica in
+// the caches (BenchmarkReceive) and 0.37 to 0.42 ms without
+// (BenchmarkReceiveCold). In deltabench, right after the sender's step,
+// it takes 350 to 385 µs, 7.9 to 8.8% of a full decode (three runs at load
+// 1 to 4; 360 to 430 µs and 8.5 to 10.1% with 64-entry leaves and full
+// keys, run alternately): the cache misses fell by a third in simulation
+// but much less in time there, and the step is not yet at the 5% aimed
+// at. The checksum of the new state (term.Hash) costs about 50 µs.
 // From the reference to the large state (10 times larger) Diff time grows
 // 1.2 to 2 times (more inner nodes of the list and map trees between the
 // root and each change, and more cache misses on them).

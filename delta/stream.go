@@ -276,6 +276,7 @@ type Decoder struct {
 	epoch  uint64
 	seq    uint64
 	state  term.Term
+	apply  Applier // the deltas' scratch space, kept between frames
 }
 
 // NewDecoder returns the decoder of worker's stream, with no replica yet.
@@ -340,7 +341,7 @@ func (d *Decoder) Apply(f Frame) (Result, error) {
 			return d.result(NeedKeyframe), fmt.Errorf("%w: delta %d on base %d (epoch %d), replica at %d (epoch %d)",
 				ErrGap, f.Seq, f.Base, f.Epoch, d.seq, d.epoch)
 		}
-		s, err := ApplyEncoded(d.state, f.Payload)
+		s, err := d.apply.Apply(d.state, f.Payload)
 		if err != nil {
 			return d.result(NeedKeyframe), err
 		}

@@ -186,7 +186,20 @@ func (r *reader) byte() (byte, error) {
 	return r.b[r.off-1], nil
 }
 
+// uvarint reads an unsigned varint. Most of a delta's varints (op headers,
+// counts, small lengths) are one byte, read here; longer ones go to
+// uvarintLong.
 func (r *reader) uvarint() (uint64, error) {
+	if off := r.off; off < len(r.b) {
+		if c := r.b[off]; c < 0x80 {
+			r.off = off + 1
+			return uint64(c), nil
+		}
+	}
+	return r.uvarintLong()
+}
+
+func (r *reader) uvarintLong() (uint64, error) {
 	v, n := binary.Uvarint(r.b[r.off:])
 	if n <= 0 {
 		return 0, r.fail("bad varint")

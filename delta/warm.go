@@ -60,11 +60,12 @@ func (a *applier) warmList(l *term.List, depth int) {
 		a.warmIdx, a.warmItems = idx, items
 		return
 	}
-	olds := l.AtMany(a.terms[len(a.terms):], idx)
+	olds := l.AtMany(a.warmOld[:0], idx)
 	for k := range items {
 		items[k].t = olds[k]
 	}
 	clear(olds)
+	a.warmOld = olds[:0]
 	next := a.warmNext[:0]
 	for range maxWarmLevels {
 		a.touch(items)
@@ -76,11 +77,8 @@ func (a *applier) warmList(l *term.List, depth int) {
 	}
 	clear(items)
 	clear(next)
-	// Keep the larger of the two buffers for the next call.
-	if cap(next) > cap(items) {
-		items = next
-	}
-	a.warmIdx, a.warmItems, a.warmNext = idx[:0], items[:0], a.warmNext[:0]
+	// Both buffers (swapped by the levels, grown by appends) serve again.
+	a.warmIdx, a.warmItems, a.warmNext = idx[:0], items[:0], next[:0]
 }
 
 // touch loads the header of each term (the value of a boxed integer), in

@@ -1,6 +1,9 @@
 package term
 
-import "sync/atomic"
+import (
+	"encoding/binary"
+	"sync/atomic"
+)
 
 // The map tree: a persistent B+-tree of pairs sorted by map-key order
 // (compareKeys). Leaves are at height 0 and hold up to btreeLeafMax pairs in
@@ -9,8 +12,15 @@ import "sync/atomic"
 // before it. Nodes other than the root are at least half full. Nodes are
 // never changed once built (their hash caches aside): updates copy one path
 // and share everything else.
+//
+// Every key in a node (a leaf's keys, an inner node's bounds) is kept with
+// its order-preserving 8-byte prefix (keyPrefix), so that searches compare
+// the prefixes, stored in the node, and read a key object only when two
+// prefixes tie. Most map keys are binaries, whose prefix is their first 8
+// bytes: in a map that is not in the caches, a search then costs the node's
+// own lines instead of a miss on every key it compares.
 const (
-	btreeLeafMax = 64
+	btreeLeafMax = 32
 	btreeLeafMin = btreeLeafMax / 2
 	btreeNodeMax = 32
 	btreeNodeMin = btreeNodeMax / 2
@@ -18,6 +28,7 @@ const (
 
 type mnode struct {
 	keys []Term   // leaf: the keys, sorted
+	pfx  []uint64 // leaf: keyPrefix of each key, parallel to keys
 	vals []Term   // leaf: the values, parallel to keys
 	kids []mchild // inner node: the children in key order
 	n    int      // number of pairs under the node
@@ -28,14 +39,67 @@ type mnode struct {
 	sumOK atomic.Bool
 }
 
-// mchild is one child of an inner node with a lower bound of its keys.
+// mchild is one child of an inner node with a lower bound of its keys and
+// the bound's keyPrefix.
 type mchild struct {
 	node *mnode
 	key  Term
+	pfx  uint64
 }
 
-func btreeLeaf(keys, vals []Term) *mnode {
-	return &mnode{keys: keys, vals: vals, n: len(keys)}
+// keyPrefix returns a summary of map key k that orders as k does, without
+// deciding ties: whenever compareKeys(a, b) < 0, keyPrefix(a) <=
+// keyPrefix(b). A binary's is its first 8 bytes, big-endian, zero-padded
+// (binaries are the last kind in map-key order, and compareBinaries orders
+// their bytes lexicographically, a prefix first); every other key's is 0.
+// Keys with different prefixes therefore compare as their prefixes do,
+// and only a tie needs compareKeys.
+func keyPrefix(k Term) uint64 {
+	b, ok := k.(*Binary)
+	if !ok || b.spans() == 0 {
+		return 0
+	}
+	return bytesPrefix(b.span(0))
+}
+
+// bytesPrefix returns the first 8 bytes of s, big-endian, zero-padded.
+func bytesPrefix(s []byte) uint64 {
+	if len(s) >= 8 {
+		return binary.BigEndian.Uint64(s)
+	}
+	var p uint64
+	for i, c := range s {
+		p |= uint64(c) << (56 - 8*i)
+	}
+	return p
+}
+
+// keyPrefixes returns the keyPrefix of each of keys.
+func keyPrefixes(keys []Term) []uint64 {
+	p := make([]uint64, len(keys))
+	for i, k := range keys {
+		p[i] = keyPrefix(k)
+	}
+	return p
+}
+
+// compareKeyAt orders the key a (with prefix pa) and the key b (with
+// prefix pb) as compareKeys does, reading a and b only when the prefixes
+// tie.
+func compareKeyAt(pa uint64, a Term, pb uint64, b Term) int {
+	if pa != pb {
+		if pa < pb {
+			return -1
+		}
+		return 1
+	}
+	return compareKeys(a, b)
+}
+
+// btreeLeaf returns the leaf of keys, their prefixes and vals (parallel
+// slices, which it takes).
+func btreeLeaf(keys []Term, pfx []uint64, vals []Term) *mnode {
+	return &mnode{keys: keys, pfx: pfx, vals: vals, n: len(keys)}
 }
 
 // btreeInner returns the inner node over nodes (at least one, all of one
@@ -44,7 +108,7 @@ func btreeInner(nodes []*mnode) *mnode {
 	kids := make([]mchild, len(nodes))
 	n := 0
 	for i, c := range nodes {
-		kids[i] = mchild{c, c.firstKey()}
+		kids[i] = c.bound()
 		n += c.n
 	}
 	return &mnode{kids: kids, n: n, h: nodes[0].h + 1}
@@ -57,6 +121,14 @@ func (x *mnode) firstKey() Term {
 	return x.kids[0].key
 }
 
+// bound returns x as a child bounded by its first key.
+func (x *mnode) bound() mchild {
+	if x.h == 0 {
+		return mchild{x, x.keys[0], x.pfx[0]}
+	}
+	return mchild{x, x.kids[0].key, x.kids[0].pfx}
+}
+
 func (x *mnode) width() int {
 	if x.h == 0 {
 		return len(x.keys)
@@ -64,16 +136,21 @@ func (x *mnode) width() int {
 	return len(x.kids)
 }
 
-// buildBtree returns a balanced tree over sorted keys and vals in O(n),
-// taking ownership of both: leaves are capacity-capped subslices.
-func buildBtree(keys, vals []Term) *mnode {
+// buildBtree returns a balanced tree over sorted keys, their prefixes
+// (computed here when pfx is nil) and vals in O(n), taking ownership of
+// all three: leaves are capacity-capped subslices.
+func buildBtree(keys []Term, pfx []uint64, vals []Term) *mnode {
 	n := len(keys)
 	nl := (n + btreeLeafMax - 1) / btreeLeafMax
 	leaves := make([]mnode, nl)
 	level := make([]*mnode, nl)
+	if pfx == nil {
+		pfx = keyPrefixes(keys)
+	}
 	for i := range leaves {
 		lo, hi := i*n/nl, (i+1)*n/nl
 		leaves[i].keys = keys[lo:hi:hi]
+		leaves[i].pfx = pfx[lo:hi:hi]
 		leaves[i].vals = vals[lo:hi:hi]
 		leaves[i].n = hi - lo
 		level[i] = &leaves[i]
@@ -87,7 +164,7 @@ func buildBtree(keys, vals []Term) *mnode {
 			lo, hi := i*m/np, (i+1)*m/np
 			cnt := 0
 			for k := lo; k < hi; k++ {
-				kids[k] = mchild{level[k], level[k].firstKey()}
+				kids[k] = level[k].bound()
 				cnt += level[k].n
 			}
 			nodes[i].kids = kids[lo:hi:hi]
@@ -100,28 +177,29 @@ func buildBtree(keys, vals []Term) *mnode {
 	return level[0]
 }
 
-// search returns the first index of the leaf whose key is not below k, and
-// whether that key is k.
-func (x *mnode) search(k Term) (int, bool) {
+// search returns the first index of the leaf whose key is not below k
+// (whose prefix is kp), and whether that key is k.
+func (x *mnode) search(kp uint64, k Term) (int, bool) {
 	lo, hi := 0, len(x.keys)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if compareKeys(x.keys[m], k) < 0 {
+		if compareKeyAt(x.pfx[m], x.keys[m], kp, k) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	return lo, lo < len(x.keys) && compareKeys(x.keys[lo], k) == 0
+	return lo, lo < len(x.keys) && x.pfx[lo] == kp && compareKeys(x.keys[lo], k) == 0
 }
 
-// route returns the child of an inner node where k belongs: the last one
-// whose bound is not above k (the first when k is below them all).
-func (x *mnode) route(k Term) int {
+// route returns the child of an inner node where k (whose prefix is kp)
+// belongs: the last one whose bound is not above k (the first when k is
+// below them all).
+func (x *mnode) route(kp uint64, k Term) int {
 	lo, hi := 1, len(x.kids)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if compareKeys(x.kids[m].key, k) <= 0 {
+		if c := &x.kids[m]; compareKeyAt(c.pfx, c.key, kp, k) <= 0 {
 			lo = m + 1
 		} else {
 			hi = m
@@ -131,10 +209,11 @@ func (x *mnode) route(k Term) int {
 }
 
 func (x *mnode) get(k Term) (Term, bool) {
+	kp := keyPrefix(k)
 	for x.h > 0 {
-		x = x.kids[x.route(k)].node
+		x = x.kids[x.route(kp, k)].node
 	}
-	if i, ok := x.search(k); ok {
+	if i, ok := x.search(kp, k); ok {
 		return x.vals[i], true
 	}
 	return nil, false
@@ -143,16 +222,19 @@ func (x *mnode) get(k Term) (Term, bool) {
 // put returns x with k associated to v as one node, or two when x
 // overflowed; it returns x itself when v is already the value under k.
 func (x *mnode) put(k, v Term) []*mnode {
+	return x.putPrefixed(keyPrefix(k), k, v)
+}
+
+// putPrefixed is put of k, whose prefix is kp.
+func (x *mnode) putPrefixed(kp uint64, k, v Term) []*mnode {
 	if x.h == 0 {
-		i, ok := x.search(k)
+		i, ok := x.search(kp, k)
 		if ok {
 			if Same(x.vals[i], v) {
 				return []*mnode{x}
 			}
-			vals := make([]Term, len(x.vals))
-			copy(vals, x.vals)
-			vals[i] = v
-			nx := btreeLeaf(x.keys, vals)
+			nx := x.withVals()
+			nx.vals[i] = v
 			if s, ok := x.cachedSum(); ok {
 				nx.storeSum(s - pairHash(k, x.vals[i]) + pairHash(k, v))
 			}
@@ -160,21 +242,23 @@ func (x *mnode) put(k, v Term) []*mnode {
 		}
 		keys := make([]Term, 0, len(x.keys)+1)
 		keys = append(append(append(keys, x.keys[:i]...), k), x.keys[i:]...)
+		pfx := make([]uint64, 0, len(x.pfx)+1)
+		pfx = append(append(append(pfx, x.pfx[:i]...), kp), x.pfx[i:]...)
 		vals := make([]Term, 0, len(x.vals)+1)
 		vals = append(append(append(vals, x.vals[:i]...), v), x.vals[i:]...)
 		if len(keys) <= btreeLeafMax {
-			nx := btreeLeaf(keys, vals)
+			nx := btreeLeaf(keys, pfx, vals)
 			if s, ok := x.cachedSum(); ok {
 				nx.storeSum(s + pairHash(k, v))
 			}
 			return []*mnode{nx}
 		}
 		h := len(keys) / 2
-		return []*mnode{btreeLeaf(keys[:h:h], vals[:h:h]), btreeLeaf(keys[h:], vals[h:])}
+		return []*mnode{btreeLeaf(keys[:h:h], pfx[:h:h], vals[:h:h]), btreeLeaf(keys[h:], pfx[h:], vals[h:])}
 	}
-	c := x.route(k)
+	c := x.route(kp, k)
 	old := x.kids[c]
-	parts := old.node.put(k, v)
+	parts := old.node.putPrefixed(kp, k, v)
 	if len(parts) == 1 && parts[0] == old.node {
 		return []*mnode{x}
 	}
@@ -182,14 +266,14 @@ func (x *mnode) put(k, v Term) []*mnode {
 	kids = append(kids, x.kids[:c]...)
 	// Routing sends k to a later child only when k is not below its bound,
 	// so only the first child's bound can drop.
-	bound := old.key
-	if c == 0 && compareKeys(k, bound) < 0 {
-		bound = k
+	bound := mchild{parts[0], old.key, old.pfx}
+	if c == 0 && compareKeyAt(kp, k, old.pfx, old.key) < 0 {
+		bound.key, bound.pfx = k, kp
 	}
-	kids = append(kids, mchild{parts[0], bound})
+	kids = append(kids, bound)
 	n := x.n - old.node.n + parts[0].n
 	if len(parts) == 2 {
-		kids = append(kids, mchild{parts[1], parts[1].firstKey()})
+		kids = append(kids, parts[1].bound())
 		n += parts[1].n
 	}
 	kids = append(kids, x.kids[c+1:]...)
@@ -219,19 +303,26 @@ func mchildCount(kids []mchild) int {
 // remove returns x without k and whether k was there. The result may be
 // less than half full; the caller merges it with a sibling.
 func (x *mnode) remove(k Term) (*mnode, bool) {
+	return x.removePrefixed(keyPrefix(k), k)
+}
+
+// removePrefixed is remove of k, whose prefix is kp.
+func (x *mnode) removePrefixed(kp uint64, k Term) (*mnode, bool) {
 	if x.h == 0 {
-		i, ok := x.search(k)
+		i, ok := x.search(kp, k)
 		if !ok {
 			return x, false
 		}
 		keys := make([]Term, 0, len(x.keys)-1)
 		keys = append(append(keys, x.keys[:i]...), x.keys[i+1:]...)
+		pfx := make([]uint64, 0, len(x.pfx)-1)
+		pfx = append(append(pfx, x.pfx[:i]...), x.pfx[i+1:]...)
 		vals := make([]Term, 0, len(x.vals)-1)
 		vals = append(append(vals, x.vals[:i]...), x.vals[i+1:]...)
-		return btreeLeaf(keys, vals), true
+		return btreeLeaf(keys, pfx, vals), true
 	}
-	c := x.route(k)
-	child, ok := x.kids[c].node.remove(k)
+	c := x.route(kp, k)
+	child, ok := x.kids[c].node.removePrefixed(kp, k)
 	if !ok {
 		return x, false
 	}
@@ -248,9 +339,9 @@ func (x *mnode) remove(k Term) (*mnode, bool) {
 			lo = c - 1
 		}
 		merged := btreeMergePair(kids[lo].node, kids[lo+1].node)
-		repl := []mchild{{merged[0], kids[lo].key}}
+		repl := []mchild{{merged[0], kids[lo].key, kids[lo].pfx}}
 		if len(merged) == 2 {
-			repl = append(repl, mchild{merged[1], merged[1].firstKey()})
+			repl = append(repl, merged[1].bound())
 		}
 		kids = append(append(kids[:lo:lo], repl...), kids[lo+2:]...)
 	}
@@ -263,12 +354,13 @@ func btreeMergePair(a, b *mnode) []*mnode {
 	if a.h == 0 {
 		n := len(a.keys) + len(b.keys)
 		keys := append(append(make([]Term, 0, n), a.keys...), b.keys...)
+		pfx := append(append(make([]uint64, 0, n), a.pfx...), b.pfx...)
 		vals := append(append(make([]Term, 0, n), a.vals...), b.vals...)
 		if n <= btreeLeafMax {
-			return []*mnode{btreeLeaf(keys, vals)}
+			return []*mnode{btreeLeaf(keys, pfx, vals)}
 		}
 		h := n / 2
-		return []*mnode{btreeLeaf(keys[:h:h], vals[:h:h]), btreeLeaf(keys[h:], vals[h:])}
+		return []*mnode{btreeLeaf(keys[:h:h], pfx[:h:h], vals[:h:h]), btreeLeaf(keys[h:], pfx[h:], vals[h:])}
 	}
 	kids := append(append(make([]mchild, 0, len(a.kids)+len(b.kids)), a.kids...), b.kids...)
 	if len(kids) <= btreeNodeMax {

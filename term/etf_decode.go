@@ -191,6 +191,7 @@ type decoder struct {
 	atoms     []atomSlot
 	atomBoxes []Atom
 	ints      []Int
+	pfx       []uint64 // map key prefixes (see prefixes)
 	terms     []Term
 	tuples    []Tuple // headers of tuples over 8 elements, and of {}
 	// Tuples of 1 to 8 elements, each with its elements (smallTuple).
@@ -248,15 +249,20 @@ const (
 // elems returns a slice for n elements (n ≤ d.rest(), checked by the
 // caller), from the slab when n is small. Its capacity is n, so that an
 // append never writes into a neighbour.
-func (d *decoder) elems(n int) []Term {
+func (d *decoder) elems(n int) []Term { return carveSpan(&d.terms, n, d.rest()) }
+
+// carveSpan returns n elements of *slab (n ≤ rest, the input bytes left),
+// refilling it when too few are left, or a slice of their own past
+// smallElemSpan elements. Its capacity is n.
+func carveSpan[T any](slab *[]T, n, rest int) []T {
 	if n > smallElemSpan {
-		return make([]Term, n)
+		return make([]T, n)
 	}
-	if len(d.terms) < n {
-		d.terms = make([]Term, max(n, min(maxTermSlab, d.rest()/4)))
+	if len(*slab) < n {
+		*slab = make([]T, max(n, min(maxTermSlab, rest/4)))
 	}
-	e := d.terms[:n:n]
-	d.terms = d.terms[n:]
+	e := (*slab)[:n:n]
+	*slab = (*slab)[n:]
 	return e
 }
 
@@ -904,13 +910,32 @@ func (d *decoder) mapTerm(depth int) (Term, error) {
 		}
 	}
 	if !sorted {
-		var err error
-		if keys, vals, err = sortMapPairs(keys, vals, raws); err != nil {
+		keys, pfx, vals, err := sortMapPairs(keys, vals, raws)
+		if err != nil {
 			return nil, d.invalid(p, tag, "%v", err)
 		}
+		return mapFromSortedPrefixed(keys, pfx, vals), nil
 	}
-	return mapFromSorted(keys, vals), nil
+	pfx := d.prefixes(n)
+	for i, raw := range raws {
+		pfx[i] = rawKeyPrefix(keys[i], raw)
+	}
+	return mapFromSortedPrefixed(keys, pfx, vals), nil
 }
+
+// rawKeyPrefix returns keyPrefix(k), from raw, the content bytes of k when
+// it was read as a binary (nil otherwise), so that a binary key's object
+// is not read again.
+func rawKeyPrefix(k Term, raw []byte) uint64 {
+	if raw != nil {
+		return bytesPrefix(raw)
+	}
+	return keyPrefix(k)
+}
+
+// prefixes returns a slice for n map key prefixes (n ≤ d.rest(), checked
+// by the caller), from the slab when n is small, as elems does.
+func (d *decoder) prefixes(n int) []uint64 { return carveSpan(&d.pfx, n, d.rest()) }
 
 // keyOrder is compareKeys with fast paths for the common key types; rawA
 // and rawB are the content bytes of binary keys (nil for other keys).
@@ -933,10 +958,11 @@ func keyOrder(a, b Term, rawA, rawB []byte) int {
 
 var errDuplicateKey = errors.New("duplicate map key")
 
-// sortMapPairs sorts keys (and vals with them) by map-key order, and fails
+// sortMapPairs sorts keys (and vals with them) by map-key order, returning
+// the sorted keys, their prefixes (keyPrefix) and the values, and fails
 // on a duplicate key. It sorts a permutation of indexes, which moves no
 // pointers (no write barriers) until the final placement.
-func sortMapPairs(keys, vals []Term, raws [][]byte) ([]Term, []Term, error) {
+func sortMapPairs(keys, vals []Term, raws [][]byte) ([]Term, []uint64, []Term, error) {
 	var idx []int32
 	if allBinaries(raws) {
 		idx = sortBinaryKeys(raws)
@@ -950,14 +976,14 @@ func sortMapPairs(keys, vals []Term, raws [][]byte) ([]Term, []Term, error) {
 	for n := 1; n < len(idx); n++ {
 		i, j := idx[n-1], idx[n]
 		if keyOrder(keys[i], keys[j], raws[i], raws[j]) == 0 {
-			return nil, nil, errDuplicateKey
+			return nil, nil, nil, errDuplicateKey
 		}
 	}
-	sk, sv := make([]Term, len(keys)), make([]Term, len(vals))
+	sk, sv, sp := make([]Term, len(keys)), make([]Term, len(vals)), make([]uint64, len(keys))
 	for n, i := range idx {
-		sk[n], sv[n] = keys[i], vals[i]
+		sk[n], sv[n], sp[n] = keys[i], vals[i], rawKeyPrefix(keys[i], raws[i])
 	}
-	return sk, sv, nil
+	return sk, sp, sv, nil
 }
 
 func allBinaries(raws [][]byte) bool {

@@ -1078,7 +1078,7 @@ const (
 
 // etfEstimate guesses the encoded size of t cheaply, for sizing Encode's
 // buffer: exactly for scalars and short composites, and for a long list or
-// map by scaling the size of its first leaf (up to 64 elements or pairs) to
+// map by scaling the size of its first leaf (up to 32 elements or pairs) to
 // its length. It never fails; what Encode would refuse is counted as a few
 // bytes.
 func etfEstimate(t Term, depth int) int {

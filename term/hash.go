@@ -145,8 +145,22 @@ func polyPush(acc, h uint64) uint64 {
 	return polyAdd(polyMulMod(acc, polyBase), h%polyMod)
 }
 
+// polyPowSmall holds P^n mod M for n below 64: the arities of records and
+// the lengths of leaves, whose powers the hash carrying of every update
+// needs. It is computed once and never changed.
+var polyPowSmall = func() (t [64]uint64) {
+	t[0] = 1
+	for i := 1; i < len(t); i++ {
+		t[i] = polyMulMod(t[i-1], polyBase)
+	}
+	return t
+}()
+
 // polyPow returns P^n mod M.
 func polyPow(n int) uint64 {
+	if uint(n) < uint(len(polyPowSmall)) {
+		return polyPowSmall[n]
+	}
 	r, b := uint64(1), uint64(polyBase)
 	for n > 0 {
 		if n&1 == 1 {

@@ -13,7 +13,7 @@ import (
 // costs about log(n), not n. Element indexes count from 0.
 //
 // The elements live in a persistent balanced tree of chunks (see rope.go):
-// leaves of up to 64 elements, inner nodes of up to 32 children that know
+// leaves of up to 32 elements, inner nodes of up to 32 children that know
 // their children's element counts. A list of 32,000 elements is three levels
 // deep.
 type List struct {
@@ -44,7 +44,7 @@ func ImproperList(elems []Term, tail Term) *List {
 
 // listOwning returns [elems... | tail], taking ownership of elems: the
 // leaves of the new list are subslices of elems, so building costs one pass
-// and a few allocations per 64 elements.
+// and a few allocations per 32 elements.
 func listOwning(elems []Term, tail Term) *List {
 	return listOf(buildRope(elems), tail)
 }

@@ -11,7 +11,7 @@ import (
 // shares every untouched part with the old one.
 //
 // The pairs live in a persistent B+-tree sorted by map-key order (see
-// btree.go): leaves of up to 64 pairs, inner nodes of up to 32 children, so
+// btree.go): leaves of up to 32 pairs, inner nodes of up to 32 children, so
 // Get, Put and Remove cost O(log n) and copy one path of the tree.
 type Map struct {
 	root *mnode // nil for #{}
@@ -57,10 +57,16 @@ func MapOf(pairs ...Pair) *Map {
 // map-key order with no duplicates. It builds the tree in O(n), with leaves
 // that are subslices of keys and vals.
 func mapFromSorted(keys, vals []Term) *Map {
+	return mapFromSortedPrefixed(keys, nil, vals)
+}
+
+// mapFromSortedPrefixed is mapFromSorted with the keys' prefixes
+// (keyPrefix) given, or computed when pfx is nil; it takes pfx too.
+func mapFromSortedPrefixed(keys []Term, pfx []uint64, vals []Term) *Map {
 	if len(keys) == 0 {
 		return emptyMap
 	}
-	return &Map{root: buildBtree(keys, vals)}
+	return &Map{root: buildBtree(keys, pfx, vals)}
 }
 
 func mapOfRoot(root *mnode) *Map {
@@ -92,7 +98,7 @@ func (m *Map) Put(k, v Term) *Map {
 		panic("term: nil Term in Map.Put")
 	}
 	if m.root == nil {
-		return &Map{root: btreeLeaf([]Term{k}, []Term{v})}
+		return &Map{root: btreeLeaf([]Term{k}, []uint64{keyPrefix(k)}, []Term{v})}
 	}
 	parts := m.root.put(k, v)
 	if len(parts) == 1 {

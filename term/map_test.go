@@ -1,8 +1,10 @@
 package term
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,6 +20,10 @@ func checkBtree(t testing.TB, x *mnode, root bool) (int, Term, Term) {
 	if x.h == 0 {
 		require.NotEmpty(t, x.keys)
 		require.Len(t, x.vals, len(x.keys))
+		require.Len(t, x.pfx, len(x.keys))
+		for i, k := range x.keys {
+			require.Equal(t, keyPrefix(k), x.pfx[i], "key prefix %d", i)
+		}
 		require.LessOrEqual(t, len(x.keys), btreeLeafMax)
 		if !root {
 			require.GreaterOrEqual(t, len(x.keys), btreeLeafMin, "underfull leaf")
@@ -39,6 +45,7 @@ func checkBtree(t testing.TB, x *mnode, root bool) (int, Term, Term) {
 	for i, c := range x.kids {
 		require.Equal(t, x.h-1, c.node.h)
 		cn, lo, hi := checkBtree(t, c.node, false)
+		require.Equal(t, keyPrefix(c.key), c.pfx, "bound prefix %d", i)
 		require.LessOrEqual(t, compareKeys(c.key, lo), 0, "bound above the child's keys")
 		if i > 0 {
 			require.Negative(t, compareKeys(last, c.key), "bound not above the previous child")
@@ -173,18 +180,62 @@ func checkMapEdits(t testing.TB, a, b *Map, ma, mb mapModel) int {
 }
 
 // mapKey returns a key of a mixed kind, so that map-key order across kinds
-// (and an integer before an equal float) is exercised.
+// (and an integer before an equal float) is exercised, and binaries whose
+// 8-byte key prefixes tie (longer ones with a common start, bitstrings,
+// one a prefix of another).
 func mapKey(r *rand.Rand, space int) Term {
 	i := r.IntN(space)
-	switch r.IntN(5) {
+	switch r.IntN(6) {
 	case 0:
 		return Float(i)
 	case 1:
 		return Atom("a" + string(rune('a'+i%26)))
 	case 2:
 		return BinaryString("ctr-" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)))
+	case 3:
+		b := []byte("ctr-long" + strconv.Itoa(i))
+		b = b[:min(len(b), 6+i%8)]
+		if i%5 == 0 {
+			return NewBitstring(b, uint8(1+i%7))
+		}
+		return NewBinary(b)
 	}
 	return Int(i)
+}
+
+// keyPrefix orders as compareKeys does, ties aside: for keys a < b,
+// keyPrefix(a) <= keyPrefix(b). Keys of every kind, binaries and
+// bitstrings of every length around 8 bytes, long chunked binaries.
+func TestKeyPrefixOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(61, 62))
+	var keys []Term
+	for range 300 {
+		keys = append(keys, randomTerm(r, 2), randomBinary(r), mapKey(r, 1000))
+		b := make([]byte, r.IntN(12))
+		for i := range b {
+			b[i] = "ab\x00\xff"[r.IntN(4)]
+		}
+		if len(b) > 0 && r.IntN(3) == 0 {
+			keys = append(keys, NewBitstring(b, uint8(1+r.IntN(8))))
+		} else {
+			keys = append(keys, NewBinary(b))
+		}
+	}
+	long := make([]byte, 3*binaryHashChunk+5)
+	for i := range long {
+		long[i] = byte(i)
+	}
+	keys = append(keys, NewBinary(long), NewBinary(long[:7]), NewBinary(long[:8]), NewBinary(long[:9]), NewBitstring(long[:binaryHashChunk+1], 3))
+	for _, a := range keys {
+		for _, b := range keys {
+			if compareKeys(a, b) < 0 {
+				require.LessOrEqual(t, keyPrefix(a), keyPrefix(b), "%v < %v", a, b)
+			}
+		}
+	}
+	require.Equal(t, uint64(0x6374722d6c6f6e67), keyPrefix(BinaryString("ctr-long-key")))
+	require.Equal(t, uint64(0x6162000000000000), keyPrefix(BinaryString("ab")))
+	require.Zero(t, keyPrefix(Atom("ctr-long-key")))
 }
 
 func TestMapModel(t *testing.T) {
@@ -310,4 +361,43 @@ func newMapLeaves(a, b *Map) int {
 		return true
 	})
 	return n
+}
+
+// Decoded maps carry their keys' prefixes, from the input bytes of binary
+// keys and from the keys otherwise, whether the input lists the keys in
+// order or not (OTP writes maps of more than 32 keys in hash order).
+func TestDecodedMapPrefixes(t *testing.T) {
+	r := rand.New(rand.NewPCG(63, 64))
+	for _, n := range []int{1, 5, 40, 70, 3000} {
+		var pairs []Pair
+		for range n {
+			pairs = append(pairs, Pair{mapKey(r, 5000), Int(r.IntN(1000))})
+		}
+		m := MapOf(pairs...)
+		enc, err := Encode(m)
+		require.NoError(t, err)
+		got, err := Decode(enc)
+		require.NoError(t, err)
+		checkBtree(t, got.(*Map).root, true)
+
+		// The same pairs in a shuffled order, written by hand.
+		var sorted []Pair
+		for k, v := range m.All() {
+			sorted = append(sorted, Pair{k, v})
+		}
+		r.Shuffle(len(sorted), func(i, j int) { sorted[i], sorted[j] = sorted[j], sorted[i] })
+		b := []byte{131, 't', 0, 0, 0, 0}
+		binary.BigEndian.PutUint32(b[2:], uint32(len(sorted)))
+		for _, p := range sorted {
+			for _, x := range []Term{p.Key, p.Value} {
+				e, err := Encode(x)
+				require.NoError(t, err)
+				b = append(b, e[1:]...)
+			}
+		}
+		got, err = Decode(b)
+		require.NoError(t, err)
+		require.True(t, Equal(m, got))
+		checkBtree(t, got.(*Map).root, true)
+	}
 }

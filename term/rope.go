@@ -6,12 +6,12 @@ import "sync/atomic"
 // height 0 and holds 1..ropeLeafMax elements; an inner node at height h
 // holds 1..ropeNodeMax children of height h-1 with the running element count
 // at the end of each. Nodes other than the root are at least half full, so
-// the height stays about log32(n/48). Nodes are never changed once built
+// the height stays about log32(n/24). Nodes are never changed once built
 // (their hash caches aside); updates copy the path from the root to the
 // change and share everything else, and concatenation and splitting work
 // level by level along one spine, copying O(log n) nodes.
 const (
-	ropeLeafMax = 64
+	ropeLeafMax = 32
 	ropeLeafMin = ropeLeafMax / 2
 	ropeNodeMax = 32
 	ropeNodeMin = ropeNodeMax / 2
@@ -159,10 +159,8 @@ func (x *lnode) at(i int) Term {
 // set returns x with element i replaced by v, copying the path to it.
 func (x *lnode) set(i int, v Term) *lnode {
 	if x.h == 0 {
-		e := make([]Term, len(x.elems))
-		copy(e, x.elems)
-		e[i] = v
-		nx := ropeLeaf(e)
+		nx := copyLeaf(x.elems)
+		nx.elems[i] = v
 		if p, w, ok := x.cachedPoly(); ok {
 			nx.storePoly(polyAdd(p, x.leafDelta(nx, i)), w)
 		}
@@ -427,7 +425,7 @@ func (d *listDiffer) seq(xs, ys []lspan, oLo, oHi, nLo, nHi int) {
 		case x.x == y.x:
 			// An anchor: what lies between it and the last one differs.
 			d.run(xs[ri:i], ys[rj:j], x.off, y.off)
-		case ri == i && rj == j && x.x.n == y.x.n:
+		case ri == i && rj == j && x.x.n == y.x.n && lspansNextAligned(xs, ys, i, j):
 			// A subtree changed in place, the shape Set leaves: open it
 			// against its counterpart.
 			d.run(xs[i:i+1], ys[j:j+1], x.off+x.x.n, y.off+y.x.n)
@@ -444,6 +442,22 @@ func (d *listDiffer) seq(xs, ys []lspan, oLo, oHi, nLo, nHi int) {
 		ri, rj = i, j
 	}
 	d.run(xs[ri:], ys[rj:], oHi, nHi)
+}
+
+// lspansNextAligned reports whether what follows xs[i] and ys[j] lines up
+// as what follows a subtree changed in place does: nothing on both sides,
+// the same subtree, or subtrees of one size. Two subtrees of one size can
+// also be a coincidence of a split or merge that moved elements across
+// their ends (an insert that overflows a full leaf leaves it full and
+// splits its neighbour); opened against each other they would show the
+// moved elements as changed, so they are then diffed as part of the run.
+func lspansNextAligned(xs, ys []lspan, i, j int) bool {
+	lastX, lastY := i+1 == len(xs), j+1 == len(ys)
+	if lastX || lastY {
+		return lastX && lastY
+	}
+	nx, ny := xs[i+1].x, ys[j+1].x
+	return nx == ny || nx.n == ny.n
 }
 
 // run diffs the unmatched runs xs and ys (of one height), which end where

@@ -17,7 +17,7 @@ import (
 // hash cached (the old term was hashed, as a replicated state is after
 // every step), the copy gets its hash from the old one and the hashes of the
 // changed elements, in O(1) per change and node, instead of rehashing all
-// the elements of a 64-element leaf on the next Hash. Nodes whose old hash
+// the elements of a 32-element leaf on the next Hash. Nodes whose old hash
 // is not cached stay lazy, so terms that are never hashed never pay for it.
 
 // cachedPoly returns the node's cached polynomial hash and P^n.
@@ -137,12 +137,11 @@ func (l *List) SetMany(elems []ListElem) *List {
 func (x *lnode) setMany(elems []ListElem, base int) *lnode {
 	p, w, cached := x.cachedPoly()
 	if x.h == 0 {
-		e := make([]Term, len(x.elems))
-		copy(e, x.elems)
+		nx := copyLeaf(x.elems)
+		e := nx.elems
 		for _, el := range elems {
 			e[el.Index-base] = el.Value
 		}
-		nx := ropeLeaf(e)
 		if cached {
 			for _, el := range elems {
 				p = polyAdd(p, x.leafDelta(nx, el.Index-base))
@@ -215,10 +214,19 @@ func (m *Map) PutMany(pairs []Pair) *Map {
 		}
 		return mapFromSorted(keys, vals)
 	}
-	if len(pairs) >= minWarmPairs && m.root.n >= minWarmMap {
-		keep(m.root.warmPaths(pairs))
+	// The pairs' key prefixes, parallel to pairs.
+	var buf [64]uint64
+	kps := buf[:0]
+	if len(pairs) > len(buf) {
+		kps = make([]uint64, 0, len(pairs))
 	}
-	parts := m.root.putMany(pairs)
+	for _, p := range pairs {
+		kps = append(kps, keyPrefix(p.Key))
+	}
+	if len(pairs) >= minWarmPairs && m.root.n >= minWarmMap {
+		keep(m.root.warmPaths(pairs, kps))
+	}
+	parts := m.root.putMany(pairs, kps)
 	if len(parts) == 1 && parts[0] == m.root {
 		return m
 	}
@@ -228,12 +236,13 @@ func (m *Map) PutMany(pairs []Pair) *Map {
 	return &Map{root: parts[0]}
 }
 
-// putMany returns x with the pairs (sorted, distinct, all routed to x) put,
-// as one node or several of x's height, each at least half full; it
-// returns x itself when nothing changes.
-func (x *mnode) putMany(pairs []Pair) []*mnode {
+// putMany returns x with the pairs (sorted, distinct, all routed to x,
+// with their keys' prefixes in kps) put, as one node or several of x's
+// height, each at least half full; it returns x itself when nothing
+// changes.
+func (x *mnode) putMany(pairs []Pair, kps []uint64) []*mnode {
 	if x.h == 0 {
-		return x.putManyLeaf(pairs)
+		return x.putManyLeaf(pairs, kps)
 	}
 	var kids []mchild // nil until a child changes
 	var olds, news []*mnode
@@ -243,7 +252,8 @@ func (x *mnode) putMany(pairs []Pair) []*mnode {
 		j := len(pairs)
 		if c+1 < len(x.kids) {
 			j = 0
-			for j < len(pairs) && compareKeys(pairs[j].Key, x.kids[c+1].key) < 0 {
+			next := &x.kids[c+1]
+			for j < len(pairs) && compareKeyAt(kps[j], pairs[j].Key, next.pfx, next.key) < 0 {
 				j++
 			}
 		}
@@ -251,8 +261,8 @@ func (x *mnode) putMany(pairs []Pair) []*mnode {
 			continue
 		}
 		old := x.kids[c]
-		parts := old.node.putMany(pairs[:j])
-		pairs = pairs[j:]
+		parts := old.node.putMany(pairs[:j], kps[:j])
+		pairs, kps = pairs[j:], kps[j:]
 		if len(parts) == 1 && parts[0] == old.node {
 			continue
 		}
@@ -261,13 +271,13 @@ func (x *mnode) putMany(pairs []Pair) []*mnode {
 		}
 		kids = append(kids, x.kids[next:c]...)
 		next = c + 1
-		bound := old.key
-		if c == 0 && compareKeys(parts[0].firstKey(), bound) < 0 {
-			bound = parts[0].firstKey()
+		bound := mchild{parts[0], old.key, old.pfx}
+		if first := parts[0].bound(); c == 0 && compareKeyAt(first.pfx, first.key, old.pfx, old.key) < 0 {
+			bound.key, bound.pfx = first.key, first.pfx
 		}
-		kids = append(kids, mchild{parts[0], bound})
+		kids = append(kids, bound)
 		for _, p := range parts[1:] {
-			kids = append(kids, mchild{p, p.firstKey()})
+			kids = append(kids, p.bound())
 		}
 		olds = append(olds, old.node)
 		news = append(news, parts...)
@@ -289,37 +299,36 @@ func (x *mnode) putMany(pairs []Pair) []*mnode {
 	return nodes
 }
 
-// putManyLeaf merges sorted pairs into leaf x.
-func (x *mnode) putManyLeaf(pairs []Pair) []*mnode {
+// putManyLeaf merges sorted pairs (with their keys' prefixes in kps) into
+// leaf x.
+func (x *mnode) putManyLeaf(pairs []Pair, kps []uint64) []*mnode {
 	// Where each pair goes, and whether the leaf keeps its keys.
 	allThere := true
-	for _, p := range pairs {
-		if _, ok := x.search(p.Key); !ok {
+	for j, p := range pairs {
+		if _, ok := x.search(kps[j], p.Key); !ok {
 			allThere = false
 			break
 		}
 	}
 	if allThere {
-		var vals []Term
+		var nx *mnode
 		s, cached := x.cachedSum()
-		for _, p := range pairs {
-			i, _ := x.search(p.Key)
+		for j, p := range pairs {
+			i, _ := x.search(kps[j], p.Key)
 			if Same(x.vals[i], p.Value) {
 				continue
 			}
-			if vals == nil {
-				vals = make([]Term, len(x.vals))
-				copy(vals, x.vals)
+			if nx == nil {
+				nx = x.withVals()
 			}
-			vals[i] = p.Value
+			nx.vals[i] = p.Value
 			if cached {
 				s += pairHash(x.keys[i], p.Value) - pairHash(x.keys[i], x.vals[i])
 			}
 		}
-		if vals == nil {
+		if nx == nil {
 			return []*mnode{x}
 		}
-		nx := btreeLeaf(x.keys, vals)
 		if cached {
 			nx.storeSum(s)
 		}
@@ -327,27 +336,63 @@ func (x *mnode) putManyLeaf(pairs []Pair) []*mnode {
 	}
 	n := len(x.keys) + len(pairs)
 	keys := make([]Term, 0, n)
+	pfx := make([]uint64, 0, n)
 	vals := make([]Term, 0, n)
 	i := 0
-	for _, p := range pairs {
-		for i < len(x.keys) && compareKeys(x.keys[i], p.Key) < 0 {
-			keys, vals = append(keys, x.keys[i]), append(vals, x.vals[i])
+	for j, p := range pairs {
+		kp := kps[j]
+		for i < len(x.keys) && compareKeyAt(x.pfx[i], x.keys[i], kp, p.Key) < 0 {
+			keys, pfx, vals = append(keys, x.keys[i]), append(pfx, x.pfx[i]), append(vals, x.vals[i])
 			i++
 		}
-		if i < len(x.keys) && compareKeys(x.keys[i], p.Key) == 0 {
-			keys, vals = append(keys, x.keys[i]), append(vals, p.Value)
+		if i < len(x.keys) && x.pfx[i] == kp && compareKeys(x.keys[i], p.Key) == 0 {
+			keys, pfx, vals = append(keys, x.keys[i]), append(pfx, x.pfx[i]), append(vals, p.Value)
 			i++
 			continue
 		}
-		keys, vals = append(keys, p.Key), append(vals, p.Value)
+		keys, pfx, vals = append(keys, p.Key), append(pfx, kp), append(vals, p.Value)
 	}
-	keys, vals = append(keys, x.keys[i:]...), append(vals, x.vals[i:]...)
+	keys, pfx, vals = append(keys, x.keys[i:]...), append(pfx, x.pfx[i:]...), append(vals, x.vals[i:]...)
 	groups := evenGroups(len(keys), btreeLeafMax)
 	out := make([]*mnode, len(groups))
 	for g, r := range groups {
-		out[g] = btreeLeaf(keys[r[0]:r[1]:r[1]], vals[r[0]:r[1]:r[1]])
+		out[g] = btreeLeaf(keys[r[0]:r[1]:r[1]], pfx[r[0]:r[1]:r[1]], vals[r[0]:r[1]:r[1]])
 	}
 	return out
+}
+
+// A leaf copied to change some of its elements or values is allocated with
+// them in one object: one allocation instead of two, and one place in
+// memory for the next update (or Hash) of that leaf to load.
+type (
+	lleaf struct {
+		x lnode
+		a [ropeLeafMax]Term
+	}
+	mleaf struct {
+		x mnode
+		a [btreeLeafMax]Term
+	}
+)
+
+// copyLeaf returns a new list leaf holding a copy of elems (at most
+// ropeLeafMax).
+func copyLeaf(elems []Term) *lnode {
+	p := new(lleaf)
+	e := p.a[:len(elems):len(elems)]
+	copy(e, elems)
+	p.x.elems, p.x.n = e, len(e)
+	return &p.x
+}
+
+// withVals returns a copy of leaf x with its keys (shared) and a copy of
+// its values, to be changed before the copy is shared.
+func (x *mnode) withVals() *mnode {
+	p := new(mleaf)
+	v := p.a[:len(x.vals):len(x.vals)]
+	copy(v, x.vals)
+	p.x.keys, p.x.pfx, p.x.vals, p.x.n = x.keys, x.pfx, v, len(v)
+	return &p.x
 }
 
 // evenGroups cuts n items into the fewest runs of at most max items, of

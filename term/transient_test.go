@@ -250,3 +250,12 @@ func TestTupleSizes(t *testing.T) {
 		require.Panics(t, func() { tu.Insert(n+1, Int(0)) })
 	}
 }
+
+// polyPow (a table below 64, square-and-multiply above) is P^n.
+func TestPolyPow(t *testing.T) {
+	p := uint64(1)
+	for n := range 300 {
+		require.Equal(t, p, polyPow(n), n)
+		p = polyMulMod(p, polyBase)
+	}
+}

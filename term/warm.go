@@ -1,15 +1,19 @@
 package term
 
+import "slices"
+
 // Warming a map's search paths: a batch of puts into a map that is not in
-// the caches (a replica between two deltas) compares each key with the
-// bounds of the inner nodes on its path and with about six keys of its
-// leaf, and every one of those keys is a separate object, usually a miss,
-// each waiting for the comparison before it. PutMany therefore first walks
-// the paths of all its pairs level by level, loading every bound of the
-// nodes it will route through and the first probes of the leaves' binary
-// searches in short loops whose loads do not depend on each other, so the
-// processor overlaps their misses; the update that follows finds them in
-// the cache. Warming only reads.
+// the caches (a replica between two deltas) routes each key through the
+// inner nodes on its path and searches its leaf, and each of those nodes
+// is a miss, waiting for the comparison before it. The comparisons read
+// the key prefixes kept in the nodes (see btree.go), so what a put loads is
+// the nodes' children and prefix arrays, then, in its leaf, the key it
+// finds (to confirm the match) and the old value (whose hash the new
+// leaf's cached hash sum drops). PutMany therefore first walks the paths of
+// all its pairs level by level, loading those lines in short loops whose
+// loads do not depend on each other, so the processor overlaps their
+// misses; the update that follows finds them in the cache. Warming only
+// reads.
 
 // minWarmPairs is the fewest pairs for which PutMany warms the paths, and
 // minWarmMap the smallest map: a smaller one stays in the caches, where
@@ -25,17 +29,20 @@ type warmSpan struct {
 	lo, hi int
 }
 
-// warmPaths loads the keys that putting pairs (sorted, distinct) into the
-// tree under x compares, and returns a value computed from them, so that
-// the loads are not optimized away.
-func (x *mnode) warmPaths(pairs []Pair) uint64 {
+// warmPaths loads what putting pairs (sorted, distinct, with their keys'
+// prefixes in kps) into the tree under x reads, and returns a value
+// computed from it, so that the loads are not optimized away.
+func (x *mnode) warmPaths(pairs []Pair, kps []uint64) uint64 {
 	var s uint64
 	level := []warmSpan{{x, 0, len(pairs)}}
 	var next []warmSpan
 	for len(level) > 0 && level[0].x.h > 0 {
+		// The children arrays (bounds and their prefixes), two children
+		// to a cache line.
 		for _, w := range level {
-			for _, c := range w.x.kids {
-				s += touchKey(c.key)
+			kids := w.x.kids
+			for c := 0; c < len(kids); c += 2 {
+				s += kids[c].pfx
 			}
 		}
 		next = next[:0]
@@ -47,7 +54,8 @@ func (x *mnode) warmPaths(pairs []Pair) uint64 {
 				if c+1 == len(kids) {
 					j = w.hi
 				} else {
-					for j < w.hi && compareKeys(pairs[j].Key, kids[c+1].key) < 0 {
+					b := &kids[c+1]
+					for j < w.hi && compareKeyAt(kps[j], pairs[j].Key, b.pfx, b.key) < 0 {
 						j++
 					}
 				}
@@ -58,26 +66,29 @@ func (x *mnode) warmPaths(pairs []Pair) uint64 {
 		}
 		level, next = next, level
 	}
-	// The leaves: their headers, then the keys a binary search probes
-	// first (the middle, the quarters, the eighths).
+	// The leaves: their prefix arrays, then for each pair the key its
+	// search lands on and the value there.
 	for _, w := range level {
-		s += uint64(len(w.x.keys))
+		pfx := w.x.pfx
+		for i := 0; i < len(pfx); i += 8 {
+			s += pfx[i]
+		}
 	}
 	for _, w := range level {
-		keys := w.x.keys
-		n := len(keys)
-		for d := 2; d <= 16; d *= 2 {
-			for k := 1; k < d; k += 2 {
-				s += touchKey(keys[k*n/d])
+		l := w.x
+		for j := w.lo; j < w.hi; j++ {
+			i, _ := slices.BinarySearch(l.pfx, kps[j])
+			if i < len(l.keys) {
+				s += touchKey(l.keys[i]) + touchKey(l.vals[i])
 			}
 		}
 	}
 	return s
 }
 
-// touchKey loads what comparing k reads first: the object of a binary
-// (header and, for a short one, its bytes in the same line), an integer's
-// boxed value, a tuple's header.
+// touchKey loads what comparing or hashing k reads first: the object of a
+// binary (header and, for a short one, its bytes in the same line), an
+// integer's boxed value, a tuple's header.
 func touchKey(k Term) uint64 {
 	switch x := k.(type) {
 	case *Binary:
