@@ -41,19 +41,20 @@
 //
 // # Small objects in an ordered_set
 //
-// An ordered_set keeps a small object inline in its B+tree leaf, unboxed,
-// as ETS copies objects out of the process heap: a tuple of up to four
-// elements, each an integer, a float, or an atom or binary of up to 20
-// bytes, whose elements fit in 24 bytes (a number takes 8, an atom or
-// binary its length rounded up to 8). {Stamp, Key} with a key of up to 16
-// bytes and {K, V} of numbers fit. Such an object costs its 40-byte slot
-// and nothing else: no heap object, no pointer for the garbage collector
-// to mark. A read builds the tuple again, so Lookup returns a tuple equal
-// (=:=, 1 and 1.0 kept apart) to the one inserted but not the same
-// pointer. Any other object is kept whole, as a pointer. This is automatic
-// rather than an option: holding many small objects is what an
-// ordered_set is mostly used for (indexes by time or sequence number), and
-// the cost, one allocation more per read, is the one ETS pays too.
+// An ordered_set created with Options.Compact keeps a small object inline
+// in its B+tree leaf, unboxed, as ETS copies objects out of the process
+// heap: a tuple of up to four elements, each an integer, a float, or an
+// atom or binary of up to 20 bytes, whose elements fit in 24 bytes (a
+// number takes 8, an atom or binary its length rounded up to 8). {Stamp,
+// Key} with a key of up to 16 bytes and {K, V} of numbers fit. Such an
+// object costs its 40-byte slot and nothing else: no heap object, no
+// pointer for the garbage collector to mark. A read builds the tuple
+// again, so Lookup returns a tuple equal (=:=, 1 and 1.0 kept apart) to
+// the one inserted but not the same pointer. Any other object is kept
+// whole. It is an option, not the rule, because building the tuple makes
+// a lookup about twice as slow as handing back the stored pointer: it
+// suits a large, long-lived index (the funnel's expiry index) more than a
+// table read far more often than written.
 //
 // # Concurrency
 //
@@ -63,9 +64,9 @@
 // they check a version on each node they read and start again if a writer
 // changed it meanwhile. Its writers lock the one leaf they change, and take
 // a table lock only to split or remove a leaf. An ordered_set keeps its
-// objects in its leaves' slots, 40 bytes per object (the object itself,
-// when small, or a pointer to it), and no heap object of its own per
-// entry. Each single-object operation
+// objects in its leaves' slots, 40 bytes per object (the object itself
+// when the table is Compact and the object small, else a pointer to it),
+// and no heap object of its own per entry. Each single-object operation
 // is atomic; UpdateCounter is an atomic read-modify-write. Traversals (Next,
 // All, Select, Fold) see each object at most once but, as in ETS without
 // safe_fixtable, may or may not see objects inserted or deleted while they

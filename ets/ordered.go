@@ -47,6 +47,7 @@ const (
 
 type ordered struct {
 	keyPos int
+	inline bool // small objects are kept as records (Options.Compact)
 	root   atomic.Pointer[inner]
 
 	mu sync.Mutex // writers that change the tree's shape
@@ -115,8 +116,8 @@ type inner struct {
 
 type sepKey struct{ key term.Term }
 
-func newOrdered(keyPos int) *ordered {
-	o := &ordered{keyPos: keyPos}
+func newOrdered(keyPos int, inline bool) *ordered {
+	o := &ordered{keyPos: keyPos, inline: inline}
 	o.reset()
 	return o
 }
@@ -722,10 +723,11 @@ type entry struct {
 	size int64
 }
 
-// newEntry prepares obj, of key prefix pre, for a slot.
-func newEntry(pre uint64, obj *term.Tuple) entry {
+// newEntry prepares obj, of key prefix pre, for a slot: as a record when
+// the table keeps records and it fits.
+func (o *ordered) newEntry(pre uint64, obj *term.Tuple) entry {
 	e := entry{pre: pre}
-	if r, ok := encodeRec(obj); ok {
+	if r, ok := encodeRec(obj); ok && o.inline {
 		e.r = r
 	} else {
 		e.obj, e.size = obj, termBytes(obj)
@@ -860,7 +862,7 @@ func (o *ordered) removeAt(l *leaf, i int) {
 
 func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
 	p := newProbe(obj.At(o.keyPos))
-	e := newEntry(p.pre, obj)
+	e := o.newEntry(p.pre, obj)
 	if done, stored := o.insertIn(o.lockedLeaf(&p), &p, &e, onlyNew, nil); done {
 		return stored
 	}
@@ -976,15 +978,15 @@ func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 	case obj == nil:
 		o.removeLocked(path, l, i)
 	case eq:
-		e := newEntry(p.pre, obj)
+		e := o.newEntry(p.pre, obj)
 		o.replaceAt(l, i, &e)
 		l.unlock()
 	case n < leafCap:
-		e := newEntry(p.pre, obj)
+		e := o.newEntry(p.pre, obj)
 		o.putAt(l, i, &e)
 		l.unlock()
 	default:
-		e := newEntry(p.pre, obj)
+		e := o.newEntry(p.pre, obj)
 		o.splitLeaf(path, l, i, &e)
 	}
 	return err
@@ -1005,10 +1007,10 @@ func (o *ordered) updateAt(l *leaf, i int, eq bool, p *probe, f func(old *term.T
 		o.removeAt(l, i)
 	case obj == nil:
 	case eq:
-		e := newEntry(p.pre, obj)
+		e := o.newEntry(p.pre, obj)
 		o.replaceAt(l, i, &e)
 	default:
-		e := newEntry(p.pre, obj)
+		e := o.newEntry(p.pre, obj)
 		o.putAt(l, i, &e)
 	}
 	return nil

@@ -96,7 +96,7 @@ func checkTree(t *testing.T, o *ordered) {
 		for j := range n {
 			obj := l.objAt(j)
 			_, compact := encodeRec(obj)
-			require.Equal(t, compact, l.ptrAt(j) == nil, "object %v kept the wrong way", obj)
+			require.Equal(t, compact && o.inline, l.ptrAt(j) == nil, "object %v kept the wrong way", obj)
 			k := obj.At(o.keyPos)
 			if prevKey != nil {
 				require.Negative(t, term.Compare(prevKey, k))
@@ -201,12 +201,18 @@ func (m *refModel) keys(from, to int) []term.Term {
 // tree to several levels and shrink it to nothing, so that leaves and
 // inner nodes split and go away.
 func TestOrderedAgainstSortedSlice(t *testing.T) {
+	for _, compact := range []bool{false, true} {
+		t.Run(fmt.Sprintf("compact=%v", compact), func(t *testing.T) { testOrderedAgainstSortedSlice(t, compact) })
+	}
+}
+
+func testOrderedAgainstSortedSlice(t *testing.T, compact bool) {
 	steps, span := 120000, 40000
 	if testing.Short() {
 		steps, span = 30000, 10000
 	}
 	r := rand.New(rand.NewPCG(11, 12))
-	ow, _ := New(Options{Kind: OrderedSet})
+	ow, _ := New(Options{Kind: OrderedSet, Compact: compact})
 	st := ow.t.st.(*ordered)
 	m := &refModel{}
 	for step := range steps {

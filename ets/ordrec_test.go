@@ -64,7 +64,7 @@ func TestRecordRoundTrip(t *testing.T) {
 // tuples (and move them between leaves) always read an object some
 // writer stored for the key.
 func TestOrderedRecordsConcurrentReaders(t *testing.T) {
-	o, err := New(Options{Kind: OrderedSet})
+	o, err := New(Options{Kind: OrderedSet, Compact: true})
 	require.NoError(t, err)
 	view, _ := o.View()
 	const keys = 2000
