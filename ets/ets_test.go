@@ -438,7 +438,7 @@ func TestMemoryInfo(t *testing.T) {
 		}
 		full, _ := o.Info()
 		require.Equal(t, 10000, full.Size)
-		require.Greater(t, full.Memory, empty.Memory+10000*slotWords*8)
+		require.Greater(t, full.Memory, empty.Memory+10000*64)
 		for i := range 10000 {
 			_, err := o.Delete(term.Int(int64(i)))
 			require.NoError(t, err)
@@ -593,7 +593,7 @@ func TestOrderedInterleavedStreams(t *testing.T) {
 		require.True(t, ok)
 		requireObject(t, obj, got)
 	}
-	checkTree(t, o.t.st.(*ordered))
+	checkTree(t, o.t.st)
 }
 
 // requireObject checks that got is want, or (from an ordered_set, which

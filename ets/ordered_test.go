@@ -20,14 +20,43 @@ import (
 // every key inside its leaf's range (lo up to the next leaf's lo), the
 // leaf chain in tree order both ways, prefixes that match their keys, no
 // removed node reachable, no empty leaf but a lone one, and the counts.
-func checkTree(t *testing.T, o *ordered) {
+func checkTree(t *testing.T, st store) {
+	t.Helper()
+	switch o := st.(type) {
+	case *ptrTree:
+		checkTreeOf(t, o)
+	case *recTree:
+		checkTreeOf(t, o)
+	default:
+		t.Fatalf("%T is not an ordered_set", st)
+	}
+}
+
+// ptrTree and recTree are the ordered_sets of the two layouts.
+type (
+	ptrTree = ordered[ptrSlots, *ptrSlots]
+	recTree = ordered[recSlots, *recSlots]
+)
+
+// nodeCounts returns the leaves and inner nodes of the ordered_set st.
+func nodeCounts(st store) (leaves, inners int64) {
+	switch o := st.(type) {
+	case *ptrTree:
+		return o.leaves.Load(), o.inners.Load()
+	case *recTree:
+		return o.leaves.Load(), o.inners.Load()
+	}
+	panic("not an ordered_set")
+}
+
+func checkTreeOf[S any, PS slots[S]](t *testing.T, o *ordered[S, PS]) {
 	t.Helper()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var leaves []*leaf
+	var leaves []*leaf[S, PS]
 	inners := 0
-	var walk func(nd *inner, lo, hi term.Term)
-	walk = func(nd *inner, lo, hi term.Term) {
+	var walk func(nd *inner[S, PS], lo, hi term.Term)
+	walk = func(nd *inner[S, PS], lo, hi term.Term) {
 		inners++
 		require.False(t, nd.dead.Load())
 		require.Zero(t, nd.ver.Load()&1)
@@ -57,7 +86,7 @@ func checkTree(t *testing.T, o *ordered) {
 				leaves = append(leaves, l)
 				for j := range int(l.n.Load()) {
 					k := l.objAt(j).At(o.keyPos)
-					require.Equal(t, keyPrefix(k), l.slots[l.at(j)][0].Load())
+					require.Equal(t, keyPrefix(k), l.pre[l.at(j)].Load())
 					if clo != nil {
 						require.GreaterOrEqual(t, term.Compare(k, clo), 0, "key %v below its separator %v", k, clo)
 					}
@@ -113,11 +142,9 @@ func checkTree(t *testing.T, o *ordered) {
 		}
 		off := int(l.off.Load())
 		require.LessOrEqual(t, off+n, leafCap)
-		if b := l.big.Load(); b != nil {
-			for j := range leafCap {
-				if j < off || j >= off+n {
-					require.Nil(t, b[j].Load(), "a free slot keeps an object alive")
-				}
+		for j := range leafCap {
+			if j < off || j >= off+n {
+				require.Nil(t, PS(&l.s).ptr(j), "a free slot keeps an object alive")
 			}
 		}
 	}
@@ -213,7 +240,7 @@ func testOrderedAgainstSortedSlice(t *testing.T, compact bool) {
 	}
 	r := rand.New(rand.NewPCG(11, 12))
 	ow, _ := New(Options{Kind: OrderedSet, Compact: compact})
-	st := ow.t.st.(*ordered)
+	st := ow.t.st
 	m := &refModel{}
 	for step := range steps {
 		grow := (step/(steps/4))%2 == 0
@@ -308,7 +335,8 @@ func testOrderedAgainstSortedSlice(t *testing.T, compact bool) {
 	m.objs = nil
 	checkTree(t, st)
 	checkOrderedWalks(t, ow, m)
-	require.Equal(t, int64(1), st.leaves.Load())
+	leaves, _ := nodeCounts(st)
+	require.Equal(t, int64(1), leaves)
 	require.NoError(t, ow.Insert(tup(term.Int(1), term.Int(1))))
 	checkTree(t, st)
 }
@@ -456,14 +484,14 @@ func TestOrderedConcurrentReadersStructure(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	checkTree(t, o.t.st.(*ordered))
+	checkTree(t, o.t.st)
 }
 
 // A queue: keys inserted at the end and deleted from the front, as an
 // expiry index by time does, must not leave leaves or inner nodes behind.
 func TestOrderedQueueKeepsNoEmptyNodes(t *testing.T) {
 	o, _ := New(Options{Kind: OrderedSet})
-	st := o.t.st.(*ordered)
+	st := o.t.st
 	next, oldest := 0, 0
 	for range 200000 {
 		require.NoError(t, o.Insert(tup(term.Int(int64(next)), term.Int(0))))
@@ -476,8 +504,9 @@ func TestOrderedQueueKeepsNoEmptyNodes(t *testing.T) {
 		}
 	}
 	checkTree(t, st)
-	require.LessOrEqual(t, st.leaves.Load(), int64(1000/leafCap+2))
-	require.Less(t, st.inners.Load(), int64(5))
+	leaves, inners := nodeCounts(st)
+	require.LessOrEqual(t, leaves, int64(1000/leafCap+2))
+	require.Less(t, inners, int64(5))
 	info, _ := o.Info()
 	require.Less(t, info.Memory, int64(1000*200))
 }
@@ -494,9 +523,9 @@ func TestOrderedUpdateCounterManyKeys(t *testing.T) {
 			require.Equal(t, int64(round+1), v)
 		}
 	}
-	err := o.t.st.(*ordered).update(term.Int(1), func(*term.Tuple) (*term.Tuple, error) { return nil, errStop })
+	err := o.t.st.update(term.Int(1), func(*term.Tuple) (*term.Tuple, error) { return nil, errStop })
 	require.ErrorIs(t, err, errStop)
-	checkTree(t, o.t.st.(*ordered))
+	checkTree(t, o.t.st)
 }
 
 // Writers of one public ordered_set work at once: each owns the keys k
@@ -587,7 +616,7 @@ func TestOrderedConcurrentWriters(t *testing.T) {
 		}
 	}
 	slices.SortFunc(ref.objs, func(a, b *term.Tuple) int { return term.Compare(a.At(0), b.At(0)) })
-	checkTree(t, ow.t.st.(*ordered))
+	checkTree(t, ow.t.st)
 	checkOrderedWalks(t, ow, ref)
 	for _, obj := range ref.objs {
 		got, ok, _ := ow.Lookup(obj.At(0))
@@ -621,5 +650,5 @@ func TestOrderedClearRacingWriters(t *testing.T) {
 	}
 	size, _ := w.Size()
 	require.Equal(t, n, size)
-	checkTree(t, ow.t.st.(*ordered))
+	checkTree(t, ow.t.st)
 }

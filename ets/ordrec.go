@@ -22,15 +22,18 @@ import (
 // allocate per insert; a read builds the tuple again. Any other object
 // is kept as the tuple, through the leaf's pointer slots.
 //
-// A slot is slotWords words: the key's order prefix, the record's meta
-// word, and recWords of payload, the elements in order. The meta word is
+// Such a table's leaves have the recSlots layout: a slot is the record's
+// meta word and recWords of payload, the elements in order, 32 bytes and
+// the leaf's 8-byte key prefix; pointers to the objects kept whole are in
+// pointer slots a leaf allocates when it first needs them. The meta word is
 // 0 for an object kept whole; otherwise it holds the arity (bits 0-2), a
 // 2-bit tag per element (bits 3-10) and a 5-bit byte length per atom or
 // binary element (bits 11-30).
 const (
 	recWords    = 3
-	slotWords   = 2 + recWords
 	recMaxArity = 4
+	// bigBytes is the size of a leaf's pointer slots, for memory info.
+	bigBytes = leafCap * 8
 )
 
 // Element tags of a record.
@@ -41,9 +44,96 @@ const (
 	tagBinary
 )
 
-// slot is one object of a leaf: w[0] is its key's prefix, w[1] the meta
-// word, w[2:] the payload.
-type slot [slotWords]atomic.Uint64
+// slot is one object of a recSlots leaf: w[0] is the meta word, w[1:]
+// the payload.
+type slot [1 + recWords]atomic.Uint64
+
+// recSlots is the layout of a Compact ordered_set: big[i] is the object
+// of slot i when it is not a record (its meta word is 0).
+type recSlots struct {
+	recs [leafCap]slot
+	big  atomic.Pointer[bigSlots] // nil until an object needs it
+}
+
+type bigSlots [leafCap]atomic.Pointer[term.Tuple]
+
+func (s *recSlots) cmpKey(p *probe, i, keyPos int) (int, bool) {
+	sl := &s.recs[i]
+	if meta := sl[0].Load(); meta != 0 {
+		return p.cmpRecKey(sl, meta, keyPos)
+	}
+	b := s.big.Load()
+	if b == nil {
+		return 0, false
+	}
+	obj := b[i].Load()
+	if obj == nil {
+		return 0, false
+	}
+	return compareKeys(p.key, obj.At(keyPos)), true
+}
+
+func (s *recSlots) read(i int, it *item) bool {
+	s.recs[i].load(&it.r)
+	it.obj = nil
+	if it.r.meta != 0 {
+		return true
+	}
+	b := s.big.Load()
+	if b == nil {
+		return false
+	}
+	it.obj = b[i].Load()
+	return it.obj != nil
+}
+
+// bigs returns s's pointer slots, allocating them (grew).
+func (s *recSlots) bigs() (b *bigSlots, grew bool) {
+	if b = s.big.Load(); b == nil {
+		b = new(bigSlots)
+		s.big.Store(b)
+		grew = true
+	}
+	return b, grew
+}
+
+func (s *recSlots) set(i int, e *entry) (grew bool) {
+	s.recs[i].store(&e.r)
+	return s.setPtr(i, e.obj)
+}
+
+// setPtr stores obj (nil for a record) in pointer slot i.
+func (s *recSlots) setPtr(i int, obj *term.Tuple) (grew bool) {
+	if obj != nil {
+		var b *bigSlots
+		b, grew = s.bigs()
+		b[i].Store(obj)
+	} else if b := s.big.Load(); b != nil {
+		b[i].Store(nil)
+	}
+	return grew
+}
+
+func (s *recSlots) move(j int, f *recSlots, i int) bool {
+	s.recs[j].copyFrom(&f.recs[i])
+	return s.setPtr(j, f.ptr(i))
+}
+
+func (s *recSlots) free(i int) {
+	s.recs[i][0].Store(0)
+	if b := s.big.Load(); b != nil {
+		b[i].Store(nil)
+	}
+}
+
+func (s *recSlots) ptr(i int) *term.Tuple {
+	if b := s.big.Load(); b != nil {
+		return b[i].Load()
+	}
+	return nil
+}
+
+func (s *recSlots) grown() bool { return s.big.Load() != nil }
 
 // rec is a record as read from a slot: the meta word and the payload.
 type rec struct {
@@ -233,32 +323,32 @@ func (r *rec) tuple() (*term.Tuple, bool) {
 // the words may come from different writes until the leaf's version is
 // checked.
 func (s *slot) load(r *rec) {
-	r.meta = s[1].Load()
+	r.meta = s[0].Load()
 	for j := range recWords {
-		r.w[j] = s[2+j].Load()
+		r.w[j] = s[1+j].Load()
 	}
 }
 
-// store writes record r with key prefix pre to s; the leaf is locked.
-func (s *slot) store(pre uint64, r *rec) {
-	s[0].Store(pre)
-	s[1].Store(r.meta)
+// store writes record r to s; the leaf is locked.
+func (s *slot) store(r *rec) {
+	s[0].Store(r.meta)
 	for j := range recWords {
-		s[2+j].Store(r.w[j])
+		s[1+j].Store(r.w[j])
 	}
 }
 
 // copyFrom copies slot f into s; the leaves are locked.
 func (s *slot) copyFrom(f *slot) {
-	for j := range slotWords {
+	for j := range s {
 		s[j].Store(f[j].Load())
 	}
 }
 
 // Key kinds of a probe that compare with a record's key without building
-// a term.
+// a term; pkUnknown until a record's key is first compared with it.
 const (
-	pkOther = iota
+	pkUnknown = iota
+	pkOther
 	pkInt
 	pkBytes // an atom or a binary of up to compactKeyBytes bytes
 )
@@ -270,21 +360,24 @@ func (p *probe) cmpRecKey(s *slot, meta uint64, keyPos int) (int, bool) {
 	if !ok {
 		return 0, false
 	}
+	if p.kind == pkUnknown {
+		p.probeKind()
+	}
 	switch {
 	case tag == tagInt && p.kind == pkInt:
-		return cmp.Compare(p.iv, int64(s[2+at].Load())), true
+		return cmp.Compare(p.iv, int64(s[1+at].Load())), true
 	case tag >= tagAtom && p.kind == pkBytes && p.tag == tag:
 		var r rec
 		var b [recWords * 8]byte
 		for j := range wordsFor(ln) {
-			r.w[at+j] = s[2+at+j].Load()
+			r.w[at+j] = s[1+at+j].Load()
 		}
 		return bytes.Compare(p.kb[:p.kl], r.bytesAt(at, ln, &b)), true
 	}
 	var r rec
 	r.meta = meta
 	for j := range recWords {
-		r.w[j] = s[2+j].Load()
+		r.w[j] = s[1+j].Load()
 	}
 	k, ok := r.elem(keyPos)
 	if !ok {
@@ -295,6 +388,7 @@ func (p *probe) cmpRecKey(s *slot, meta uint64, keyPos int) (int, bool) {
 
 // probeKind fills in p's kind for cmpRecKey.
 func (p *probe) probeKind() {
+	p.kind = pkOther
 	switch x := p.key.(type) {
 	case term.Int:
 		p.kind, p.iv = pkInt, int64(x)

@@ -132,5 +132,5 @@ func TestOrderedRecordsConcurrentReaders(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	checkTree(t, o.t.st.(*ordered))
+	checkTree(t, o.t.st)
 }

@@ -426,7 +426,7 @@ func (v View) Range(lo, hi term.Term) (iter.Seq[*term.Tuple], error) {
 	if err := v.live(); err != nil {
 		return nil, err
 	}
-	o, ok := v.t.st.(*ordered)
+	o, ok := v.t.st.(orderedSet)
 	if !ok {
 		return nil, v.t.errf(ErrNotOrdered)
 	}
