@@ -49,16 +49,18 @@ const (
 // through these methods, a call per operation on a leaf; i is an index
 // into the layout's arrays (leaf.at), not an object's rank. Readers call
 // cmpKey and read, which may see a slot mid-change and then report false;
-// writers call the others with the leaf locked.
+// writers call the others with the leaf locked. Probes, items and entries
+// go by value: a pointer passed through a type parameter's method would
+// make each operation allocate them.
 type slots[S any] interface {
 	*S
 	// cmpKey compares p with the key of the object in slot i.
-	cmpKey(p *probe, i, keyPos int) (int, bool)
-	// read copies the object of slot i into it.
-	read(i int, it *item) bool
+	cmpKey(p probe, i, keyPos int) (int, bool)
+	// read copies the object of slot i out.
+	read(i int) (item, bool)
 	// set stores e in slot i; grew reports that the layout allocated
 	// its pointer slots for it.
-	set(i int, e *entry) (grew bool)
+	set(i int, e entry) (grew bool)
 	// move copies slot i of f to slot j.
 	move(j int, f *S, i int) (grew bool)
 	// free lets go of the object of slot i.
@@ -130,7 +132,7 @@ type ptrSlots struct {
 	objs [leafCap]atomic.Pointer[term.Tuple]
 }
 
-func (s *ptrSlots) cmpKey(p *probe, i, keyPos int) (int, bool) {
+func (s *ptrSlots) cmpKey(p probe, i, keyPos int) (int, bool) {
 	obj := s.objs[i].Load()
 	if obj == nil {
 		return 0, false
@@ -138,12 +140,12 @@ func (s *ptrSlots) cmpKey(p *probe, i, keyPos int) (int, bool) {
 	return compareKeys(p.key, obj.At(keyPos)), true
 }
 
-func (s *ptrSlots) read(i int, it *item) bool {
-	it.obj = s.objs[i].Load()
-	return it.obj != nil
+func (s *ptrSlots) read(i int) (item, bool) {
+	obj := s.objs[i].Load()
+	return item{obj: obj}, obj != nil
 }
 
-func (s *ptrSlots) set(i int, e *entry) bool {
+func (s *ptrSlots) set(i int, e entry) bool {
 	s.objs[i].Store(e.obj)
 	return false
 }
@@ -285,14 +287,24 @@ func classOf(k term.Term) uint64 {
 type probe struct {
 	key  term.Term
 	pre  uint64
-	kind int
 	iv   int64
-	tag  int
-	kl   int
+	kind uint8
+	tag  uint8
+	kl   uint8
 	kb   [recWords * 8]byte
 }
 
 func newProbe(key term.Term) probe { return probe{key: key, pre: keyPrefix(key)} }
+
+// probe returns key as a probe of o: with the form cmpRecKey compares
+// when o keeps records.
+func (o *ordered[S, PS]) probe(key term.Term) probe {
+	p := newProbe(key)
+	if o.inline {
+		p.probeKind()
+	}
+	return p
+}
 
 // cmpPre compares p with a key of prefix pre by prefix alone; tie is
 // true when the prefixes are equal and the keys must be compared.
@@ -368,7 +380,7 @@ func (l *leaf[S, PS]) at(i int) int { return min(int(l.off.Load())+i, leafCap-1)
 // cmpKey compares p with the key of object i; ok is false when the slot
 // could not be read.
 func (l *leaf[S, PS]) cmpKey(p *probe, i, keyPos int) (int, bool) {
-	return PS(&l.s).cmpKey(p, l.at(i), keyPos)
+	return PS(&l.s).cmpKey(*p, l.at(i), keyPos)
 }
 
 // item is an object as a reader copies it out of a slot: a record, or
@@ -380,7 +392,11 @@ type item struct {
 }
 
 // read copies slot i into it; false when the slot could not be read.
-func (l *leaf[S, PS]) read(i int, it *item) bool { return PS(&l.s).read(l.at(i), it) }
+func (l *leaf[S, PS]) read(i int, it *item) bool {
+	var ok bool
+	*it, ok = PS(&l.s).read(l.at(i))
+	return ok
+}
 
 // object returns the object it holds.
 func (it *item) object() *term.Tuple {
@@ -407,9 +423,10 @@ func (l *leaf[S, PS]) count() int { return min(max(int(l.n.Load()), 0), leafCap)
 // it equals p; ok is false when a slot could not be read.
 func (l *leaf[S, PS]) search(p *probe, n, keyPos int) (i int, eq, ok bool) {
 	lo, hi := 0, n
+	off := int(l.off.Load()) // l.at's, read once
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		c, tie := p.cmpPre(l.pre[l.at(mid)].Load())
+		c, tie := p.cmpPre(l.pre[min(off+mid, leafCap-1)].Load())
 		if tie {
 			var ok bool
 			if c, ok = l.cmpKey(p, mid, keyPos); !ok {
@@ -514,7 +531,7 @@ restart:
 func (l *leaf[S, PS]) valid(lv uint64) bool { return l.ver.Load() == lv && !l.dead.Load() }
 
 func (o *ordered[S, PS]) lookup(key term.Term) *term.Tuple {
-	p := newProbe(key)
+	p := o.probe(key)
 	for {
 		l, lv := o.descend(&p, toKey)
 		i, eq, ok := l.search(&p, l.count(), o.keyPos)
@@ -595,7 +612,7 @@ func (o *ordered[S, PS]) first() term.Term {
 }
 
 func (o *ordered[S, PS]) next(key term.Term) (term.Term, error) {
-	p := newProbe(key)
+	p := o.probe(key)
 	var buf [1]item
 	if out, _ := o.collect(&p, true, 1, buf[:0]); len(out) > 0 {
 		return out[0].key(o.keyPos), nil
@@ -613,7 +630,7 @@ func (o *ordered[S, PS]) last() term.Term {
 }
 
 func (o *ordered[S, PS]) prev(key term.Term) (term.Term, error) {
-	p := newProbe(key)
+	p := o.probe(key)
 	for {
 		l, lv := o.descend(&p, toKey)
 		if k, ok := o.lastBefore(l, lv, &p); ok {
@@ -667,7 +684,7 @@ func (o *ordered[S, PS]) all(yield func(*term.Tuple) bool) { o.rangeObjs(nil, ni
 func (o *ordered[S, PS]) rangeObjs(lo, hi term.Term, yield func(*term.Tuple) bool) {
 	var p *probe
 	if lo != nil {
-		lp := newProbe(lo)
+		lp := o.probe(lo)
 		p = &lp
 	}
 	after := false
@@ -686,7 +703,7 @@ func (o *ordered[S, PS]) rangeObjs(lo, hi term.Term, yield func(*term.Tuple) boo
 		if !more || len(out) == 0 {
 			return
 		}
-		np := newProbe(out[len(out)-1].key(o.keyPos))
+		np := o.probe(out[len(out)-1].key(o.keyPos))
 		p, after, buf = &np, true, out
 	}
 }
@@ -801,7 +818,7 @@ func (l *leaf[S, PS]) objAt(i int) *term.Tuple {
 func (o *ordered[S, PS]) setSlot(l *leaf[S, PS], i int, e *entry) {
 	i = l.at(i)
 	l.pre[i].Store(e.pre)
-	if PS(&l.s).set(i, e) {
+	if PS(&l.s).set(i, *e) {
 		o.bigs.Add(1)
 	}
 }
@@ -881,7 +898,7 @@ func (o *ordered[S, PS]) removeAt(l *leaf[S, PS], i int) {
 }
 
 func (o *ordered[S, PS]) insert(obj *term.Tuple, onlyNew bool) bool {
-	p := newProbe(obj.At(o.keyPos))
+	p := o.probe(obj.At(o.keyPos))
 	e := o.newEntry(p.pre, obj)
 	if done, stored := o.insertIn(o.lockedLeaf(&p), &p, &e, onlyNew, nil); done {
 		return stored
@@ -929,7 +946,7 @@ func (o *ordered[S, PS]) lockPath(p *probe, buf []step[S, PS]) ([]step[S, PS], *
 }
 
 func (o *ordered[S, PS]) delete(key term.Term) bool {
-	p := newProbe(key)
+	p := o.probe(key)
 	l := o.lockedLeaf(&p)
 	n := int(l.n.Load())
 	i, eq, _ := l.search(&p, n, o.keyPos)
@@ -968,7 +985,7 @@ func (o *ordered[S, PS]) removeLocked(path []step[S, PS], l *leaf[S, PS], i int)
 }
 
 func (o *ordered[S, PS]) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, error)) error {
-	p := newProbe(key)
+	p := o.probe(key)
 	l := o.lockedLeaf(&p)
 	n := int(l.n.Load())
 	i, eq, _ := l.search(&p, n, o.keyPos)

@@ -57,7 +57,7 @@ type recSlots struct {
 
 type bigSlots [leafCap]atomic.Pointer[term.Tuple]
 
-func (s *recSlots) cmpKey(p *probe, i, keyPos int) (int, bool) {
+func (s *recSlots) cmpKey(p probe, i, keyPos int) (int, bool) {
 	sl := &s.recs[i]
 	if meta := sl[0].Load(); meta != 0 {
 		return p.cmpRecKey(sl, meta, keyPos)
@@ -73,18 +73,17 @@ func (s *recSlots) cmpKey(p *probe, i, keyPos int) (int, bool) {
 	return compareKeys(p.key, obj.At(keyPos)), true
 }
 
-func (s *recSlots) read(i int, it *item) bool {
+func (s *recSlots) read(i int) (it item, ok bool) {
 	s.recs[i].load(&it.r)
-	it.obj = nil
 	if it.r.meta != 0 {
-		return true
+		return it, true
 	}
 	b := s.big.Load()
 	if b == nil {
-		return false
+		return it, false
 	}
 	it.obj = b[i].Load()
-	return it.obj != nil
+	return it, it.obj != nil
 }
 
 // bigs returns s's pointer slots, allocating them (grew).
@@ -97,7 +96,7 @@ func (s *recSlots) bigs() (b *bigSlots, grew bool) {
 	return b, grew
 }
 
-func (s *recSlots) set(i int, e *entry) (grew bool) {
+func (s *recSlots) set(i int, e entry) (grew bool) {
 	s.recs[i].store(&e.r)
 	return s.setPtr(i, e.obj)
 }
@@ -345,10 +344,10 @@ func (s *slot) copyFrom(f *slot) {
 }
 
 // Key kinds of a probe that compare with a record's key without building
-// a term; pkUnknown until a record's key is first compared with it.
+// a term; pkOther for every other key, and for every key of a probe of a
+// table that keeps no records.
 const (
-	pkUnknown = iota
-	pkOther
+	pkOther = iota
 	pkInt
 	pkBytes // an atom or a binary of up to compactKeyBytes bytes
 )
@@ -360,13 +359,10 @@ func (p *probe) cmpRecKey(s *slot, meta uint64, keyPos int) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	if p.kind == pkUnknown {
-		p.probeKind()
-	}
 	switch {
 	case tag == tagInt && p.kind == pkInt:
 		return cmp.Compare(p.iv, int64(s[1+at].Load())), true
-	case tag >= tagAtom && p.kind == pkBytes && p.tag == tag:
+	case tag >= tagAtom && p.kind == pkBytes && int(p.tag) == tag:
 		var r rec
 		var b [recWords * 8]byte
 		for j := range wordsFor(ln) {
@@ -388,19 +384,18 @@ func (p *probe) cmpRecKey(s *slot, meta uint64, keyPos int) (int, bool) {
 
 // probeKind fills in p's kind for cmpRecKey.
 func (p *probe) probeKind() {
-	p.kind = pkOther
 	switch x := p.key.(type) {
 	case term.Int:
 		p.kind, p.iv = pkInt, int64(x)
 	case term.Atom:
 		if len(x) <= compactKeyBytes {
-			p.kind, p.tag, p.kl = pkBytes, tagAtom, copy(p.kb[:], x)
+			p.kind, p.tag, p.kl = pkBytes, tagAtom, uint8(copy(p.kb[:], x))
 		}
 	case *term.Binary:
 		if x.IsBinary() && x.Len() <= compactKeyBytes {
 			p.kind, p.tag = pkBytes, tagBinary
 			for c := range x.Chunks() {
-				p.kl += copy(p.kb[p.kl:], c)
+				p.kl += uint8(copy(p.kb[p.kl:], c))
 			}
 		}
 	}
