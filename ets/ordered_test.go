@@ -227,11 +227,7 @@ func (m *refModel) keys(from, to int) []term.Term {
 // Random operations against the sorted slice, in phases that grow the
 // tree to several levels and shrink it to nothing, so that leaves and
 // inner nodes split and go away.
-func TestOrderedAgainstSortedSlice(t *testing.T) {
-	for _, compact := range []bool{false, true} {
-		t.Run(fmt.Sprintf("compact=%v", compact), func(t *testing.T) { testOrderedAgainstSortedSlice(t, compact) })
-	}
-}
+func TestOrderedAgainstSortedSlice(t *testing.T) { forLayouts(t, testOrderedAgainstSortedSlice) }
 
 func testOrderedAgainstSortedSlice(t *testing.T, compact bool) {
 	steps, span := 120000, 40000
@@ -284,7 +280,7 @@ func testOrderedAgainstSortedSlice(t *testing.T, compact bool) {
 			require.NoError(t, err)
 			require.Equal(t, found, ok, "lookup %v", k)
 			if ok {
-				requireObject(t, m.objs[i], got)
+				requireObject(t, compact, m.objs[i], got)
 			}
 		case op < 18:
 			nk, ok, err := ow.Next(k)
@@ -396,7 +392,11 @@ func TestKeyPrefixFollowsTermOrder(t *testing.T) {
 // every permanent key, and Next/Prev of a permanent key find its
 // permanent neighbours or keys between them.
 func TestOrderedConcurrentReadersStructure(t *testing.T) {
-	o, _ := New(Options{Kind: OrderedSet})
+	forLayouts(t, testOrderedConcurrentReadersStructure)
+}
+
+func testOrderedConcurrentReadersStructure(t *testing.T, compact bool) {
+	o, _ := New(Options{Kind: OrderedSet, Compact: compact})
 	const perm = 400 // permanent keys 0, 100, 200, ...
 	for i := range perm {
 		require.NoError(t, o.Insert(tup(term.Int(int64(i*100)), term.Int(0))))
@@ -490,7 +490,11 @@ func TestOrderedConcurrentReadersStructure(t *testing.T) {
 // A queue: keys inserted at the end and deleted from the front, as an
 // expiry index by time does, must not leave leaves or inner nodes behind.
 func TestOrderedQueueKeepsNoEmptyNodes(t *testing.T) {
-	o, _ := New(Options{Kind: OrderedSet})
+	forLayouts(t, testOrderedQueueKeepsNoEmptyNodes)
+}
+
+func testOrderedQueueKeepsNoEmptyNodes(t *testing.T, compact bool) {
+	o, _ := New(Options{Kind: OrderedSet, Compact: compact})
 	st := o.t.st
 	next, oldest := 0, 0
 	for range 200000 {
@@ -514,8 +518,10 @@ func TestOrderedQueueKeepsNoEmptyNodes(t *testing.T) {
 var errStop = errors.New("stop")
 
 // UpdateCounter on an ordered_set goes through the same leaves.
-func TestOrderedUpdateCounterManyKeys(t *testing.T) {
-	o, _ := New(Options{Kind: OrderedSet})
+func TestOrderedUpdateCounterManyKeys(t *testing.T) { forLayouts(t, testOrderedUpdateCounterManyKeys) }
+
+func testOrderedUpdateCounterManyKeys(t *testing.T, compact bool) {
+	o, _ := New(Options{Kind: OrderedSet, Compact: compact})
 	for round := range 3 {
 		for k := range 5000 {
 			v, err := o.UpdateCounter(term.Int(int64(k*7%5000)), 1, 1, tup(term.Int(0), term.Int(0)))
@@ -532,9 +538,11 @@ func TestOrderedUpdateCounterManyKeys(t *testing.T) {
 // with k%writers == its number, so they share leaves, split them and
 // empty them, while readers look on. At the end the table holds exactly
 // the union of the writers' models, and the tree is sound.
-func TestOrderedConcurrentWriters(t *testing.T) {
+func TestOrderedConcurrentWriters(t *testing.T) { forLayouts(t, testOrderedConcurrentWriters) }
+
+func testOrderedConcurrentWriters(t *testing.T, compact bool) {
 	const writers, span = 3, 6000
-	ow, _ := New(Options{Kind: OrderedSet, Access: Public})
+	ow, _ := New(Options{Kind: OrderedSet, Compact: compact, Access: Public})
 	w, _ := ow.PublicWriter()
 	models := make([]map[int64]*term.Tuple, writers)
 	stop := make(chan struct{})
@@ -626,8 +634,10 @@ func TestOrderedConcurrentWriters(t *testing.T) {
 }
 
 // A clear racing writers leaves the count equal to what the table holds.
-func TestOrderedClearRacingWriters(t *testing.T) {
-	ow, _ := New(Options{Kind: OrderedSet, Access: Public})
+func TestOrderedClearRacingWriters(t *testing.T) { forLayouts(t, testOrderedClearRacingWriters) }
+
+func testOrderedClearRacingWriters(t *testing.T, compact bool) {
+	ow, _ := New(Options{Kind: OrderedSet, Compact: compact, Access: Public})
 	w, _ := ow.PublicWriter()
 	var wg sync.WaitGroup
 	for id := range 2 {

@@ -30,7 +30,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		require.True(t, ok, "%v", obj)
 		got, ok := r.tuple()
 		require.True(t, ok)
-		requireObject(t, obj, got)
+		requireObject(t, true, obj, got)
 		require.Equal(t, term.Hash(obj), term.Hash(got))
 		require.Zero(t, term.Compare(obj, got))
 		for i := range obj.Len() {
