@@ -15,9 +15,12 @@ import (
 // An ordered_set is a B+tree in Erlang term order. Objects sit in the
 // leaves' slots, so the table adds no heap object per entry: a slot is a
 // 64-bit order prefix of its key (keyPrefix), which decides most
-// comparisons without reading the object, and the object itself, inline
-// as a record when it is small (see ordrec.go) or else as a pointer in the
-// leaf's pointer slots, which a leaf allocates when it first needs them.
+// comparisons without reading the object, and the object in the leaf's
+// layout (slots): a pointer to it (ptrSlots, 16 bytes a slot with the
+// prefix), or, in a Compact table, the object inline as a record when it
+// is small (recSlots, 40 bytes a slot; see ordrec.go). The tree is
+// generic over the layout, so a table pays for the one it uses and a
+// leaf's code knows its layout without a test per slot.
 //
 // Every node carries a version that is odd while a writer holds the node.
 // Readers take no lock: they read a node's version, its fields (all

@@ -11,7 +11,7 @@ import (
 	"github.com/enode-dev/enode/term"
 )
 
-// Inline records. An ordered_set keeps a small object in its leaf slot
+// Inline records. A Compact ordered_set keeps a small object in its leaf slot
 // itself, unboxed, rather than a pointer to the tuple: a tuple of up to
 // recMaxArity elements, each an integer, a float, or an atom or binary of
 // up to compactKeyBytes bytes, whose elements take at most recWords words
