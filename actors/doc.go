@@ -37,8 +37,8 @@
 // # Resync
 //
 // A worker that starts replicating to another backup (SetBackup: a new
-// spare, a restarted one, one back after a partition), or whose frames go
-// unanswered for AckTimeout, first asks the handler what it holds
+// spare, a restarted one, one back after a partition), or whose link found
+// something of its stream lost (see Loss), first asks the handler what it holds
 // (ResyncQuery, ResyncStatus: epoch, sequence, state hash). If the worker
 // still has that state (it keeps its newest acknowledged state and the ones
 // sent after it) the next frame is one delta from it: one round trip. If
@@ -55,6 +55,32 @@
 // to it: at each turn it sends a chunk of the frame with the fewest chunks
 // left, alternating with round robin, with a bounded number of chunks in
 // flight, so one worker's 40 MB keyframe never holds up another's deltas.
+// The worker's resync messages go through the link too, after its chunks.
+//
+// # Loss
+//
+// protoactor's remote delivers at most once: what is sent while a
+// connection is re-established (a reset, a spare paused and resumed) is
+// dropped without a word, chunks, acks and resync messages alike. It never
+// reorders what it delivers between two processes. The link numbers what
+// it sends and keeps what is unanswered (chunks without a ChunkAck, frames
+// without an answer, a resync message without its answer). When something
+// has been unanswered for StallTimeout (2 s by default), the link sends a
+// LinkPing, however busy it is with other streams; the handler answers
+// LinkPong in mailbox order, after the answers to everything sent before
+// the ping, so what is still unanswered when the pong comes was lost. The
+// link drops what it still holds of those workers' streams and tells them;
+// each resyncs (covered delta, Merkle or keyframe, as above). node also
+// has the link probe at once when the transport reports the connection to
+// the backup's node lost or re-established. A slow destination is not
+// taken for a lost one: a keyframe whose chunks are being credited is
+// progressing, and a handler busy decoding a 40 MB keyframe answers the
+// ping late, after that keyframe's Ack. Only a destination silent for
+// AckTimeout (30 s), pong included, has everything unanswered written
+// off; a worker, too, gives its frames up after AckTimeout only when its
+// link has heard nothing for as long. Nothing is counted acknowledged but
+// an Ack or a ResyncStatus naming a state the worker sent, with its hash.
+// WorkerStatus.LinkLosses and LinkStats (Pings, Losses, Resets) count it.
 //
 // # Replica table and admission control
 //
@@ -83,12 +109,13 @@
 // # Wire
 //
 // Every message that crosses nodes (Chunk, ChunkAck, Ack, NeedKeyframe,
-// Fenced, SetBackup, Backoff, ResyncQuery, ResyncStatus, Resync) has a term form ({enode_chunk, ...} and so on; ToTerm,
+// Fenced, SetBackup, Backoff, ResyncQuery, ResyncStatus, Resync, LinkPing,
+// LinkPong) has a term form ({enode_chunk, ...} and so on; ToTerm,
 // FromTerm), so a transport that carries Erlang terms can move it; the
 // middlewares and the worker accept both forms, so record tuples tagged
 // enode_* are reserved: a worker does not hand them to its Behaviour.
-// Chunks must be sent with a sender (actor Request) so that answers find
-// their way back to the link.
+// Chunks, resync messages and pings must be sent with a sender (actor
+// Request) so that answers find their way back to the link.
 //
 // # Usage
 //

@@ -47,6 +47,8 @@ const (
 	tagResync       term.Atom = "enode_resync"
 	tagDigestQuery  term.Atom = "enode_digest_query"
 	tagDigest       term.Atom = "enode_digest"
+	tagLinkPing     term.Atom = "enode_link_ping"
+	tagLinkPong     term.Atom = "enode_link_pong"
 )
 
 // Chunk is one piece of a replication frame, sent by a worker's link to the
@@ -158,9 +160,10 @@ type Digest struct {
 }
 
 // ResyncQuery opens a resync: a worker that starts replicating to a
-// replica_handler (a new backup, a restarted spare, a healed partition, an
-// ack timeout) asks what the handler holds of it. It is sent with a sender
-// (the worker), which gets the ResyncStatus (or Fenced) back.
+// replica_handler (a new backup, a restarted spare, a healed partition, a
+// lost frame or reply) asks what the handler holds of it. It is sent with
+// a sender (the worker's link, which forwards the answer to the worker),
+// which gets the ResyncStatus (or Fenced) back.
 //
 // Term form: {enode_resync_query, Worker, Epoch}.
 type ResyncQuery struct {
@@ -200,6 +203,36 @@ type Resync struct {
 	Seq    uint64
 	Data   []byte
 }
+
+// LinkPing is a link's probe of the replica_handler it sends to, after it
+// heard nothing back for ReplicationConfig.StallTimeout with chunks or
+// frames unanswered. The handler's receiver middleware answers LinkPong at
+// once, in mailbox order: protoactor keeps the order of the messages
+// between two processes (it may drop some, never reorder them), so when the
+// pong comes back every reply to what the link sent before the ping has
+// come back too, and whatever is still unanswered was lost on the way
+// (either way). Mark numbers the ping.
+//
+// Term form: {enode_link_ping, Mark}.
+type LinkPing struct {
+	Mark uint64
+}
+
+// LinkPong answers LinkPing with its Mark.
+//
+// Term form: {enode_link_pong, Mark}.
+type LinkPong struct {
+	Mark uint64
+}
+
+func (*LinkPing) isProtocol() {}
+func (*LinkPong) isProtocol() {}
+
+// ToTerm returns {enode_link_ping, Mark}.
+func (p *LinkPing) ToTerm() term.Term { return term.Record(tagLinkPing, uintTerm(p.Mark)) }
+
+// ToTerm returns {enode_link_pong, Mark}.
+func (p *LinkPong) ToTerm() term.Term { return term.Record(tagLinkPong, uintTerm(p.Mark)) }
 
 func (*DigestQuery) isProtocol()  {}
 func (*Digest) isProtocol()       {}
@@ -244,6 +277,8 @@ var (
 	_ Message = (*Resync)(nil)
 	_ Message = (*DigestQuery)(nil)
 	_ Message = (*Digest)(nil)
+	_ Message = (*LinkPing)(nil)
+	_ Message = (*LinkPong)(nil)
 )
 
 // ToTerm returns {enode_digest_query, Owner}.
@@ -386,6 +421,16 @@ func FromTerm(t term.Term) (Message, error) {
 			break
 		}
 		m = digestFromTerm(&d)
+	case tagLinkPing:
+		if !d.arity(2) {
+			break
+		}
+		m = &LinkPing{Mark: d.u64(1)}
+	case tagLinkPong:
+		if !d.arity(2) {
+			break
+		}
+		m = &LinkPong{Mark: d.u64(1)}
 	default:
 		return nil, fmt.Errorf("%w: tag %q", ErrNotProtocol, string(tag))
 	}

@@ -33,6 +33,8 @@ func TestProtocolRoundTrip(t *testing.T) {
 		&ResyncStatus{Worker: "w1", Found: true, Epoch: 4, Seq: 99, Hash: math.MaxUint64, Hello: []byte{1, 2}},
 		&ResyncStatus{Worker: "w1"},
 		&Resync{Worker: "w1", Owner: "a@h", Epoch: 4, Seq: 100, Data: []byte{3}},
+		&LinkPing{Mark: math.MaxUint64},
+		&LinkPong{Mark: 7},
 	}
 	for _, m := range msgs {
 		t.Run(fmt.Sprintf("%T", m), func(t *testing.T) {
@@ -58,6 +60,8 @@ func TestProtocolGolden(t *testing.T) {
 		{&ResyncQuery{Worker: "w", Epoch: 2}, `{enode_resync_query,<<"w">>,2}`},
 		{&ResyncStatus{Worker: "w", Found: true, Epoch: 2, Seq: 5, Hash: 6, Hello: []byte{9}}, `{enode_resync_status,<<"w">>,true,2,5,6,<<9>>}`},
 		{&Resync{Worker: "w", Owner: "a", Epoch: 2, Seq: 5, Data: []byte{1}}, `{enode_resync,<<"w">>,<<"a">>,2,5,<<1>>}`},
+		{&LinkPing{Mark: 3}, `{enode_link_ping,3}`},
+		{&LinkPong{Mark: 3}, `{enode_link_pong,3}`},
 	}
 	for _, tt := range tests {
 		want, err := term.Parse(tt.text)
@@ -84,6 +88,8 @@ func TestProtocolMalformed(t *testing.T) {
 		{`{enode_fenced,<<"w">>,foo}`, ErrMalformed},
 		{`{enode_resync_query,<<"w">>}`, ErrMalformed},
 		{`{enode_digest,<<"a">>,[]}`, ErrMalformed},
+		{`{enode_link_ping}`, ErrMalformed},
+		{`{enode_link_pong,-1}`, ErrMalformed},
 		{`{enode_digest,<<"a">>,#{<<"w">> => -1}}`, ErrMalformed},
 		{`{enode_digest,<<"a">>,#{1 => 1}}`, ErrMalformed},
 		{`{enode_set_backup,<<"a">>,<<"b">>,1,2}`, ErrMalformed},

@@ -366,6 +366,11 @@ func ReplicaReceiver() actor.ReceiverMiddleware {
 				}
 			}
 			switch m := pm.(type) {
+			case *LinkPing:
+				// In mailbox order: everything the link sent before it has
+				// been handled and answered.
+				reply(&LinkPong{Mark: m.Mark})
+				return
 			case *ResyncQuery:
 				cfg, in := ra.receiverState()
 				reply(in.resyncQuery(cfg, m))
@@ -519,6 +524,9 @@ func (in *inbound) decoder(worker string, have Replica, found bool) *delta.Decod
 // A replica of a higher epoch answers Fenced, as a frame would.
 func (in *inbound) resyncQuery(cfg *ReceiverConfig, q *ResyncQuery) Message {
 	delete(in.copies, q.Worker)
+	// The query comes through the worker's link, after the last chunk the
+	// link sent for it: a frame still being reassembled was given up.
+	in.drop(q.Worker)
 	have, found := cfg.Store.Get(q.Worker)
 	if !found || have.State == nil {
 		return &ResyncStatus{Worker: q.Worker}
@@ -645,7 +653,13 @@ func (a *reassembler) add(c *Chunk) (frame []byte, problem string) {
 	p := a.parts[c.Worker]
 	if p != nil && (p.epoch != c.Epoch || p.seq != c.Seq) {
 		a.drop(c.Worker)
-		p, problem = nil, fmt.Sprintf("frame %d restarted by frame %d at chunk %d of %d", p.seq, c.Seq, p.next, p.total)
+		if c.Index != 0 {
+			p, problem = nil, fmt.Sprintf("frame %d restarted by frame %d at chunk %d of %d", p.seq, c.Seq, p.next, p.total)
+		} else {
+			// A new frame from its start: the link gave the partial one
+			// up (its chunks were lost); the new one stands on its own.
+			p = nil
+		}
 	}
 	if p == nil {
 		if c.Index != 0 {

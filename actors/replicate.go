@@ -54,10 +54,23 @@ type ReplicationConfig struct {
 	// MaxInFlightChunks is the most unacknowledged chunks a link to one
 	// replica_handler has on the wire. Default 16 (1 MiB with 64 KiB chunks).
 	MaxInFlightChunks int
-	// AckTimeout is how long a worker waits for an ack before it gives the
-	// frames in flight up and resends its latest state as a keyframe; the
-	// link writes off lost chunk credits after the same time. It must cover
-	// the replica's time to decode a keyframe. Default 30 s.
+	// StallTimeout is how long a chunk, frame or resync message a link
+	// sent may go unanswered before the link probes its replica_handler
+	// (LinkPing, again every StallTimeout while it lasts). The probe's
+	// answer comes back after the answers to everything sent before it
+	// (protoactor keeps the order of what it delivers), so what is still
+	// unanswered then was lost (a connection reset, a paused peer): its
+	// workers resync at once. A handler busy with a large keyframe answers
+	// the probe late, not wrongly, so this bounds the detection of a loss,
+	// not the time a frame may take. Negative switches probing off.
+	// Default 2 s.
+	StallTimeout time.Duration
+	// AckTimeout is the last resort: how long a worker waits for an answer
+	// (an ack, or to its resync query) before it gives up what it has in
+	// flight and resyncs, and how long a link waits without any word from
+	// its destination, not even to a probe, before it writes off what is
+	// unanswered. Losses are normally found after StallTimeout; this only
+	// matters for a destination that stays silent. Default 30 s.
 	AckTimeout time.Duration
 	// MaxBackoff caps how long a worker honours a replica_handler's
 	// Backoff: it sends no new frame for min(RetryAfter, MaxBackoff),
@@ -73,7 +86,8 @@ type ReplicationConfig struct {
 	// ends with a keyframe instead. Default 512 KiB.
 	MaxResyncMessage int
 
-	dropChunk func(*Chunk) bool // test hook: the link drops chunks it returns true for
+	dropChunk func(*Chunk) bool  // test hook: the link loses chunks it returns true for
+	dropReply func(Message) bool // test hook: the link loses replies it returns true for
 }
 
 // DefaultReplicationConfig returns the defaults: delta mode, adaptive
@@ -86,7 +100,8 @@ func DefaultReplicationConfig() ReplicationConfig {
 		ChunkSize:         64 << 10,         // far below gRPC's 4 MB message limit
 		Window:            4,                // enough to keep a loopback link busy
 		MaxInFlightChunks: 16,               // 1 MiB on the wire per destination
-		AckTimeout:        30 * time.Second, // a 40 MB keyframe's decode, with room
+		StallTimeout:      2 * time.Second,  // a loss is found within about this after the link heals
+		AckTimeout:        30 * time.Second, // the last resort against a destination that stays silent
 		MaxBackoff:        10 * time.Second, // a confused handler cannot silence a worker for long
 		Resync:            resync.DefaultConfig(),
 		MaxResyncMessage:  512 << 10, // half of node's default 1 MiB message bound
@@ -110,6 +125,9 @@ func (c *ReplicationConfig) Validate() error {
 	}
 	if c.AckTimeout == 0 {
 		c.AckTimeout = d.AckTimeout
+	}
+	if c.StallTimeout == 0 {
+		c.StallTimeout = d.StallTimeout
 	}
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = d.MaxBackoff
@@ -166,7 +184,7 @@ type WorkerStats struct {
 	resyncs, resyncCovered           atomic.Uint64
 	resyncMerkle, resyncKeyframes    atomic.Uint64
 	resyncRounds, resyncBytes        atomic.Uint64
-	ackedHash                        atomic.Uint64
+	ackedHash, linkLosses            atomic.Uint64
 }
 
 // WorkerStatus is a snapshot of WorkerStats.
@@ -184,7 +202,8 @@ type WorkerStatus struct {
 	Coalesced      uint64 // states replaced by a newer one before being sent
 	EncodeFailures uint64 // states that could not be encoded
 	NeedKeyframes  uint64 // keyframe requests from the replica (gaps, mismatches)
-	AckTimeouts    uint64 // times the frames in flight were given up for lack of an ack
+	AckTimeouts    uint64 // times the frames in flight (or a resync) were given up after AckTimeout without an answer
+	LinkLosses     uint64 // times the link found something of the worker's stream lost (see StallTimeout) and the worker resynced
 	Backoffs       uint64 // Backoff messages honoured (the replica_handler's admission control)
 	// Resyncs counts the resyncs started (a ResyncQuery to a new or
 	// silent backup); each ended one way: ResyncCovered (the worker still
@@ -208,7 +227,7 @@ func (s *WorkerStats) Snapshot() WorkerStatus {
 		NeedKeyframes: s.needKey.Load(), AckTimeouts: s.timeouts.Load(), Backoffs: s.backoffs.Load(),
 		Resyncs: s.resyncs.Load(), ResyncCovered: s.resyncCovered.Load(), ResyncMerkle: s.resyncMerkle.Load(),
 		ResyncKeyframes: s.resyncKeyframes.Load(), ResyncRoundTrips: s.resyncRounds.Load(), ResyncBytes: s.resyncBytes.Load(),
-		AckedHash: s.ackedHash.Load(),
+		AckedHash: s.ackedHash.Load(), LinkLosses: s.linkLosses.Load(),
 	}
 	if st.Seq > st.AckedSeq {
 		st.AckLag = st.Seq - st.AckedSeq
@@ -254,6 +273,7 @@ type replicator struct {
 	epoch         uint64
 
 	dest, link  *actor.PID
+	clock       *linkClock // when the link last heard from dest
 	self        *actor.PID
 	actorSystem *actor.ActorSystem
 
@@ -308,19 +328,19 @@ func (r *replicator) retarget(target *actor.PID) {
 	if r.link != nil {
 		r.actorSystem.Root.Send(r.link, &linkDetach{worker: r.worker, pid: r.self})
 	}
-	r.dest, r.link = target, nil
+	r.dest, r.link, r.clock = target, nil, nil
 	r.inflight, r.keyInFlight, r.forceKey = nil, 0, true
 	r.rs = resyncRun{}
 	r.pausedUntil = time.Time{} // a Backoff came from the old destination
 	if target == nil {
 		return
 	}
-	link, err := linkTo(r.actorSystem, target, r.cfg)
+	link, clock, err := linkTo(r.actorSystem, target, r.cfg)
 	if err != nil {
 		r.logs.Warn("replication: no link to the backup", slog.String("worker", r.worker), slog.Any("err", err))
 		return
 	}
-	r.link = link
+	r.link, r.clock = link, clock
 	if !r.cfg.Delta {
 		return
 	}
@@ -430,13 +450,20 @@ func (r *replicator) onAck(ctx actor.SenderContext, a *Ack) {
 
 // onNeedKeyframe resends the newest state as a keyframe, unless a keyframe
 // newer than what the replica has is already on its way (the replica asks
-// again for every delta that was in flight behind a gap).
+// again for every delta that was in flight behind a gap) or a resync query
+// is under way (its answer decides).
 func (r *replicator) onNeedKeyframe(ctx actor.SenderContext, n *NeedKeyframe) {
 	if n.Epoch != r.epoch {
 		return
 	}
 	r.stats.needKey.Add(1)
-	if r.rs.phase != resyncIdle {
+	switch r.rs.phase {
+	case resyncDue, resyncWaiting:
+		// An answer to a frame sent before the resync began (a delta
+		// whose base was lost): the resync's query asks what the replica
+		// holds, which settles it.
+		return
+	case resyncMerkle:
 		r.resyncFailed(ctx, "the replica asked for a keyframe")
 		return
 	}
@@ -447,27 +474,51 @@ func (r *replicator) onNeedKeyframe(ctx actor.SenderContext, n *NeedKeyframe) {
 	r.trySend(ctx)
 }
 
-// onTick gives up frames unacknowledged for longer than AckTimeout.
+// onTick gives up frames unacknowledged for longer than AckTimeout, or a
+// resync unanswered for as long, when the link has not heard from the
+// destination for as long either: the last resort (losses are normally
+// found by the link's probe, see StallTimeout).
 func (r *replicator) onTick(ctx actor.SenderContext) {
 	r.timer = nil
+	silent := r.clock.silentFor(r.cfg.AckTimeout)
 	switch {
+	case !silent:
+		// The destination is talking (a large keyframe's chunks are being
+		// credited, other workers' frames answered): the link's probe
+		// finds what is lost.
 	case r.rs.phase == resyncWaiting || r.rs.phase == resyncMerkle:
 		if time.Since(r.rs.at) >= r.cfg.AckTimeout {
 			r.stats.timeouts.Add(1)
-			r.rs = resyncRun{phase: resyncDue} // ask again
-			r.trySend(ctx)
+			r.giveUp(ctx)
 		}
 	case len(r.inflight) > 0 && time.Since(r.inflight[0].sentAt) >= r.cfg.AckTimeout:
-		// The replica went silent: ask what it holds before resending
-		// (in full-state mode, resend a keyframe at once).
 		r.stats.timeouts.Add(1)
-		r.inflight, r.keyInFlight, r.forceKey = nil, 0, true
-		if r.cfg.Delta {
-			r.rs = resyncRun{phase: resyncDue}
-		}
-		r.trySend(ctx)
+		r.giveUp(ctx)
 	}
 	r.arm()
+}
+
+// onLinkLost: the link found chunks, a frame, a reply or a resync message
+// of this worker's stream lost, and dropped what it still held of it.
+func (r *replicator) onLinkLost(ctx actor.SenderContext, m *linkLost) {
+	if !samePID(m.link, r.link) {
+		return // a link the worker no longer sends through
+	}
+	r.stats.linkLosses.Add(1)
+	r.giveUp(ctx)
+}
+
+// giveUp gives up the frames in flight and any resync under way, and asks
+// the replica what it holds before sending again (in full-state mode,
+// resends a keyframe at once). Nothing is counted acknowledged that the
+// replica did not answer.
+func (r *replicator) giveUp(ctx actor.SenderContext) {
+	r.inflight, r.keyInFlight, r.forceKey = nil, 0, true
+	r.rs = resyncRun{}
+	if r.cfg.Delta {
+		r.rs.phase = resyncDue
+	}
+	r.trySend(ctx)
 }
 
 // onBackoff pauses sending for the wait the replica_handler asked for
@@ -528,7 +579,7 @@ func (r *replicator) stop() {
 	}
 	if r.link != nil {
 		r.actorSystem.Root.Send(r.link, &linkDetach{worker: r.worker, pid: r.self})
-		r.link, r.dest = nil, nil
+		r.link, r.dest, r.clock = nil, nil, nil
 	}
 }
 

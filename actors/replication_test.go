@@ -87,7 +87,8 @@ func TestNeedKeyframeResends(t *testing.T) {
 		}
 		return false
 	}
-	rc.Window = 1 // one frame at a time: after the loss nothing reaches the replica
+	rc.Window = 1        // one frame at a time: after the loss nothing reaches the replica
+	rc.StallTimeout = -1 // no probe: this test is about the replica's request
 	pid, stats := startWorker(t, sys, spec("w1", newStepper(workload.Small), h, rc))
 	isDropped := func() bool { mu.Lock(); defer mu.Unlock(); return dropped > 0 }
 	for !isDropped() {
@@ -527,6 +528,7 @@ func TestAckTimeoutResends(t *testing.T) {
 	rc := DefaultReplicationConfig()
 	rc.Window = 1
 	rc.AckTimeout = 20 * time.Millisecond // short, so the test need not wait
+	rc.StallTimeout = -1                  // no probe: this test is about the last resort
 	var mu sync.Mutex
 	dropped := false
 	rc.dropChunk = func(c *Chunk) bool {

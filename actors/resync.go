@@ -14,8 +14,8 @@ import (
 
 // Resync, the worker's side. When a worker starts replicating to a
 // replica_handler (a new backup, a spare restarted, a backup back after a
-// partition) or its frames go unanswered for AckTimeout, it does not send
-// a keyframe blindly. It asks what the handler holds (ResyncQuery); the
+// partition) or its link finds something of its stream lost (see link),
+// it does not send a keyframe blindly. It asks what the handler holds (ResyncQuery); the
 // answer (ResyncStatus) gives the replica's epoch, sequence and state hash,
 // and the opening Hello of a Merkle comparison over it. Then:
 //
@@ -37,9 +37,14 @@ import (
 //     prefers its whole state or a message would exceed MaxResyncMessage,
 //     or an exchange that failed: a keyframe frame, chunked as usual.
 //
-// A resync that gets no answer within AckTimeout (the backup is cut off or
-// gone) starts again with a new query rather than sending a keyframe into
-// the silence.
+// Resync messages go through the worker's link, like its frames: the link
+// sends them after the chunks it sent for the worker (dropping the frames
+// it still held: the resync supersedes them), so the handler sees them in
+// that order, and forwards the answers. A resync message or answer lost
+// on the way is found by the link's probe (StallTimeout) and the resync
+// starts again with a new query; a resync that gets no answer within
+// AckTimeout (the backup is cut off or gone) does too, rather than sending
+// a keyframe into the silence.
 //
 // None of it blocks the worker: new states merge into the newest one, as
 // while the window is full, and go out when the resync ends.
@@ -136,12 +141,14 @@ func (r *replicator) rebaseCovered(st term.Term, seq uint64) {
 	r.stats.resyncCovered.Add(1)
 }
 
-// send sends a resync message straight to the handler (with the worker as
-// sender, so that the answer comes back here) and counts its bytes.
+// sendResync sends a resync message to the handler through the link,
+// after the chunks the link sent for this worker and in place of the
+// frames it still held (the answer comes back through the link, which
+// watches it for loss), and counts its bytes.
 func (r *replicator) sendResync(ctx actor.SenderContext, m Message) {
 	r.countBytes(m)
 	r.rs.at = time.Now()
-	ctx.Request(r.dest, m)
+	ctx.Send(r.link, &linkControl{worker: r.worker, workerPID: r.self, msg: m})
 	r.arm()
 }
 

@@ -211,7 +211,7 @@ func WorkerProps(spec WorkerSpec) (*actor.Props, *WorkerStats, error) {
 
 // Receive runs the protocol and the user's behaviour.
 func (w *worker) Receive(ctx actor.Context) {
-	switch ctx.Message().(type) {
+	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		w.start(ctx)
 		return
@@ -233,9 +233,12 @@ func (w *worker) Receive(ctx actor.Context) {
 	case *replicatorResume:
 		w.rep.onResume(ctx)
 		return
+	case *linkLost:
+		w.rep.onLinkLost(ctx, m)
+		return
 	case *actor.DeadLetterResponse:
-		// A resync message found no replica_handler at the backup: the
-		// resync's timeout asks again later.
+		// A message the worker sent itself found nobody (resync messages
+		// go through the link, which watches them).
 		return
 	case *StatsRequest:
 		s := w.stats.Snapshot()
@@ -312,6 +315,7 @@ func (w *worker) protocol(ctx actor.Context, pm Message) {
 		}
 	case *ResyncStatus:
 		w.rep.onResyncStatus(ctx, m)
+		w.release(ctx) // a covered resync acknowledges the state the replica holds
 	case *Resync:
 		w.rep.onResync(ctx, m)
 	case *SetBackup:

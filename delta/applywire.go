@@ -74,8 +74,10 @@ func (a *applier) reset() {
 	a.pairs = resetScratch(a.pairs)
 	a.warmIdx = resetScratch(a.warmIdx)
 	a.warmOld = resetScratch(a.warmOld)
-	a.warmItems = resetScratch(a.warmItems)
 	a.warmNext = resetScratch(a.warmNext)
+	for i := range a.warmLevels {
+		a.warmLevels[i] = resetScratch(a.warmLevels[i])
+	}
 }
 
 func resetScratch[T any](s []T) []T {
@@ -97,10 +99,10 @@ type applier struct {
 	pairs []term.Pair     // a map's puts
 
 	// Scratch space of warmList, and where its loads go (see warm.go).
-	warmIdx             []int
-	warmOld             []term.Term
-	warmItems, warmNext []warmItem
-	sink                uint64
+	warmLevels        [maxWarmLevels][]warmEdit // the edits of each level, indexed in one pass
+	warmIdx           []int
+	warmOld, warmNext []term.Term // the old terms of one level and of the next
+	sink              uint64
 }
 
 func (a *applier) run(t term.Term) (term.Term, error) {

@@ -1,15 +1,20 @@
 package delta
 
-import "github.com/enode-dev/enode/term"
+import (
+	"math"
+
+	"github.com/enode-dev/enode/term"
+)
 
 // Warming: on a replica that is not in the caches (the usual case: other
 // work runs between two deltas), applying a list spec is a chain of cache
 // misses per edited element — the rope's leaf, the element, the nested
 // tuples the spec edits, their old fields — each waiting for the one
 // before. Before applying a list spec, the applier reads ahead in the spec
-// (without building anything) for the positions it edits and loads the old
-// terms there level by level: all the edited elements, then all the
-// children their nested specs edit, and so on. Within a level the loads
+// (without building anything), in one pass that indexes the positions it
+// edits at every level warmed, and loads the old terms there level by
+// level: all the edited elements, then all the children their nested specs
+// edit, and so on. Within a level the loads
 // are independent, so the processor overlaps their misses; the apply that
 // follows finds them in the cache. Warming only reads: when the spec does
 // not parse or does not fit the term it stops, and the apply reports what
@@ -29,14 +34,15 @@ const (
 	minWarmLen   = 4096
 )
 
-// warmItem is an old term and the offset of the spec that applies to it.
-type warmItem struct {
-	t   term.Term
-	off int
-}
+// warmEdit is one edit the read-ahead found: the position it edits, and
+// the index, in the level above, of the edit whose nested spec holds it
+// (for the list's own edits, -1).
+type warmEdit struct{ pos, parent int }
 
 // warmList loads ahead the old elements of l that the list spec whose ops
 // start at the reader's offset edits, and what their nested specs edit.
+// One pass over the spec's bytes indexes the edits of every level it
+// warms (warmLevels); the loads then go level by level from that index.
 func (a *applier) warmList(l *term.List, depth int) {
 	if l.Len() < minWarmLen {
 		return
@@ -46,47 +52,54 @@ func (a *applier) warmList(l *term.List, depth int) {
 	if err != nil {
 		return
 	}
-	if cap(a.warmIdx) < n {
-		// n bounds the edits; one allocation instead of a doubling series.
-		a.warmIdx, a.warmItems = make([]int, 0, n), make([]warmItem, 0, n)
+	lv := &a.warmLevels
+	for i := range lv {
+		lv[i] = lv[i][:0]
 	}
-	idx := a.warmIdx[:0]
-	items := a.warmItems[:0]
-	r.edits(n, l.Len(), depth, func(pos, off int) {
-		idx = append(idx, pos)
-		items = append(items, warmItem{off: off})
-	})
-	if len(idx) < minWarmEdits {
-		a.warmIdx, a.warmItems = idx, items
+	if cap(lv[0]) < n {
+		// n bounds the list's edits; one allocation instead of a doubling series.
+		lv[0] = make([]warmEdit, 0, n)
+	}
+	a.indexEdits(&r, n, l.Len(), depth, 0, -1)
+	if len(lv[0]) < minWarmEdits {
 		return
 	}
-	olds := l.AtMany(a.warmOld[:0], idx)
-	for k := range items {
-		items[k].t = olds[k]
+	idx := a.warmIdx[:0]
+	for _, e := range lv[0] {
+		idx = append(idx, e.pos)
 	}
-	clear(olds)
-	a.warmOld = olds[:0]
+	items := l.AtMany(a.warmOld[:0], idx)
 	next := a.warmNext[:0]
-	for range maxWarmLevels {
+	for level := 1; ; level++ {
 		a.touch(items)
-		next = a.warmChildren(items, next[:0], depth)
-		if len(next) == 0 {
+		if level == maxWarmLevels || len(lv[level]) == 0 {
 			break
+		}
+		// items holds the terms of level-1's edits, in their order, so an
+		// edit's parent indexes it; a parent that is not a tuple long
+		// enough has nothing to load (the apply will say what is wrong).
+		next = next[:0]
+		for _, e := range lv[level] {
+			var c term.Term
+			if t, ok := items[e.parent].(*term.Tuple); ok && e.pos < t.Len() {
+				c = t.At(e.pos)
+			}
+			next = append(next, c)
 		}
 		items, next = next, items
 	}
 	clear(items)
 	clear(next)
-	// Both buffers (swapped by the levels, grown by appends) serve again.
-	a.warmIdx, a.warmItems, a.warmNext = idx[:0], items[:0], next[:0]
+	// The buffers (swapped by the levels, grown by appends) serve again.
+	a.warmIdx, a.warmOld, a.warmNext = idx[:0], items[:0], next[:0]
 }
 
 // touch loads the header of each term (the value of a boxed integer), in
 // a loop whose iterations do not depend on each other.
-func (a *applier) touch(items []warmItem) {
+func (a *applier) touch(items []term.Term) {
 	var s uint64
 	for _, it := range items {
-		switch x := it.t.(type) {
+		switch x := it.(type) {
 		case *term.Tuple:
 			s += uint64(x.Len())
 		case *term.List:
@@ -104,37 +117,19 @@ func (a *applier) touch(items []warmItem) {
 	a.sink += s
 }
 
-// warmChildren appends to next the children of items that their specs
-// edit, for tuple specs (a record's fields, the usual nesting); the terms
-// of items are in the cache by now.
-func (a *applier) warmChildren(items, next []warmItem, depth int) []warmItem {
-	for _, it := range items {
-		t, ok := it.t.(*term.Tuple)
-		if !ok || it.off >= len(a.r.b) || a.r.b[it.off] != sTuple {
-			continue
-		}
-		r := reader{b: a.r.b, off: it.off + 1}
-		n, err := r.count(1)
-		if err != nil {
-			continue
-		}
-		r.edits(n, t.Len(), depth, func(pos, off int) {
-			next = append(next, warmItem{t: t.At(pos), off: off})
-		})
-	}
-	return next
-}
-
-// edits reads the n ops of a tuple or list spec over a sequence of length
-// elements, calling fn with the position of each edit (in the old
-// sequence) and the offset of its nested spec, until the ops end, do not
-// parse or do not fit.
-func (r *reader) edits(n, length, depth int, fn func(pos, off int)) {
+// indexEdits reads the n ops of a tuple or list spec at warm level level
+// (the edits of the list itself at 0) over a sequence of length elements,
+// appending each edit to warmLevels[level] with parent, and indexing the
+// nested tuple specs of the edits at the next level (records' fields, the
+// usual nesting) down to maxWarmLevels; everything else is skipped. It
+// reports false, having stopped, when the ops do not parse or edit past
+// length.
+func (a *applier) indexEdits(r *reader, n, length, depth, level, parent int) bool {
 	pos := 0
 	for range n {
 		k, c, err := r.opHeader(true)
 		if err != nil {
-			return
+			return false
 		}
 		switch k {
 		case OpRetain, OpDelete:
@@ -142,20 +137,36 @@ func (r *reader) edits(n, length, depth int, fn func(pos, off int)) {
 		case OpInsert:
 			for range c {
 				if !r.skipValue(depth + 1) {
-					return
+					return false
 				}
 			}
 		case OpEdit:
 			if pos >= length {
-				return
+				return false
 			}
-			fn(pos, r.off)
-			if !r.skipSpec(depth + 1) {
-				return
+			edits := &a.warmLevels[level]
+			*edits = append(*edits, warmEdit{pos: pos, parent: parent})
+			if !a.indexSpec(r, depth+1, level+1, len(*edits)-1) {
+				return false
 			}
 			pos++
 		}
 	}
+	return true
+}
+
+// indexSpec moves past one nested spec, indexing its edits at level when
+// it is a tuple spec and level is one that warmList loads.
+func (a *applier) indexSpec(r *reader, depth, level, parent int) bool {
+	if level >= maxWarmLevels || depth > maxValueDepth || r.left() == 0 || r.b[r.off] != sTuple {
+		return r.skipSpec(depth)
+	}
+	r.off++
+	n, err := r.count(1)
+	if err != nil {
+		return false
+	}
+	return a.indexEdits(r, n, math.MaxInt, depth, level, parent)
 }
 
 // skipSpec moves past one spec without building it, reporting false when

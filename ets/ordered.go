@@ -784,12 +784,11 @@ func (o *ordered[S, PS]) stat(l *leaf[S, PS], n, mem int64) {
 }
 
 // entry is an object as a writer stores it: its key's prefix and either
-// its record (obj nil) or the object itself, of termBytes size.
+// its record (obj nil) or the object itself.
 type entry struct {
-	pre  uint64
-	r    rec
-	obj  *term.Tuple
-	size int64
+	pre uint64
+	r   rec
+	obj *term.Tuple
 }
 
 // newEntry prepares obj, of key prefix pre, for a slot: as a record when
@@ -802,7 +801,7 @@ func (o *ordered[S, PS]) newEntry(pre uint64, obj *term.Tuple) entry {
 			return e
 		}
 	}
-	e.obj, e.size = obj, termBytes(obj)
+	e.obj = obj
 	return e
 }
 
@@ -848,7 +847,7 @@ func (o *ordered[S, PS]) replaceAt(l *leaf[S, PS], i int, e *entry) {
 	if old := l.ptrAt(i); old != nil && e.obj != nil {
 		o.stat(l, 0, termBytesDelta(old, e.obj))
 	} else {
-		o.stat(l, 0, e.size-objSize(old))
+		o.stat(l, 0, objSize(e.obj)-objSize(old))
 	}
 	o.setSlot(l, i, e)
 }
@@ -879,7 +878,7 @@ func (o *ordered[S, PS]) putAt(l *leaf[S, PS], i int, e *entry) {
 	o.setSlot(l, i, e)
 	l.n.Store(int32(n + 1))
 	l.last.Store(int32(i))
-	o.stat(l, 1, e.size)
+	o.stat(l, 1, objSize(e.obj))
 }
 
 // removeAt removes slot i of the locked l, which keeps an object (or is
@@ -1101,16 +1100,15 @@ func (o *ordered[S, PS]) splitLeaf(path []step[S, PS], l *leaf[S, PS], i int, e 
 	case i > 0 && int(l.last.Load()) == i-1:
 		mid = i
 	}
-	moved := int64(0)
 	for j := mid; j < leafCap; j++ {
-		moved += objSize(l.ptrAt(j))
 		o.moveSlot(r, j-mid, l, j)
 		l.freeSlot(j)
 	}
 	r.n.Store(int32(leafCap - mid))
 	l.n.Store(int32(mid))
-	o.stat(l, -int64(leafCap-mid), -moved)
-	o.stat(r, int64(leafCap-mid), moved)
+	// The stripes are only ever summed, so the moved objects' count and
+	// bytes stay in l's stripe: re-walking them would cost a walk of every
+	// moved object (replica states of megabytes) under the lock.
 	if i > mid || mid == leafCap {
 		o.putAt(r, i-mid, e)
 	} else {

@@ -173,7 +173,14 @@
 //
 // Wire. Workers are given their backup's {replica_handler, Node} PID; the
 // replication protocol's messages (actors.Message, a TermForm) cross nodes
-// in their term form like every other term.
+// in their term form like every other term. protoactor's remote drops what
+// is sent while a connection is re-established; the replication link finds
+// such losses with a probe (see the actors package, Loss), and the node
+// has it probe at once when the remote transport reports the connection to
+// a node lost or re-established (actors.ProbeLink): a worker whose frames
+// or acks were lost recovers within milliseconds of the connection's
+// return (TestRemoteBlipRecovers), at worst about
+// Replication.StallTimeout (2 s) after it.
 //
 // # Failure detection
 //

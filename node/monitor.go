@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/enode-dev/enode/actors"
 	"github.com/enode-dev/enode/node/internal/remote"
 	"google.golang.org/protobuf/types/known/anypb"
 )
@@ -445,7 +446,8 @@ func (s *monitorService) nodeDown(ctx actor.Context, name string) {
 }
 
 // endpointSub forwards protoactor's "connection to a node lost" events to
-// the monitor service.
+// the monitor service, and has the replication link to that node probe its
+// replica_handler on "lost" and "(re)connected" (actors.ProbeLink).
 type endpointSub struct {
 	once sync.Once
 	stop func()
@@ -454,12 +456,22 @@ type endpointSub struct {
 func subscribeEndpoints(n *Node) *endpointSub {
 	es := n.system.EventStream
 	sub := es.SubscribeWithPredicate(func(ev any) {
-		if t, ok := ev.(*remote.EndpointTerminatedEvent); ok {
+		switch t := ev.(type) {
+		case *remote.EndpointTerminatedEvent:
 			n.system.Root.Send(n.monitorPID, endpointDown{addr: t.Address})
+			// What the workers' link had sent over the lost connection
+			// may be gone: it probes the replica_handler there at once
+			// rather than after StallTimeout of silence.
+			actors.ProbeLink(n.system, actor.NewPID(t.Address, replicaHandlerName))
+		case *remote.EndpointConnectedEvent:
+			actors.ProbeLink(n.system, actor.NewPID(t.Address, replicaHandlerName))
 		}
 	}, func(ev any) bool {
-		_, ok := ev.(*remote.EndpointTerminatedEvent)
-		return ok
+		switch ev.(type) {
+		case *remote.EndpointTerminatedEvent, *remote.EndpointConnectedEvent:
+			return true
+		}
+		return false
 	})
 	return &endpointSub{stop: func() { es.Unsubscribe(sub) }}
 }

@@ -65,6 +65,7 @@ type WorkerStatus struct {
 	BytesFull     uint64 `json:"bytes_full"`
 	NeedKeyframes uint64 `json:"need_keyframes"`
 	AckTimeouts   uint64 `json:"ack_timeouts"`
+	LinkLosses    uint64 `json:"link_losses"`
 	// Version and Restored are the demo worker's state Version and the
 	// Version it was restored from on takeover (0: started fresh); zero
 	// for workers that are not demo workers.
@@ -122,7 +123,7 @@ func NodeStatus(n *node.Node) (Status, error) {
 			ID: w.ID, Epoch: w.Epoch, TakenFrom: w.TakenFrom,
 			Steps: s.Steps, Seq: s.Seq, Acked: s.AckedSeq, Lag: s.AckLag,
 			Keyframes: s.Keyframes, Deltas: s.Deltas, BytesSent: s.BytesSent, BytesFull: s.FullStateBytes,
-			NeedKeyframes: s.NeedKeyframes, AckTimeouts: s.AckTimeouts,
+			NeedKeyframes: s.NeedKeyframes, AckTimeouts: s.AckTimeouts, LinkLosses: s.LinkLosses,
 		})
 	}
 	rs, err := n.Replicas()
