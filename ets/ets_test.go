@@ -465,33 +465,23 @@ func TestConcurrentReaders(t *testing.T) {
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			errs := make(chan error, 4)
-			for range 2 {
-				wg.Go(func() {
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						for i := 0; i < 1000; i += 2 {
-							if ok, _ := view.Member(term.Int(int64(i))); !ok {
-								errs <- errors.New("a permanent key went missing")
-								return
-							}
-						}
-						if kind == OrderedSet {
-							var prev term.Term
-							for obj := range view.All() {
-								if prev != nil && term.Compare(prev, obj.At(0)) >= 0 {
-									errs <- errors.New("traversal out of order")
-									return
-								}
-								prev = obj.At(0)
-							}
-						}
+			readers(&wg, 2, stop, errs, func() error {
+				for i := 0; i < 1000; i += 2 {
+					if ok, _ := view.Member(term.Int(int64(i))); !ok {
+						return errors.New("a permanent key went missing")
 					}
-				})
-			}
+				}
+				if kind == OrderedSet {
+					var prev term.Term
+					for obj := range view.All() {
+						if prev != nil && term.Compare(prev, obj.At(0)) >= 0 {
+							return errors.New("traversal out of order")
+						}
+						prev = obj.At(0)
+					}
+				}
+				return nil
+			})
 			r := rand.New(rand.NewPCG(1, 2))
 			for range 20000 {
 				k := term.Int(int64(1 + 2*r.IntN(500)))
@@ -613,6 +603,26 @@ func requireObject(t *testing.T, compact bool, want, got *term.Tuple) {
 		return
 	}
 	require.True(t, term.Equal(want, got), "got %v, want %v", got, want)
+}
+
+// readers starts n goroutines that call read until stop is closed or
+// read fails; its error goes to errs, which has room for n.
+func readers(wg *sync.WaitGroup, n int, stop <-chan struct{}, errs chan<- error, read func() error) {
+	for range n {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := read(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
 }
 
 // configs are the tables the model and concurrency tests run on: a set,

@@ -92,24 +92,14 @@ func TestOrderedRecordsConcurrentReaders(t *testing.T) {
 	stop := make(chan struct{})
 	errs := make(chan error, 4)
 	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				for obj := range view.All() {
-					k := int(obj.At(0).(term.Int))
-					if err := check(k, obj); err != nil {
-						errs <- err
-						return
-					}
-				}
+	readers(&wg, 2, stop, errs, func() error {
+		for obj := range view.All() {
+			if err := check(int(obj.At(0).(term.Int)), obj); err != nil {
+				return err
 			}
-		})
-	}
+		}
+		return nil
+	})
 	for round := 1; round <= 6; round++ {
 		for k := range keys {
 			require.NoError(t, o.Insert(object(k*2, round)))
