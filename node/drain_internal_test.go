@@ -13,26 +13,13 @@ import (
 	"github.com/enode-dev/enode/term"
 )
 
-// lagged starts an active node a (edited by edit) and a spare s whose
-// replica store holds w1's states while closed; w1 has 3 states
-// acknowledged, then 7 more steps that reach the worker but not the
-// replica. It returns the nodes, the store (closed, a Put held) and w1's
-// status after its last step.
+// lagged starts the cluster of startGated (w1 with 3 states acknowledged),
+// then has w1 step 7 more times with its replica store closed: the steps
+// reach the worker but not the replica. It returns the nodes, the store
+// (closed, a Put held) and w1's status after its last step.
 func lagged(t *testing.T, edit func(*Config)) (a, s *Node, gs *gatedStore, last actors.WorkerStatus) {
 	t.Helper()
-	a = startN(t, "a@127.0.0.1", RoleActive, nil, edit)
-	s = startN(t, "s@127.0.0.1", RoleSpare, a, func(cfg *Config) {
-		cfg.replicaStore = func(st actors.Store) actors.Store {
-			gs = &gatedStore{Store: st, worker: "w1"}
-			return gs
-		}
-	})
-	waitMembers(t, a, 2)
-	require.Equal(t, s.Name(), waitBackupOf(t, a))
-	_, err := a.StartWorker("w1")
-	require.NoError(t, err)
-	incrAcked(t, a, "w1", 3)
-
+	a, s, gs = startGated(t, edit)
 	gs.close()
 	for range 7 {
 		require.NoError(t, a.Send(ProcessID{Name: "w1"}, term.Atom("incr")))
