@@ -106,6 +106,13 @@
 // them with Fenced; a worker that gets Fenced with a higher epoch stops at
 // once, so that a node that was only paused does not run a worker twice.
 //
+// # Draining
+//
+// Before a graceful stop, a worker is sent Drain (a local request): it
+// handles no further user message and answers Drained once its newest
+// state is acknowledged (at once without a backup), so that the takeover
+// that follows starts from its last step.
+//
 // # Wire
 //
 // Every message that crosses nodes (Chunk, ChunkAck, Ack, NeedKeyframe,

@@ -185,6 +185,7 @@ type WorkerStats struct {
 	resyncMerkle, resyncKeyframes    atomic.Uint64
 	resyncRounds, resyncBytes        atomic.Uint64
 	ackedHash, linkLosses            atomic.Uint64
+	draining                         atomic.Bool
 }
 
 // WorkerStatus is a snapshot of WorkerStats.
@@ -216,6 +217,9 @@ type WorkerStatus struct {
 	// the covered path's delta and a keyframe are frames (BytesSent), the
 	// Merkle path's delta is part of ResyncBytes.
 	ResyncRoundTrips, ResyncBytes uint64
+	// Draining is set once the worker got a Drain: it handles no further
+	// user message and is about to be stopped.
+	Draining bool
 }
 
 // Snapshot returns the current counters.
@@ -227,7 +231,7 @@ func (s *WorkerStats) Snapshot() WorkerStatus {
 		NeedKeyframes: s.needKey.Load(), AckTimeouts: s.timeouts.Load(), Backoffs: s.backoffs.Load(),
 		Resyncs: s.resyncs.Load(), ResyncCovered: s.resyncCovered.Load(), ResyncMerkle: s.resyncMerkle.Load(),
 		ResyncKeyframes: s.resyncKeyframes.Load(), ResyncRoundTrips: s.resyncRounds.Load(), ResyncBytes: s.resyncBytes.Load(),
-		AckedHash: s.ackedHash.Load(), LinkLosses: s.linkLosses.Load(),
+		AckedHash: s.ackedHash.Load(), LinkLosses: s.linkLosses.Load(), Draining: s.draining.Load(),
 	}
 	if st.Seq > st.AckedSeq {
 		st.AckLag = st.Seq - st.AckedSeq

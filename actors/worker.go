@@ -98,6 +98,20 @@ func FromReplica(r Replica, owner string, b Behaviour, rc ReplicationConfig) Wor
 // a *WorkerStatus).
 type StatsRequest struct{}
 
+// Drain asks a worker to wind down before it is stopped (a local request;
+// the node sends it on a graceful shutdown). From then on the worker
+// handles no further user message: those that arrive, and those held behind
+// a Sync reply, are dropped, as they would be by its stop. It answers with
+// a *Drained once its newest state is acknowledged by its backup, at once
+// when it has no backup; until then it keeps replicating (retries,
+// keyframe requests, Backoff, a backup change). A worker may be asked more
+// than once; each asker gets its answer.
+type Drain struct{}
+
+// Drained answers Drain: the worker's newest state sequence and the newest
+// one its replica holds (AckedSeq >= Seq, or no backup).
+type Drained struct{ Seq, AckedSeq uint64 }
+
 // WorkerContext is what a Behaviour's callbacks see of their worker.
 type WorkerContext struct {
 	ctx       actor.Context
@@ -145,6 +159,10 @@ type core struct {
 	started bool // the first incarnation has started (restarts call Init)
 	fenced  bool
 	backup  *actor.PID
+	// draining is set by Drain: no user message is handled any more;
+	// drainers wait for the newest state's ack.
+	draining bool
+	drainers []*actor.PID
 }
 
 // worker is one incarnation of a worker actor.
@@ -211,6 +229,9 @@ func WorkerProps(spec WorkerSpec) (*actor.Props, *WorkerStats, error) {
 
 // Receive runs the protocol and the user's behaviour.
 func (w *worker) Receive(ctx actor.Context) {
+	if len(w.drainers) > 0 {
+		defer w.answerDrain(ctx) // whatever this message was, it may have brought the ack
+	}
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		w.start(ctx)
@@ -244,6 +265,14 @@ func (w *worker) Receive(ctx actor.Context) {
 		s := w.stats.Snapshot()
 		ctx.Respond(&s)
 		return
+	case *Drain:
+		w.draining = true
+		w.stats.draining.Store(true)
+		if ctx.Sender() != nil {
+			w.drainers = append(w.drainers, ctx.Sender())
+		}
+		w.answerDrain(ctx)
+		return
 	}
 	pm, err := protocolMessage(ctx.Message())
 	if err != nil {
@@ -255,6 +284,10 @@ func (w *worker) Receive(ctx actor.Context) {
 		return
 	}
 	if w.fenced {
+		return
+	}
+	if w.draining {
+		w.logs.Debug("worker: dropped a message while draining", slog.String("worker", w.spec.ID))
 		return
 	}
 	if w.waiting != nil {
@@ -398,12 +431,24 @@ func (w *worker) release(ctx actor.Context) {
 			ctx.Send(w.waiting.sender, w.waiting.reply)
 		}
 		w.waiting = nil
-		for len(w.queue) > 0 && w.waiting == nil && !w.fenced {
+		for len(w.queue) > 0 && w.waiting == nil && !w.fenced && !w.draining {
 			q := w.queue[0]
 			w.queue = w.queue[1:]
 			w.step(ctx, q.msg, q.sender)
 		}
 	}
+}
+
+// answerDrain answers the Drain requests once the worker's newest state is
+// acknowledged (or there is no backup to acknowledge it).
+func (w *worker) answerDrain(ctx actor.Context) {
+	if len(w.drainers) == 0 || (w.backup != nil && w.rep.ackedStep < w.seq) {
+		return
+	}
+	for _, p := range w.drainers {
+		ctx.Send(p, &Drained{Seq: w.seq, AckedSeq: w.rep.ackedStep})
+	}
+	w.drainers = nil
 }
 
 // WorkerStatusOf asks the worker at pid for its status, waiting at most

@@ -185,7 +185,23 @@
 // 1 to 4; 360 to 430 µs and 8.5 to 10.1% with 64-entry leaves and full
 // keys, run alternately): the cache misses fell by a third in simulation
 // but much less in time there, and the step is not yet at the 5% aimed
-// at. The checksum of the new state (term.Hash) costs about 1 µs: the
+// at. Three more levers were measured and dropped (BenchmarkReceiveCold on
+// the reference state, 1,000 steps, runs alternated, cpu-ns per step):
+// carving the step's new tuples from slabs, one per arity (1,004 → 607
+// allocations per step, the same bytes), left it unchanged (281 and 294
+// µs before, 294 and 291 after); 16-element list leaves (172 instead of
+// 186 KB per step) made it slower (281 and 269 µs before, 302 and 310
+// after); and so did GOGC=25 or 800 instead of 100 (289 to 293 and 312
+// to 316 µs, against 273 to 291). The cost left is per byte of new nodes,
+// not per allocation: of the 186 KB a reference step allocates, about 60
+// KB are copied list leaves, 33 KB records, 32 KB map leaf values, 33 KB
+// inner list and map nodes and 13 KB (on average) the 64 KiB binary
+// chunks that the occasional blob write copies (go test -memprofile of
+// BenchmarkReceive, -memprofilerate 512), plus the misses on the old
+// nodes those copies read. Later runs at load 3 to 4 put the step at 204
+// to 239 µs warm (BenchmarkReceive), 268 to 293 µs cold
+// (BenchmarkReceiveCold) and 287 µs in deltabench, 7.0% of a full decode.
+// The checksum of the new state (term.Hash) costs about 1 µs: the
 // Applier builds its new nodes with the update helpers, which carry the
 // hashes of a hashed replica, and the Decoder hashes every keyframe it
 // applies (about 5 ms for the reference state, which a decoded state's

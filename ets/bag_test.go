@@ -1,6 +1,7 @@
 package ets
 
 import (
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -268,25 +269,15 @@ func TestBagConcurrentGroups(t *testing.T) {
 	k := term.Atom("k")
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	bad := make(chan string, 1)
-	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			objs, _ := w.LookupAll(k)
-			for i := 1; i < len(objs); i++ {
-				if objs[i-1].At(1).(term.Int) >= objs[i].At(1).(term.Int) {
-					select {
-					case bad <- term.Format(term.NewTuple(objs[i-1], objs[i])):
-					default:
-					}
-					return
-				}
+	bad := make(chan error, 1)
+	readers(&wg, 1, stop, bad, func() error {
+		objs, _ := w.LookupAll(k)
+		for i := 1; i < len(objs); i++ {
+			if objs[i-1].At(1).(term.Int) >= objs[i].At(1).(term.Int) {
+				return errors.New(term.Format(term.NewTuple(objs[i-1], objs[i])))
 			}
 		}
+		return nil
 	})
 	var writers sync.WaitGroup
 	for p := range 2 {
@@ -305,8 +296,8 @@ func TestBagConcurrentGroups(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	select {
-	case s := <-bad:
-		t.Fatalf("a reader saw objects out of insertion order: %s", s)
+	case err := <-bad:
+		t.Fatalf("a reader saw objects out of insertion order: %v", err)
 	default:
 	}
 	objs, _ := o.LookupAll(k)

@@ -219,8 +219,10 @@ func TestNumbers(t *testing.T) {
 }
 
 func TestCompactOptions(t *testing.T) {
-	_, err := New(Options{Kind: OrderedSet, Compact: true})
+	_, err := New(Options{Kind: Bag, Compact: true})
 	require.ErrorIs(t, err, ErrBadOptions)
+	_, err = New(Options{Kind: OrderedSet, Compact: true})
+	require.NoError(t, err)
 }
 
 // Small objects of numbers take a record and a slot each, and the memory

@@ -39,6 +39,27 @@
 // the numbers in place, building no term: what a per-key counter or rate
 // limiter (package funnel) does millions of times a second.
 //
+// # Small objects in an ordered_set
+//
+// An ordered_set created with Options.Compact keeps a small object inline
+// in its B+tree leaf, unboxed, as ETS copies objects out of the process
+// heap: a tuple of up to four elements, each an integer, a float, or an
+// atom or binary of up to 20 bytes, whose elements fit in 24 bytes (a
+// number takes 8, an atom or binary its length rounded up to 8). {Stamp,
+// Key} with a key of up to 16 bytes and {K, V} of numbers fit. Such an
+// object costs its 40-byte slot and nothing else: no heap object, no
+// pointer for the garbage collector to mark. A read builds the tuple
+// again, so Lookup returns a tuple equal (=:=, 1 and 1.0 kept apart) to
+// the one inserted but not the same pointer. Any other object is kept
+// whole. It is an option, not the rule, because building the tuple makes
+// a lookup about twice as slow as handing back the stored pointer, and
+// because a slot that can hold a record takes 40 bytes where a default
+// ordered_set's takes 16 (a pointer and the key's order prefix), which
+// a table of large objects would pay for nothing: it suits a large,
+// long-lived index of small objects (the funnel's expiry index) more than
+// a table read far more often than written. The two layouts are two
+// instantiations of one B+tree, chosen when the table is created.
+//
 // # Concurrency
 //
 // Every handle is safe for concurrent use. Reads never take a table-wide
@@ -47,12 +68,13 @@
 // they check a version on each node they read and start again if a writer
 // changed it meanwhile. Its writers lock the one leaf they change, and take
 // a table lock only to split or remove a leaf. An ordered_set keeps its
-// objects in its leaves' slices, 16 bytes per object, and no heap object of
-// its own per entry. Each single-object operation
-// is atomic; UpdateCounter is an atomic read-modify-write. Traversals (Next,
-// All, Select, Fold) see each object at most once but, as in ETS without
-// safe_fixtable, may or may not see objects inserted or deleted while they
-// run.
+// objects in its leaves' slots, 16 bytes per object (a pointer to it and
+// its key's order prefix), 40 when the table is Compact (the object
+// itself when small, else a pointer to it), and no heap object of its own
+// per entry. Each single-object operation is atomic; UpdateCounter is an
+// atomic read-modify-write. Traversals (Next, All, Select, Fold) see each
+// object at most once but, as in ETS without safe_fixtable, may or may
+// not see objects inserted or deleted while they run.
 //
 // # Usage
 //

@@ -2,6 +2,7 @@ package ets
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -152,10 +153,11 @@ func (m *model) find(k term.Term) int {
 }
 
 func TestAgainstModel(t *testing.T) {
-	for _, kind := range kinds() {
-		t.Run(kind.String(), func(t *testing.T) {
+	for _, opts := range configs() {
+		kind := opts.Kind
+		t.Run(configName(opts), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(7, uint64(kind)))
-			o, _ := New(Options{Kind: kind})
+			o, _ := New(opts)
 			m := &model{kind: kind}
 			for step := range 20000 {
 				k := randKey(r)
@@ -191,7 +193,7 @@ func TestAgainstModel(t *testing.T) {
 					i := m.find(k)
 					require.Equal(t, i >= 0, ok)
 					if ok {
-						require.Same(t, m.objs[i], got)
+						requireObject(t, opts.Compact, m.objs[i], got)
 					}
 				}
 				if step%1000 == 999 {
@@ -298,9 +300,9 @@ func TestRangeSelectFold(t *testing.T) {
 }
 
 func TestUpdateCounter(t *testing.T) {
-	for _, kind := range kinds() {
-		t.Run(kind.String(), func(t *testing.T) {
-			o, _ := New(Options{Kind: kind})
+	for _, opts := range configs() {
+		t.Run(configName(opts), func(t *testing.T) {
+			o, _ := New(opts)
 			key := term.Atom("hits")
 			_, err := o.UpdateCounter(key, 1, 1, nil)
 			require.ErrorIs(t, err, ErrNotFound)
@@ -452,9 +454,10 @@ func TestMemoryInfo(t *testing.T) {
 // Readers run while one writer inserts and deletes; keys that are never
 // deleted must always be found, and an ordered traversal is always sorted.
 func TestConcurrentReaders(t *testing.T) {
-	for _, kind := range kinds() {
-		t.Run(kind.String(), func(t *testing.T) {
-			o, _ := New(Options{Kind: kind})
+	for _, opts := range configs() {
+		kind := opts.Kind
+		t.Run(configName(opts), func(t *testing.T) {
+			o, _ := New(opts)
 			for i := 0; i < 1000; i += 2 {
 				require.NoError(t, o.Insert(tup(term.Int(int64(i)), term.Int(0))))
 			}
@@ -462,33 +465,23 @@ func TestConcurrentReaders(t *testing.T) {
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			errs := make(chan error, 4)
-			for range 2 {
-				wg.Go(func() {
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						for i := 0; i < 1000; i += 2 {
-							if ok, _ := view.Member(term.Int(int64(i))); !ok {
-								errs <- errors.New("a permanent key went missing")
-								return
-							}
-						}
-						if kind == OrderedSet {
-							var prev term.Term
-							for obj := range view.All() {
-								if prev != nil && term.Compare(prev, obj.At(0)) >= 0 {
-									errs <- errors.New("traversal out of order")
-									return
-								}
-								prev = obj.At(0)
-							}
-						}
+			readers(&wg, 2, stop, errs, func() error {
+				for i := 0; i < 1000; i += 2 {
+					if ok, _ := view.Member(term.Int(int64(i))); !ok {
+						return errors.New("a permanent key went missing")
 					}
-				})
-			}
+				}
+				if kind == OrderedSet {
+					var prev term.Term
+					for obj := range view.All() {
+						if prev != nil && term.Compare(prev, obj.At(0)) >= 0 {
+							return errors.New("traversal out of order")
+						}
+						prev = obj.At(0)
+					}
+				}
+				return nil
+			})
 			r := rand.New(rand.NewPCG(1, 2))
 			for range 20000 {
 				k := term.Int(int64(1 + 2*r.IntN(500)))
@@ -512,8 +505,10 @@ func TestConcurrentReaders(t *testing.T) {
 // Writers start from the leaf of the last insert when it fits; reads and
 // writes must never find what a delete or a clear removed, nor miss what
 // is there.
-func TestOrderedNeverStale(t *testing.T) {
-	o, _ := New(Options{Kind: OrderedSet})
+func TestOrderedNeverStale(t *testing.T) { forLayouts(t, testOrderedNeverStale) }
+
+func testOrderedNeverStale(t *testing.T, compact bool) {
+	o, _ := New(Options{Kind: OrderedSet, Compact: compact})
 	for i := range 100 {
 		require.NoError(t, o.Insert(tup(term.Int(int64(i)), term.Int(0))))
 	}
@@ -552,9 +547,11 @@ func TestOrderedNeverStale(t *testing.T) {
 
 // Interleaved ascending streams with deletes between them: the writers'
 // leaf hints must keep the tree in order.
-func TestOrderedInterleavedStreams(t *testing.T) {
+func TestOrderedInterleavedStreams(t *testing.T) { forLayouts(t, testOrderedInterleavedStreams) }
+
+func testOrderedInterleavedStreams(t *testing.T, compact bool) {
 	r := rand.New(rand.NewPCG(5, 6))
-	o, _ := New(Options{Kind: OrderedSet})
+	o, _ := New(Options{Kind: OrderedSet, Compact: compact})
 	m := &model{kind: OrderedSet}
 	next := []int64{0, 100000, 200000}
 	check := func() {
@@ -591,7 +588,59 @@ func TestOrderedInterleavedStreams(t *testing.T) {
 	for _, obj := range m.objs {
 		got, ok, _ := o.Lookup(obj.At(0))
 		require.True(t, ok)
-		require.Same(t, obj, got)
+		requireObject(t, compact, obj, got)
 	}
-	checkTree(t, o.t.st.(*ordered))
+	checkTree(t, o.t.st)
+}
+
+// requireObject checks that got is want, or (from a Compact ordered_set,
+// which keeps small objects as records and builds them again on a read) a
+// tuple exactly equal to it: 1 and 1.0 differ.
+func requireObject(t *testing.T, compact bool, want, got *term.Tuple) {
+	t.Helper()
+	if !compact {
+		require.Same(t, want, got)
+		return
+	}
+	require.True(t, term.Equal(want, got), "got %v, want %v", got, want)
+}
+
+// readers starts n goroutines that call read until stop is closed or
+// read fails; its error goes to errs, which has room for n.
+func readers(wg *sync.WaitGroup, n int, stop <-chan struct{}, errs chan<- error, read func() error) {
+	for range n {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := read(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+}
+
+// configs are the tables the model and concurrency tests run on: a set,
+// and an ordered_set of each leaf layout.
+func configs() []Options {
+	return []Options{{Kind: Set}, {Kind: OrderedSet}, {Kind: OrderedSet, Compact: true}}
+}
+
+func configName(o Options) string {
+	if o.Compact {
+		return o.Kind.String() + "/compact"
+	}
+	return o.Kind.String()
+}
+
+// forLayouts runs test on an ordered_set of each leaf layout.
+func forLayouts(t *testing.T, test func(t *testing.T, compact bool)) {
+	for _, compact := range []bool{false, true} {
+		t.Run(fmt.Sprintf("compact=%v", compact), func(t *testing.T) { test(t, compact) })
+	}
 }

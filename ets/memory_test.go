@@ -179,7 +179,7 @@ func objectBytes(st store) int64 {
 			m += x.shards[i].mem
 		}
 		return m
-	case *ordered:
+	case orderedSet:
 		return x.objBytes()
 	}
 	panic("unknown store")

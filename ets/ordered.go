@@ -7,14 +7,20 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/enode-dev/enode/term"
 )
 
 // An ordered_set is a B+tree in Erlang term order. Objects sit in the
-// leaves' slices, so the table adds no heap object per entry: a slot is the
-// object pointer and a 64-bit order prefix of its key (keyPrefix), which
-// decides most comparisons without reading the object.
+// leaves' slots, so the table adds no heap object per entry: a slot is a
+// 64-bit order prefix of its key (keyPrefix), which decides most
+// comparisons without reading the object, and the object in the leaf's
+// layout (slots): a pointer to it (ptrSlots, 16 bytes a slot with the
+// prefix), or, in a Compact table, the object inline as a record when it
+// is small (recSlots, 40 bytes a slot; see ordrec.go). The tree is
+// generic over the layout, so a table pays for the one it uses and a
+// leaf's code knows its layout without a test per slot.
 //
 // Every node carries a version that is odd while a writer holds the node.
 // Readers take no lock: they read a node's version, its fields (all
@@ -31,8 +37,7 @@ import (
 const (
 	leafCap  = 32
 	innerCap = 64
-	// leafBytes and innerBytes are a node's size, for memory info.
-	leafBytes  = 72 + leafCap*16
+	// innerBytes is an inner node's size, for memory info.
 	innerBytes = 48 + innerCap*32
 	// statStripes spreads the object count and size over cache lines, so
 	// writers in different leaves do not share one.
@@ -41,22 +46,57 @@ const (
 	hintSlots = 4
 )
 
-type ordered struct {
+// slots is how a leaf keeps its objects, one of two layouts chosen once
+// per table: ptrSlots (a pointer per object, the default) or recSlots
+// (small objects inline, Options.Compact). The tree reaches them only
+// through these methods, a call per operation on a leaf; i is an index
+// into the layout's arrays (leaf.at), not an object's rank. Readers call
+// cmpKey and read, which may see a slot mid-change and then report false;
+// writers call the others with the leaf locked. Probes, items and entries
+// go by value: a pointer passed through a type parameter's method would
+// make each operation allocate them. Such a method is an indirect call the
+// compiler does not inline, so the readers' two (cmpKey and read) call
+// ptrSlots directly when the table has that layout: a lookup of the
+// default ordered_set was 15% slower through the indirect calls.
+type slots[S any] interface {
+	*S
+	// cmpKey compares p with the key of the object in slot i.
+	cmpKey(p probe, i, keyPos int) (int, bool)
+	// read copies the object of slot i out.
+	read(i int) (item, bool)
+	// set stores e in slot i; grew reports that the layout allocated
+	// its pointer slots for it.
+	set(i int, e entry) (grew bool)
+	// move copies slot i of f to slot j.
+	move(j int, f *S, i int) (grew bool)
+	// free lets go of the object of slot i.
+	free(i int)
+	// ptr returns the object of slot i when it is kept as a pointer
+	// (its termBytes are counted in the table's memory), else nil.
+	ptr(i int) *term.Tuple
+	// grown reports whether the layout allocated its pointer slots.
+	grown() bool
+}
+
+// ordered is an ordered_set of layout S.
+type ordered[S any, PS slots[S]] struct {
 	keyPos int
-	root   atomic.Pointer[inner]
+	inline bool // small objects are kept as records (Options.Compact)
+	root   atomic.Pointer[inner[S, PS]]
 
 	mu sync.Mutex // writers that change the tree's shape
 	// hints are the leaves writers descended to last: keys that arrive in
 	// order (timestamps, sequence numbers, a few such streams) find their
 	// leaf without a descent. They change once per leaf a stream fills,
 	// so writers mostly read them. hintNext picks the one to replace.
-	hints    [hintSlots]atomic.Pointer[leaf]
+	hints    [hintSlots]atomic.Pointer[leaf[S, PS]]
 	hintNext atomic.Uint32
 
 	stats      [statStripes]stripe
 	nextStripe uint8 // under mu
 	leaves     atomic.Int64
 	inners     atomic.Int64
+	bigs       atomic.Int64 // leaves whose layout allocated pointer slots
 }
 
 // stripe is a part of the object count and of their termBytes; each leaf
@@ -66,13 +106,16 @@ type stripe struct {
 	_      [48]byte
 }
 
-// leaf holds up to leafCap objects in key order; pre[i] is keyPrefix of
-// objs[i]'s key.
-type leaf struct {
+// leaf holds up to leafCap objects in key order at pre and s's slots
+// off to off+n-1; pre[i] is the prefix of slot i's key. Objects removed
+// from the front move off on, rather than every other object back (an
+// expiry index is deleted from its first key on); an insert with no room
+// after the last object moves them back to 0.
+type leaf[S any, PS slots[S]] struct {
 	ver        atomic.Uint64
 	dead       atomic.Bool // removed from the tree
 	n          atomic.Int32
-	next, prev atomic.Pointer[leaf]
+	next, prev atomic.Pointer[leaf[S, PS]]
 	// lo is the least key the leaf's range admits (none when loMin, for
 	// the leftmost leaf), with its prefix lop: writers starting from a
 	// hint check that their key belongs here. The range ends where next's
@@ -84,37 +127,93 @@ type leaf struct {
 	// last is the slot of the last key put here, under the leaf's lock: a
 	// full leaf whose next key goes right after it splits there.
 	last atomic.Int32
+	off  atomic.Int32
 	pre  [leafCap]atomic.Uint64
+	s    S
+}
+
+// ptrSlots is the default layout: a pointer to each object, 16 bytes a
+// slot with its prefix.
+type ptrSlots struct {
 	objs [leafCap]atomic.Pointer[term.Tuple]
 }
+
+func (s *ptrSlots) cmpKey(p probe, i, keyPos int) (int, bool) {
+	obj := s.objs[i].Load()
+	if obj == nil {
+		return 0, false
+	}
+	return compareKeys(p.key, obj.At(keyPos)), true
+}
+
+func (s *ptrSlots) read(i int) (item, bool) {
+	obj := s.objs[i].Load()
+	return item{obj: obj}, obj != nil
+}
+
+func (s *ptrSlots) set(i int, e entry) bool {
+	s.objs[i].Store(e.obj)
+	return false
+}
+
+func (s *ptrSlots) move(j int, f *ptrSlots, i int) bool {
+	s.objs[j].Store(f.objs[i].Load())
+	return false
+}
+
+func (s *ptrSlots) free(i int)            { s.objs[i].Store(nil) }
+func (s *ptrSlots) ptr(i int) *term.Tuple { return s.objs[i].Load() }
+func (s *ptrSlots) grown() bool           { return false }
 
 // inner routes to n children: child i holds the keys k with seps[i] <= k
 // < seps[i+1] (seps[0] is not used). Children are leaves when leafKids,
 // inner nodes otherwise.
-type inner struct {
+type inner[S any, PS slots[S]] struct {
 	ver      atomic.Uint64
 	dead     atomic.Bool
 	n        atomic.Int32
 	leafKids bool // never changes
 	pre      [innerCap]atomic.Uint64
 	seps     [innerCap]atomic.Pointer[sepKey]
-	kids     [innerCap]atomic.Pointer[inner]
-	leaves   [innerCap]atomic.Pointer[leaf]
+	kids     [innerCap]atomic.Pointer[inner[S, PS]]
+	leaves   [innerCap]atomic.Pointer[leaf[S, PS]]
 }
 
 type sepKey struct{ key term.Term }
 
-func newOrdered(keyPos int) *ordered {
-	o := &ordered{keyPos: keyPos}
+// orderedSet is an ordered_set of either layout.
+type orderedSet interface {
+	store
+	rangeObjs(lo, hi term.Term, yield func(*term.Tuple) bool)
+	objBytes() int64
+}
+
+// newOrdered returns an empty ordered_set keyed at keyPos, with small
+// objects inline when inline (Options.Compact).
+func newOrdered(keyPos int, inline bool) orderedSet {
+	if inline {
+		return newOrderedOf[recSlots](keyPos, true)
+	}
+	return newOrderedOf[ptrSlots](keyPos, false)
+}
+
+func newOrderedOf[S any, PS slots[S]](keyPos int, inline bool) *ordered[S, PS] {
+	o := &ordered[S, PS]{keyPos: keyPos, inline: inline}
 	o.reset()
 	return o
 }
 
+// leafBytes is a leaf's size, for memory info.
+func (o *ordered[S, PS]) leafBytes() int64 {
+	var l leaf[S, PS]
+	return int64(unsafe.Sizeof(l))
+}
+
 // reset installs an empty tree: a root with one empty leaf; under mu (or
 // before the table is shared). Counts start from zero.
-func (o *ordered) reset() {
-	r := &inner{leafKids: true}
-	l := &leaf{}
+func (o *ordered[S, PS]) reset() {
+	r := &inner[S, PS]{leafKids: true}
+	l := &leaf[S, PS]{}
 	l.loMin.Store(true)
 	r.leaves[0].Store(l)
 	r.n.Store(1)
@@ -124,6 +223,7 @@ func (o *ordered) reset() {
 	}
 	o.leaves.Store(1)
 	o.inners.Store(1)
+	o.bigs.Store(0)
 	o.root.Store(r)
 }
 
@@ -188,13 +288,29 @@ func classOf(k term.Term) uint64 {
 	return uint64(kd) & 15
 }
 
-// probe is a key being searched for, with its prefix.
+// probe is a key being searched for, with its prefix, and the key as
+// cmpRecKey compares it with a record's.
 type probe struct {
-	key term.Term
-	pre uint64
+	key  term.Term
+	pre  uint64
+	iv   int64
+	kind uint8
+	tag  uint8
+	kl   uint8
+	kb   [recWords * 8]byte
 }
 
 func newProbe(key term.Term) probe { return probe{key: key, pre: keyPrefix(key)} }
+
+// probe returns key as a probe of o: with the form cmpRecKey compares
+// when o keeps records.
+func (o *ordered[S, PS]) probe(key term.Term) probe {
+	p := newProbe(key)
+	if o.inline {
+		p.probeKind()
+	}
+	return p
+}
 
 // cmpPre compares p with a key of prefix pre by prefix alone; tie is
 // true when the prefixes are equal and the keys must be compared.
@@ -250,10 +366,10 @@ func lockW(v *atomic.Uint64)   { v.Add(1) }
 func unlockW(v *atomic.Uint64) { v.Add(1) }
 
 // tryLock takes l if its version is still lv.
-func (l *leaf) tryLock(lv uint64) bool { return lv&1 == 0 && l.ver.CompareAndSwap(lv, lv+1) }
+func (l *leaf[S, PS]) tryLock(lv uint64) bool { return lv&1 == 0 && l.ver.CompareAndSwap(lv, lv+1) }
 
 // lock takes l, waiting out a writer of its slots; under mu.
-func (l *leaf) lock() {
+func (l *leaf[S, PS]) lock() {
 	for {
 		if v := stable(&l.ver); l.ver.CompareAndSwap(v, v+1) {
 			return
@@ -261,33 +377,74 @@ func (l *leaf) lock() {
 	}
 }
 
-func (l *leaf) unlock() { l.ver.Add(1) }
+func (l *leaf[S, PS]) unlock() { l.ver.Add(1) }
 
-// keyAt returns the key of slot i, for a comparison.
-func (l *leaf) keyAt(i, keyPos int) (term.Term, bool) {
-	obj := l.objs[i].Load()
-	if obj == nil {
-		return nil, false
+// at returns the index in slots of object i; clamped, for a reader that
+// may see off and n from different writes.
+func (l *leaf[S, PS]) at(i int) int { return min(int(l.off.Load())+i, leafCap-1) }
+
+// cmpKey compares p with the key of object i; ok is false when the slot
+// could not be read.
+func (l *leaf[S, PS]) cmpKey(p *probe, i, keyPos int) (int, bool) {
+	if s, ok := any(&l.s).(*ptrSlots); ok {
+		return s.cmpKey(*p, l.at(i), keyPos)
 	}
-	return obj.At(keyPos), true
+	return PS(&l.s).cmpKey(*p, l.at(i), keyPos)
+}
+
+// item is an object as a reader copies it out of a slot: a record, or
+// the tuple when obj is set. It is trusted once the leaf's version is
+// checked.
+type item struct {
+	r   rec
+	obj *term.Tuple
+}
+
+// read copies slot i into it; false when the slot could not be read.
+func (l *leaf[S, PS]) read(i int, it *item) bool {
+	var ok bool
+	if s, isPtr := any(&l.s).(*ptrSlots); isPtr {
+		*it, ok = s.read(l.at(i))
+		return ok
+	}
+	*it, ok = PS(&l.s).read(l.at(i))
+	return ok
+}
+
+// object returns the object it holds.
+func (it *item) object() *term.Tuple {
+	if it.obj != nil {
+		return it.obj
+	}
+	obj, _ := it.r.tuple()
+	return obj
+}
+
+// key returns the key of the object it holds.
+func (it *item) key(keyPos int) term.Term {
+	if it.obj != nil {
+		return it.obj.At(keyPos)
+	}
+	k, _ := it.r.elem(keyPos)
+	return k
 }
 
 // count is n clamped to the slots, for readers that may see it mid-change.
-func (l *leaf) count() int { return min(max(int(l.n.Load()), 0), leafCap) }
+func (l *leaf[S, PS]) count() int { return min(max(int(l.n.Load()), 0), leafCap) }
 
 // search returns the first slot in [0, n) whose key is >= p, and whether
 // it equals p; ok is false when a slot could not be read.
-func (l *leaf) search(p *probe, n, keyPos int) (i int, eq, ok bool) {
+func (l *leaf[S, PS]) search(p *probe, n, keyPos int) (i int, eq, ok bool) {
 	lo, hi := 0, n
+	off := int(l.off.Load()) // l.at's, read once
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		c, tie := p.cmpPre(l.pre[mid].Load())
+		c, tie := p.cmpPre(l.pre[min(off+mid, leafCap-1)].Load())
 		if tie {
-			k, ok := l.keyAt(mid, keyPos)
-			if !ok {
+			var ok bool
+			if c, ok = l.cmpKey(p, mid, keyPos); !ok {
 				return 0, false, false
 			}
-			c = compareKeys(p.key, k)
 		}
 		switch {
 		case c > 0:
@@ -303,7 +460,7 @@ func (l *leaf) search(p *probe, n, keyPos int) (i int, eq, ok bool) {
 
 // route returns the child of nd whose range holds p; ok is false when a
 // separator could not be read.
-func (nd *inner) route(p *probe) (int, bool) {
+func (nd *inner[S, PS]) route(p *probe) (int, bool) {
 	n := min(max(int(nd.n.Load()), 1), innerCap)
 	// The first separator in [1, n) greater than p; the child before it.
 	lo, hi := 1, n
@@ -336,7 +493,7 @@ const (
 // descend returns the leaf for p (or the first or last leaf) with its
 // version, lock-free: each child is entered only after its parent is seen
 // unchanged since the child pointer was read.
-func (o *ordered) descend(p *probe, to int) (*leaf, uint64) {
+func (o *ordered[S, PS]) descend(p *probe, to int) (*leaf[S, PS], uint64) {
 restart:
 	for {
 		nd := o.root.Load()
@@ -384,19 +541,22 @@ restart:
 
 // valid reports whether l is unchanged since version lv and still in the
 // tree.
-func (l *leaf) valid(lv uint64) bool { return l.ver.Load() == lv && !l.dead.Load() }
+func (l *leaf[S, PS]) valid(lv uint64) bool { return l.ver.Load() == lv && !l.dead.Load() }
 
-func (o *ordered) lookup(key term.Term) *term.Tuple {
-	p := newProbe(key)
+func (o *ordered[S, PS]) lookup(key term.Term) *term.Tuple {
+	p := o.probe(key)
 	for {
 		l, lv := o.descend(&p, toKey)
 		i, eq, ok := l.search(&p, l.count(), o.keyPos)
-		var obj *term.Tuple
+		var it item
 		if ok && eq {
-			obj = l.objs[i].Load()
+			ok = l.read(i, &it)
 		}
-		if ok && (!eq || obj != nil) && l.valid(lv) {
-			return obj
+		if ok && l.valid(lv) {
+			if !eq {
+				return nil
+			}
+			return it.object()
 		}
 	}
 }
@@ -405,9 +565,9 @@ func (o *ordered) lookup(key term.Term) *term.Tuple {
 // the first key >= p (> p when after; from the first key when p is nil)
 // onwards, all from one leaf (or from the next ones when a leaf has none
 // left), and reports whether leaves follow.
-func (o *ordered) collect(p *probe, after bool, max int, buf []*term.Tuple) ([]*term.Tuple, bool) {
+func (o *ordered[S, PS]) collect(p *probe, after bool, max int, buf []item) ([]item, bool) {
 	for {
-		var l *leaf
+		var l *leaf[S, PS]
 		var lv uint64
 		if p == nil {
 			l, lv = o.descend(nil, toFirst)
@@ -421,7 +581,7 @@ func (o *ordered) collect(p *probe, after bool, max int, buf []*term.Tuple) ([]*
 	}
 }
 
-func (o *ordered) collectFrom(l *leaf, lv uint64, p *probe, after bool, max int, buf []*term.Tuple) ([]*term.Tuple, bool, bool) {
+func (o *ordered[S, PS]) collectFrom(l *leaf[S, PS], lv uint64, p *probe, after bool, max int, buf []item) ([]item, bool, bool) {
 	for {
 		n := l.count()
 		i := 0
@@ -436,11 +596,10 @@ func (o *ordered) collectFrom(l *leaf, lv uint64, p *probe, after bool, max int,
 		}
 		out := buf[:0]
 		for j := i; j < n && len(out) < max; j++ {
-			obj := l.objs[j].Load()
-			if obj == nil {
+			out = append(out, item{})
+			if !l.read(j, &out[len(out)-1]) {
 				return buf, false, false
 			}
-			out = append(out, obj)
 		}
 		nx := l.next.Load()
 		if !l.valid(lv) {
@@ -457,24 +616,24 @@ func (o *ordered) collectFrom(l *leaf, lv uint64, p *probe, after bool, max int,
 	}
 }
 
-func (o *ordered) first() term.Term {
-	var buf [1]*term.Tuple
+func (o *ordered[S, PS]) first() term.Term {
+	var buf [1]item
 	if out, _ := o.collect(nil, false, 1, buf[:0]); len(out) > 0 {
-		return out[0].At(o.keyPos)
+		return out[0].key(o.keyPos)
 	}
 	return nil
 }
 
-func (o *ordered) next(key term.Term) (term.Term, error) {
-	p := newProbe(key)
-	var buf [1]*term.Tuple
+func (o *ordered[S, PS]) next(key term.Term) (term.Term, error) {
+	p := o.probe(key)
+	var buf [1]item
 	if out, _ := o.collect(&p, true, 1, buf[:0]); len(out) > 0 {
-		return out[0].At(o.keyPos), nil
+		return out[0].key(o.keyPos), nil
 	}
 	return nil, nil
 }
 
-func (o *ordered) last() term.Term {
+func (o *ordered[S, PS]) last() term.Term {
 	for {
 		l, lv := o.descend(nil, toLast)
 		if k, ok := o.lastBefore(l, lv, nil); ok {
@@ -483,8 +642,8 @@ func (o *ordered) last() term.Term {
 	}
 }
 
-func (o *ordered) prev(key term.Term) (term.Term, error) {
-	p := newProbe(key)
+func (o *ordered[S, PS]) prev(key term.Term) (term.Term, error) {
+	p := o.probe(key)
 	for {
 		l, lv := o.descend(&p, toKey)
 		if k, ok := o.lastBefore(l, lv, &p); ok {
@@ -495,8 +654,8 @@ func (o *ordered) prev(key term.Term) (term.Term, error) {
 
 // lastBefore returns the last key < p (the last key when p is nil) from l
 // or the leaves before it; ok is false when the search must start again.
-func (o *ordered) lastBefore(l *leaf, lv uint64, p *probe) (term.Term, bool) {
-	var from *leaf // the leaf l was reached from, going back
+func (o *ordered[S, PS]) lastBefore(l *leaf[S, PS], lv uint64, p *probe) (term.Term, bool) {
+	var from *leaf[S, PS] // the leaf l was reached from, going back
 	for {
 		n := l.count()
 		i := n
@@ -506,11 +665,9 @@ func (o *ordered) lastBefore(l *leaf, lv uint64, p *probe) (term.Term, bool) {
 				return nil, false
 			}
 		}
-		var obj *term.Tuple
-		if i > 0 {
-			if obj = l.objs[i-1].Load(); obj == nil {
-				return nil, false
-			}
+		var it item
+		if i > 0 && !l.read(i-1, &it) {
+			return nil, false
 		}
 		pl, nx := l.prev.Load(), l.next.Load()
 		// A leaf reached going back must still be next to the one left:
@@ -518,8 +675,8 @@ func (o *ordered) lastBefore(l *leaf, lv uint64, p *probe) (term.Term, bool) {
 		if !l.valid(lv) || (from != nil && nx != from) {
 			return nil, false
 		}
-		if obj != nil {
-			return obj.At(o.keyPos), true
+		if i > 0 {
+			return it.key(o.keyPos), true
 		}
 		if pl == nil {
 			return nil, true
@@ -532,22 +689,23 @@ func (o *ordered) lastBefore(l *leaf, lv uint64, p *probe) (term.Term, bool) {
 	}
 }
 
-func (o *ordered) all(yield func(*term.Tuple) bool) { o.rangeObjs(nil, nil, yield) }
+func (o *ordered[S, PS]) all(yield func(*term.Tuple) bool) { o.rangeObjs(nil, nil, yield) }
 
 // rangeObjs yields the objects with lo <= key <= hi (nil bounds are open)
 // in order, lock-free, a leaf at a time: after each leaf it looks for the
 // first key after the last one it yielded.
-func (o *ordered) rangeObjs(lo, hi term.Term, yield func(*term.Tuple) bool) {
+func (o *ordered[S, PS]) rangeObjs(lo, hi term.Term, yield func(*term.Tuple) bool) {
 	var p *probe
 	if lo != nil {
-		lp := newProbe(lo)
+		lp := o.probe(lo)
 		p = &lp
 	}
 	after := false
-	buf := make([]*term.Tuple, 0, leafCap)
+	buf := make([]item, 0, leafCap)
 	for {
 		out, more := o.collect(p, after, leafCap, buf)
-		for _, obj := range out {
+		for i := range out {
+			obj := out[i].object()
 			if hi != nil && compareKeys(obj.At(o.keyPos), hi) > 0 {
 				return
 			}
@@ -558,12 +716,12 @@ func (o *ordered) rangeObjs(lo, hi term.Term, yield func(*term.Tuple) bool) {
 		if !more || len(out) == 0 {
 			return
 		}
-		np := newProbe(out[len(out)-1].At(o.keyPos))
+		np := o.probe(out[len(out)-1].key(o.keyPos))
 		p, after, buf = &np, true, out
 	}
 }
 
-func (o *ordered) size() int {
+func (o *ordered[S, PS]) size() int {
 	n := int64(0)
 	for i := range o.stats {
 		n += o.stats[i].n.Load()
@@ -572,7 +730,7 @@ func (o *ordered) size() int {
 }
 
 // objBytes is the termBytes of the objects held.
-func (o *ordered) objBytes() int64 {
+func (o *ordered[S, PS]) objBytes() int64 {
 	m := int64(0)
 	for i := range o.stats {
 		m += o.stats[i].mem.Load()
@@ -580,8 +738,8 @@ func (o *ordered) objBytes() int64 {
 	return m
 }
 
-func (o *ordered) memory() int64 {
-	return o.objBytes() + o.leaves.Load()*leafBytes + o.inners.Load()*innerBytes + 128
+func (o *ordered[S, PS]) memory() int64 {
+	return o.objBytes() + o.leaves.Load()*o.leafBytes() + o.bigs.Load()*bigBytes + o.inners.Load()*innerBytes + 128
 }
 
 // Writers.
@@ -589,7 +747,7 @@ func (o *ordered) memory() int64 {
 // inRange reports whether p belongs in l's range; l's fields are read as
 // a reader reads them, so the answer holds only if l is then locked at the
 // version read before.
-func (l *leaf) inRange(p *probe) bool {
+func (l *leaf[S, PS]) inRange(p *probe) bool {
 	if !l.loMin.Load() {
 		lo := l.lo.Load()
 		if lo == nil || p.cmp(l.lop.Load(), lo.key) < 0 {
@@ -607,7 +765,7 @@ func (l *leaf) inRange(p *probe) bool {
 
 // lockedLeaf returns p's leaf, locked: a hint when p belongs there, or
 // the leaf a descent finds, which becomes a hint.
-func (o *ordered) lockedLeaf(p *probe) *leaf {
+func (o *ordered[S, PS]) lockedLeaf(p *probe) *leaf[S, PS] {
 	for i := range o.hints {
 		if l := o.hints[i].Load(); l != nil {
 			if lv := l.ver.Load(); !l.dead.Load() && l.inRange(p) && l.tryLock(lv) {
@@ -625,7 +783,7 @@ func (o *ordered) lockedLeaf(p *probe) *leaf {
 }
 
 // stat adds to the counts of l's stripe; l is locked.
-func (o *ordered) stat(l *leaf, n, mem int64) {
+func (o *ordered[S, PS]) stat(l *leaf[S, PS], n, mem int64) {
 	st := &o.stats[l.stripe]
 	if n != 0 {
 		st.n.Add(n)
@@ -635,59 +793,141 @@ func (o *ordered) stat(l *leaf, n, mem int64) {
 	}
 }
 
-// replaceAt stores obj in slot i of the locked l, in place of an object
-// with an equal key.
-func (o *ordered) replaceAt(l *leaf, i int, obj *term.Tuple) {
-	o.stat(l, 0, termBytesDelta(l.objs[i].Load(), obj))
-	l.objs[i].Store(obj)
+// entry is an object as a writer stores it: its key's prefix and either
+// its record (obj nil) or the object itself.
+type entry struct {
+	pre uint64
+	r   rec
+	obj *term.Tuple
 }
 
-// putAt adds obj (key p) at slot i of the locked l, which
-// has room.
-func (o *ordered) putAt(l *leaf, i int, p *probe, obj *term.Tuple) {
-	n := int(l.n.Load())
-	for j := n; j > i; j-- {
-		l.pre[j].Store(l.pre[j-1].Load())
-		l.objs[j].Store(l.objs[j-1].Load())
+// newEntry prepares obj, of key prefix pre, for a slot: as a record when
+// the table keeps records and it fits.
+func (o *ordered[S, PS]) newEntry(pre uint64, obj *term.Tuple) entry {
+	e := entry{pre: pre}
+	if o.inline {
+		if r, ok := encodeRec(obj); ok {
+			e.r = r
+			return e
+		}
 	}
-	l.pre[i].Store(p.pre)
-	l.objs[i].Store(obj)
+	e.obj = obj
+	return e
+}
+
+// ptrAt returns the object slot i of the locked l holds as a pointer; nil
+// for a record.
+func (l *leaf[S, PS]) ptrAt(i int) *term.Tuple { return PS(&l.s).ptr(l.at(i)) }
+
+// objAt returns the object of slot i of the locked l.
+func (l *leaf[S, PS]) objAt(i int) *term.Tuple {
+	var it item
+	l.read(i, &it)
+	return it.object()
+}
+
+// setSlot stores e in slot i of the locked l.
+func (o *ordered[S, PS]) setSlot(l *leaf[S, PS], i int, e *entry) {
+	i = l.at(i)
+	l.pre[i].Store(e.pre)
+	if PS(&l.s).set(i, *e) {
+		o.bigs.Add(1)
+	}
+}
+
+// moveSlot copies object i of the locked f to object j of the locked l.
+func (o *ordered[S, PS]) moveSlot(l *leaf[S, PS], j int, f *leaf[S, PS], i int) {
+	o.movePhys(l, l.at(j), f, f.at(i))
+}
+
+// movePhys copies slot i of the locked f to slot j of the locked l.
+func (o *ordered[S, PS]) movePhys(l *leaf[S, PS], j int, f *leaf[S, PS], i int) {
+	l.pre[j].Store(f.pre[i].Load())
+	if PS(&l.s).move(j, &f.s, i) {
+		o.bigs.Add(1)
+	}
+}
+
+// freeSlot lets go of the object slot i of the locked l held.
+func (l *leaf[S, PS]) freeSlot(i int) { PS(&l.s).free(l.at(i)) }
+
+// replaceAt stores e in slot i of the locked l, in place of an object
+// with an equal key.
+func (o *ordered[S, PS]) replaceAt(l *leaf[S, PS], i int, e *entry) {
+	if old := l.ptrAt(i); old != nil && e.obj != nil {
+		o.stat(l, 0, termBytesDelta(old, e.obj))
+	} else {
+		o.stat(l, 0, objSize(e.obj)-objSize(old))
+	}
+	o.setSlot(l, i, e)
+}
+
+// objSize is termBytes of an object kept as a pointer, 0 for none.
+func objSize(obj *term.Tuple) int64 {
+	if obj == nil {
+		return 0
+	}
+	return termBytes(obj)
+}
+
+// putAt adds e at slot i of the locked l, which has room.
+func (o *ordered[S, PS]) putAt(l *leaf[S, PS], i int, e *entry) {
+	n := int(l.n.Load())
+	if off := int(l.off.Load()); off > 0 && off+n == leafCap {
+		for j := range n {
+			o.movePhys(l, j, l, off+j)
+		}
+		for j := n; j < off+n; j++ {
+			PS(&l.s).free(j)
+		}
+		l.off.Store(0)
+	}
+	for j := n; j > i; j-- {
+		o.moveSlot(l, j, l, j-1)
+	}
+	o.setSlot(l, i, e)
 	l.n.Store(int32(n + 1))
 	l.last.Store(int32(i))
-	o.stat(l, 1, termBytes(obj))
+	o.stat(l, 1, objSize(e.obj))
 }
 
 // removeAt removes slot i of the locked l, which keeps an object (or is
 // the only leaf).
-func (o *ordered) removeAt(l *leaf, i int) {
+func (o *ordered[S, PS]) removeAt(l *leaf[S, PS], i int) {
 	n := int(l.n.Load())
-	o.stat(l, -1, -termBytes(l.objs[i].Load()))
-	for j := i; j < n-1; j++ {
-		l.pre[j].Store(l.pre[j+1].Load())
-		l.objs[j].Store(l.objs[j+1].Load())
+	o.stat(l, -1, -objSize(l.ptrAt(i)))
+	if i == 0 {
+		l.freeSlot(0)
+		l.off.Add(1)
+		l.n.Store(int32(n - 1))
+		return
 	}
-	l.objs[n-1].Store(nil)
+	for j := i; j < n-1; j++ {
+		o.moveSlot(l, j, l, j+1)
+	}
+	l.freeSlot(n - 1)
 	l.n.Store(int32(n - 1))
 }
 
-func (o *ordered) insert(obj *term.Tuple, onlyNew bool) bool {
-	p := newProbe(obj.At(o.keyPos))
-	if done, stored := o.insertIn(o.lockedLeaf(&p), &p, obj, onlyNew, nil); done {
+func (o *ordered[S, PS]) insert(obj *term.Tuple, onlyNew bool) bool {
+	p := o.probe(obj.At(o.keyPos))
+	e := o.newEntry(p.pre, obj)
+	if done, stored := o.insertIn(o.lockedLeaf(&p), &p, &e, onlyNew, nil); done {
 		return stored
 	}
 	// The leaf is full: split it, under mu.
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var buf [8]step
+	var buf [8]step[S, PS]
 	path, l := o.lockPath(&p, buf[:0])
-	_, stored := o.insertIn(l, &p, obj, onlyNew, path)
+	_, stored := o.insertIn(l, &p, &e, onlyNew, path)
 	return stored
 }
 
 // insertIn does insert's work in the locked leaf l and unlocks it. When l
 // is full it splits l with path (under mu), or without a path gives up:
 // done is false.
-func (o *ordered) insertIn(l *leaf, p *probe, obj *term.Tuple, onlyNew bool, path []step) (done, stored bool) {
+func (o *ordered[S, PS]) insertIn(l *leaf[S, PS], p *probe, e *entry, onlyNew bool, path []step[S, PS]) (done, stored bool) {
 	n := int(l.n.Load())
 	i, eq, _ := l.search(p, n, o.keyPos)
 	switch {
@@ -695,30 +935,30 @@ func (o *ordered) insertIn(l *leaf, p *probe, obj *term.Tuple, onlyNew bool, pat
 		l.unlock()
 		return true, false
 	case eq:
-		o.replaceAt(l, i, obj)
+		o.replaceAt(l, i, e)
 		l.unlock()
 		return true, true
 	case n < leafCap:
-		o.putAt(l, i, p, obj)
+		o.putAt(l, i, e)
 		l.unlock()
 		return true, true
 	case path == nil:
 		l.unlock()
 		return false, false
 	}
-	o.splitLeaf(path, l, i, p, obj)
+	o.splitLeaf(path, l, i, e)
 	return true, true
 }
 
 // lockPath returns the path to p's leaf and the leaf, locked; under mu.
-func (o *ordered) lockPath(p *probe, buf []step) ([]step, *leaf) {
+func (o *ordered[S, PS]) lockPath(p *probe, buf []step[S, PS]) ([]step[S, PS], *leaf[S, PS]) {
 	path, l := o.path(p, buf)
 	l.lock()
 	return path, l
 }
 
-func (o *ordered) delete(key term.Term) bool {
-	p := newProbe(key)
+func (o *ordered[S, PS]) delete(key term.Term) bool {
+	p := o.probe(key)
 	l := o.lockedLeaf(&p)
 	n := int(l.n.Load())
 	i, eq, _ := l.search(&p, n, o.keyPos)
@@ -733,7 +973,7 @@ func (o *ordered) delete(key term.Term) bool {
 	l.unlock()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var buf [8]step
+	var buf [8]step[S, PS]
 	path, l := o.lockPath(&p, buf[:0])
 	i, eq, _ = l.search(&p, int(l.n.Load()), o.keyPos)
 	if eq {
@@ -746,18 +986,18 @@ func (o *ordered) delete(key term.Term) bool {
 
 // removeLocked removes slot i of the locked l, and l itself when that
 // empties it and it is not the only leaf; under mu. It unlocks l.
-func (o *ordered) removeLocked(path []step, l *leaf, i int) {
+func (o *ordered[S, PS]) removeLocked(path []step[S, PS], l *leaf[S, PS], i int) {
 	if l.n.Load() > 1 || o.leaves.Load() == 1 {
 		o.removeAt(l, i)
 		l.unlock()
 		return
 	}
-	o.stat(l, -1, -termBytes(l.objs[i].Load()))
+	o.stat(l, -1, -objSize(l.ptrAt(i)))
 	o.removeLeaf(path, l)
 }
 
-func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, error)) error {
-	p := newProbe(key)
+func (o *ordered[S, PS]) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, error)) error {
+	p := o.probe(key)
 	l := o.lockedLeaf(&p)
 	n := int(l.n.Load())
 	i, eq, _ := l.search(&p, n, o.keyPos)
@@ -772,13 +1012,13 @@ func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 	l.unlock()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var buf [8]step
+	var buf [8]step[S, PS]
 	path, l := o.lockPath(&p, buf[:0])
 	n = int(l.n.Load())
 	i, eq, _ = l.search(&p, n, o.keyPos)
 	var old *term.Tuple
 	if eq {
-		old = l.objs[i].Load()
+		old = l.objAt(i)
 	}
 	obj, err := f(old)
 	switch {
@@ -787,23 +1027,26 @@ func (o *ordered) update(key term.Term, f func(old *term.Tuple) (*term.Tuple, er
 	case obj == nil:
 		o.removeLocked(path, l, i)
 	case eq:
-		o.replaceAt(l, i, obj)
+		e := o.newEntry(p.pre, obj)
+		o.replaceAt(l, i, &e)
 		l.unlock()
 	case n < leafCap:
-		o.putAt(l, i, &p, obj)
+		e := o.newEntry(p.pre, obj)
+		o.putAt(l, i, &e)
 		l.unlock()
 	default:
-		o.splitLeaf(path, l, i, &p, obj)
+		e := o.newEntry(p.pre, obj)
+		o.splitLeaf(path, l, i, &e)
 	}
 	return err
 }
 
 // updateAt applies f to slot i of the locked l (eq: the key is there),
 // when neither outcome changes the tree's shape.
-func (o *ordered) updateAt(l *leaf, i int, eq bool, p *probe, f func(old *term.Tuple) (*term.Tuple, error)) error {
+func (o *ordered[S, PS]) updateAt(l *leaf[S, PS], i int, eq bool, p *probe, f func(old *term.Tuple) (*term.Tuple, error)) error {
 	var old *term.Tuple
 	if eq {
-		old = l.objs[i].Load()
+		old = l.objAt(i)
 	}
 	obj, err := f(old)
 	switch {
@@ -813,9 +1056,11 @@ func (o *ordered) updateAt(l *leaf, i int, eq bool, p *probe, f func(old *term.T
 		o.removeAt(l, i)
 	case obj == nil:
 	case eq:
-		o.replaceAt(l, i, obj)
+		e := o.newEntry(p.pre, obj)
+		o.replaceAt(l, i, &e)
 	default:
-		o.putAt(l, i, p, obj)
+		e := o.newEntry(p.pre, obj)
+		o.putAt(l, i, &e)
 	}
 	return nil
 }
@@ -823,18 +1068,18 @@ func (o *ordered) updateAt(l *leaf, i int, eq bool, p *probe, f func(old *term.T
 // Shape changes, under mu.
 
 // step is one inner node on the way down to a leaf and the child taken.
-type step struct {
-	nd *inner
+type step[S any, PS slots[S]] struct {
+	nd *inner[S, PS]
 	i  int
 }
 
 // path returns the inner nodes from the root down to p's leaf, and the
 // leaf; under mu, so inner nodes hold still.
-func (o *ordered) path(p *probe, buf []step) ([]step, *leaf) {
+func (o *ordered[S, PS]) path(p *probe, buf []step[S, PS]) ([]step[S, PS], *leaf[S, PS]) {
 	nd := o.root.Load()
 	for {
 		i, _ := nd.route(p)
-		buf = append(buf, step{nd, i})
+		buf = append(buf, step[S, PS]{nd, i})
 		if nd.leafKids {
 			return buf, nd.leaves[i].Load()
 		}
@@ -843,10 +1088,10 @@ func (o *ordered) path(p *probe, buf []step) ([]step, *leaf) {
 }
 
 // newLeaf returns an empty leaf on the next stripe.
-func (o *ordered) newLeaf() *leaf {
+func (o *ordered[S, PS]) newLeaf() *leaf[S, PS] {
 	o.nextStripe = (o.nextStripe + 1) % statStripes
 	o.leaves.Add(1)
-	return &leaf{stripe: o.nextStripe}
+	return &leaf[S, PS]{stripe: o.nextStripe}
 }
 
 // splitLeaf adds obj at slot i of the full, locked leaf l at the end of
@@ -856,7 +1101,7 @@ func (o *ordered) newLeaf() *leaf {
 // l: a stream of keys below other keys), l keeps the keys before obj and
 // obj, so that the stream goes on appending to l and the keys after it
 // are in another leaf. It unlocks l.
-func (o *ordered) splitLeaf(path []step, l *leaf, i int, p *probe, obj *term.Tuple) {
+func (o *ordered[S, PS]) splitLeaf(path []step[S, PS], l *leaf[S, PS], i int, e *entry) {
 	r := o.newLeaf()
 	mid := leafCap / 2
 	switch {
@@ -866,25 +1111,24 @@ func (o *ordered) splitLeaf(path []step, l *leaf, i int, p *probe, obj *term.Tup
 		mid = i
 	}
 	for j := mid; j < leafCap; j++ {
-		r.pre[j-mid].Store(l.pre[j].Load())
-		r.objs[j-mid].Store(l.objs[j].Load())
+		o.moveSlot(r, j-mid, l, j)
+		l.freeSlot(j)
 	}
 	r.n.Store(int32(leafCap - mid))
-	for j := mid; j < leafCap; j++ {
-		l.objs[j].Store(nil)
-	}
 	l.n.Store(int32(mid))
 	// The stripes are only ever summed, so the moved objects' count and
 	// bytes stay in l's stripe: re-walking them would cost a walk of every
 	// moved object (replica states of megabytes) under the lock.
 	if i > mid || mid == leafCap {
-		o.putAt(r, i-mid, p, obj)
+		o.putAt(r, i-mid, e)
 	} else {
-		o.putAt(l, i, p, obj)
+		o.putAt(l, i, e)
 	}
-	first := &sepKey{r.objs[0].Load().At(o.keyPos)}
+	var it item
+	r.read(0, &it)
+	first := &sepKey{it.key(o.keyPos)}
 	r.lo.Store(first)
-	r.lop.Store(r.pre[0].Load())
+	r.lop.Store(r.pre[r.at(0)].Load())
 	nx := l.next.Load()
 	r.next.Store(nx)
 	r.prev.Store(l)
@@ -902,7 +1146,7 @@ func (o *ordered) splitLeaf(path []step, l *leaf, i int, p *probe, obj *term.Tup
 
 // addChild inserts a child (kid or lf) after path[d].i in path[d].nd, with
 // separator sep of prefix pre, splitting nodes up the path as needed.
-func (o *ordered) addChild(path []step, d int, pre uint64, sep *sepKey, kid *inner, lf *leaf) {
+func (o *ordered[S, PS]) addChild(path []step[S, PS], d int, pre uint64, sep *sepKey, kid *inner[S, PS], lf *leaf[S, PS]) {
 	nd, at := path[d].nd, path[d].i+1
 	n := int(nd.n.Load())
 	if n < innerCap {
@@ -915,7 +1159,7 @@ func (o *ordered) addChild(path []step, d int, pre uint64, sep *sepKey, kid *inn
 	}
 	// Split nd: the right node takes the children from mid on (only the
 	// new one when it goes at the end).
-	r := &inner{leafKids: nd.leafKids}
+	r := &inner[S, PS]{leafKids: nd.leafKids}
 	o.inners.Add(1)
 	lockW(&nd.ver)
 	mid := innerCap
@@ -938,7 +1182,7 @@ func (o *ordered) addChild(path []step, d int, pre uint64, sep *sepKey, kid *inn
 	into.n.Store(int32(m + 1))
 	rpre, rsep := r.pre[0].Load(), r.seps[0].Load()
 	if d == 0 {
-		root := &inner{}
+		root := &inner[S, PS]{}
 		o.inners.Add(1)
 		root.kids[0].Store(nd)
 		root.set(1, rpre, rsep, r, nil)
@@ -951,13 +1195,13 @@ func (o *ordered) addChild(path []step, d int, pre uint64, sep *sepKey, kid *inn
 }
 
 // shiftUp moves the children from at to n-1 one place up.
-func (nd *inner) shiftUp(at, n int) {
+func (nd *inner[S, PS]) shiftUp(at, n int) {
 	for j := n; j > at; j-- {
 		nd.set(j, nd.pre[j-1].Load(), nd.seps[j-1].Load(), nd.kids[j-1].Load(), nd.leaves[j-1].Load())
 	}
 }
 
-func (nd *inner) set(j int, pre uint64, sep *sepKey, kid *inner, lf *leaf) {
+func (nd *inner[S, PS]) set(j int, pre uint64, sep *sepKey, kid *inner[S, PS], lf *leaf[S, PS]) {
 	nd.pre[j].Store(pre)
 	nd.seps[j].Store(sep)
 	nd.kids[j].Store(kid)
@@ -968,9 +1212,9 @@ func (nd *inner) set(j int, pre uint64, sep *sepKey, kid *inner, lf *leaf) {
 // is being removed, out of the tree (l is not the only leaf), and unlocks
 // it. Its range goes to the leaf before it, or, when it was the first
 // child of the node that keeps the range, to the leaf after it.
-func (o *ordered) removeLeaf(path []step, l *leaf) {
+func (o *ordered[S, PS]) removeLeaf(path []step[S, PS], l *leaf[S, PS]) {
 	l.dead.Store(true)
-	l.objs[0].Store(nil)
+	l.freeSlot(0)
 	l.n.Store(0)
 	d := len(path) - 1
 	// Nodes left without children go too.
@@ -1008,12 +1252,15 @@ func (o *ordered) removeLeaf(path []step, l *leaf) {
 	}
 	l.unlock()
 	o.leaves.Add(-1)
+	if PS(&l.s).grown() {
+		o.bigs.Add(-1)
+	}
 }
 
 // clear empties the table: every leaf of the old tree is locked and marked
 // removed, so a writer that found one starts again and finds the new tree;
 // readers inside the old tree finish there.
-func (o *ordered) clear() {
+func (o *ordered[S, PS]) clear() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	l, _ := o.descend(nil, toFirst)

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -19,14 +20,43 @@ import (
 // every key inside its leaf's range (lo up to the next leaf's lo), the
 // leaf chain in tree order both ways, prefixes that match their keys, no
 // removed node reachable, no empty leaf but a lone one, and the counts.
-func checkTree(t *testing.T, o *ordered) {
+func checkTree(t *testing.T, st store) {
+	t.Helper()
+	switch o := st.(type) {
+	case *ptrTree:
+		checkTreeOf(t, o)
+	case *recTree:
+		checkTreeOf(t, o)
+	default:
+		t.Fatalf("%T is not an ordered_set", st)
+	}
+}
+
+// ptrTree and recTree are the ordered_sets of the two layouts.
+type (
+	ptrTree = ordered[ptrSlots, *ptrSlots]
+	recTree = ordered[recSlots, *recSlots]
+)
+
+// nodeCounts returns the leaves and inner nodes of the ordered_set st.
+func nodeCounts(st store) (leaves, inners int64) {
+	switch o := st.(type) {
+	case *ptrTree:
+		return o.leaves.Load(), o.inners.Load()
+	case *recTree:
+		return o.leaves.Load(), o.inners.Load()
+	}
+	panic("not an ordered_set")
+}
+
+func checkTreeOf[S any, PS slots[S]](t *testing.T, o *ordered[S, PS]) {
 	t.Helper()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var leaves []*leaf
+	var leaves []*leaf[S, PS]
 	inners := 0
-	var walk func(nd *inner, lo, hi term.Term)
-	walk = func(nd *inner, lo, hi term.Term) {
+	var walk func(nd *inner[S, PS], lo, hi term.Term)
+	walk = func(nd *inner[S, PS], lo, hi term.Term) {
 		inners++
 		require.False(t, nd.dead.Load())
 		require.Zero(t, nd.ver.Load()&1)
@@ -55,8 +85,8 @@ func checkTree(t *testing.T, o *ordered) {
 				require.Nil(t, nd.kids[i].Load())
 				leaves = append(leaves, l)
 				for j := range int(l.n.Load()) {
-					k := l.objs[j].Load().At(o.keyPos)
-					require.Equal(t, keyPrefix(k), l.pre[j].Load())
+					k := l.objAt(j).At(o.keyPos)
+					require.Equal(t, keyPrefix(k), l.pre[l.at(j)].Load())
 					if clo != nil {
 						require.GreaterOrEqual(t, term.Compare(k, clo), 0, "key %v below its separator %v", k, clo)
 					}
@@ -93,7 +123,10 @@ func checkTree(t *testing.T, o *ordered) {
 			require.Nil(t, l.next.Load())
 		}
 		for j := range n {
-			k := l.objs[j].Load().At(o.keyPos)
+			obj := l.objAt(j)
+			_, compact := encodeRec(obj)
+			require.Equal(t, compact && o.inline, l.ptrAt(j) == nil, "object %v kept the wrong way", obj)
+			k := obj.At(o.keyPos)
 			if prevKey != nil {
 				require.Negative(t, term.Compare(prevKey, k))
 			}
@@ -107,8 +140,12 @@ func checkTree(t *testing.T, o *ordered) {
 				require.Negative(t, term.Compare(k, nx.lo.Load().key))
 			}
 		}
-		for j := n; j < leafCap; j++ {
-			require.Nil(t, l.objs[j].Load(), "a free slot keeps an object alive")
+		off := int(l.off.Load())
+		require.LessOrEqual(t, off+n, leafCap)
+		for j := range leafCap {
+			if j < off || j >= off+n {
+				require.Nil(t, PS(&l.s).ptr(j), "a free slot keeps an object alive")
+			}
 		}
 	}
 	require.Equal(t, total, o.size())
@@ -146,6 +183,32 @@ func propKey(r *rand.Rand, span int) term.Term {
 	}
 }
 
+// propValue draws an object's value, so that objects are kept both ways
+// (inline records and whole tuples) and a replace may change the way: small
+// and large integers, floats (1.0 beside 1, -0.0), atoms and binaries on
+// both sides of the record's size limits, and terms no record holds.
+func propValue(r *rand.Rand, step int) term.Term {
+	switch r.IntN(9) {
+	case 0:
+		return term.Int(int64(r.IntN(3))) // boxed by the runtime without allocating
+	case 1:
+		return term.Float(float64(r.IntN(3)))
+	case 2:
+		return term.Float(math.Copysign(0, -1))
+	case 3:
+		return term.BinaryString(strings.Repeat("b", r.IntN(26)))
+	case 4:
+		return term.Atom(strings.Repeat("a", r.IntN(26)))
+	case 5:
+		return term.Integer(new(big.Int).Lsh(big.NewInt(int64(step)+1), 80))
+	case 6:
+		return term.NewTuple(term.Int(int64(step)), term.Atom("x"))
+	case 7:
+		return term.Float(float64(step) + 0.25)
+	}
+	return term.Int(int64(step) << 20)
+}
+
 // refModel is an ordered_set as a sorted slice.
 type refModel struct{ objs []*term.Tuple }
 
@@ -164,14 +227,16 @@ func (m *refModel) keys(from, to int) []term.Term {
 // Random operations against the sorted slice, in phases that grow the
 // tree to several levels and shrink it to nothing, so that leaves and
 // inner nodes split and go away.
-func TestOrderedAgainstSortedSlice(t *testing.T) {
+func TestOrderedAgainstSortedSlice(t *testing.T) { forLayouts(t, testOrderedAgainstSortedSlice) }
+
+func testOrderedAgainstSortedSlice(t *testing.T, compact bool) {
 	steps, span := 120000, 40000
 	if testing.Short() {
 		steps, span = 30000, 10000
 	}
 	r := rand.New(rand.NewPCG(11, 12))
-	ow, _ := New(Options{Kind: OrderedSet})
-	st := ow.t.st.(*ordered)
+	ow, _ := New(Options{Kind: OrderedSet, Compact: compact})
+	st := ow.t.st
 	m := &refModel{}
 	for step := range steps {
 		grow := (step/(steps/4))%2 == 0
@@ -183,7 +248,7 @@ func TestOrderedAgainstSortedSlice(t *testing.T) {
 		}
 		switch {
 		case op < 8:
-			obj := tup(k, term.Int(int64(step)))
+			obj := tup(k, propValue(r, step))
 			require.NoError(t, ow.Insert(obj))
 			if found {
 				m.objs[i] = obj
@@ -215,7 +280,7 @@ func TestOrderedAgainstSortedSlice(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, found, ok, "lookup %v", k)
 			if ok {
-				require.Same(t, m.objs[i], got)
+				requireObject(t, compact, m.objs[i], got)
 			}
 		case op < 18:
 			nk, ok, err := ow.Next(k)
@@ -266,7 +331,8 @@ func TestOrderedAgainstSortedSlice(t *testing.T) {
 	m.objs = nil
 	checkTree(t, st)
 	checkOrderedWalks(t, ow, m)
-	require.Equal(t, int64(1), st.leaves.Load())
+	leaves, _ := nodeCounts(st)
+	require.Equal(t, int64(1), leaves)
 	require.NoError(t, ow.Insert(tup(term.Int(1), term.Int(1))))
 	checkTree(t, st)
 }
@@ -326,7 +392,11 @@ func TestKeyPrefixFollowsTermOrder(t *testing.T) {
 // every permanent key, and Next/Prev of a permanent key find its
 // permanent neighbours or keys between them.
 func TestOrderedConcurrentReadersStructure(t *testing.T) {
-	o, _ := New(Options{Kind: OrderedSet})
+	forLayouts(t, testOrderedConcurrentReadersStructure)
+}
+
+func testOrderedConcurrentReadersStructure(t *testing.T, compact bool) {
+	o, _ := New(Options{Kind: OrderedSet, Compact: compact})
 	const perm = 400 // permanent keys 0, 100, 200, ...
 	for i := range perm {
 		require.NoError(t, o.Insert(tup(term.Int(int64(i*100)), term.Int(0))))
@@ -414,14 +484,18 @@ func TestOrderedConcurrentReadersStructure(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	checkTree(t, o.t.st.(*ordered))
+	checkTree(t, o.t.st)
 }
 
 // A queue: keys inserted at the end and deleted from the front, as an
 // expiry index by time does, must not leave leaves or inner nodes behind.
 func TestOrderedQueueKeepsNoEmptyNodes(t *testing.T) {
-	o, _ := New(Options{Kind: OrderedSet})
-	st := o.t.st.(*ordered)
+	forLayouts(t, testOrderedQueueKeepsNoEmptyNodes)
+}
+
+func testOrderedQueueKeepsNoEmptyNodes(t *testing.T, compact bool) {
+	o, _ := New(Options{Kind: OrderedSet, Compact: compact})
+	st := o.t.st
 	next, oldest := 0, 0
 	for range 200000 {
 		require.NoError(t, o.Insert(tup(term.Int(int64(next)), term.Int(0))))
@@ -434,8 +508,9 @@ func TestOrderedQueueKeepsNoEmptyNodes(t *testing.T) {
 		}
 	}
 	checkTree(t, st)
-	require.LessOrEqual(t, st.leaves.Load(), int64(1000/leafCap+2))
-	require.Less(t, st.inners.Load(), int64(5))
+	leaves, inners := nodeCounts(st)
+	require.LessOrEqual(t, leaves, int64(1000/leafCap+2))
+	require.Less(t, inners, int64(5))
 	info, _ := o.Info()
 	require.Less(t, info.Memory, int64(1000*200))
 }
@@ -443,8 +518,10 @@ func TestOrderedQueueKeepsNoEmptyNodes(t *testing.T) {
 var errStop = errors.New("stop")
 
 // UpdateCounter on an ordered_set goes through the same leaves.
-func TestOrderedUpdateCounterManyKeys(t *testing.T) {
-	o, _ := New(Options{Kind: OrderedSet})
+func TestOrderedUpdateCounterManyKeys(t *testing.T) { forLayouts(t, testOrderedUpdateCounterManyKeys) }
+
+func testOrderedUpdateCounterManyKeys(t *testing.T, compact bool) {
+	o, _ := New(Options{Kind: OrderedSet, Compact: compact})
 	for round := range 3 {
 		for k := range 5000 {
 			v, err := o.UpdateCounter(term.Int(int64(k*7%5000)), 1, 1, tup(term.Int(0), term.Int(0)))
@@ -452,18 +529,20 @@ func TestOrderedUpdateCounterManyKeys(t *testing.T) {
 			require.Equal(t, int64(round+1), v)
 		}
 	}
-	err := o.t.st.(*ordered).update(term.Int(1), func(*term.Tuple) (*term.Tuple, error) { return nil, errStop })
+	err := o.t.st.update(term.Int(1), func(*term.Tuple) (*term.Tuple, error) { return nil, errStop })
 	require.ErrorIs(t, err, errStop)
-	checkTree(t, o.t.st.(*ordered))
+	checkTree(t, o.t.st)
 }
 
 // Writers of one public ordered_set work at once: each owns the keys k
 // with k%writers == its number, so they share leaves, split them and
 // empty them, while readers look on. At the end the table holds exactly
 // the union of the writers' models, and the tree is sound.
-func TestOrderedConcurrentWriters(t *testing.T) {
+func TestOrderedConcurrentWriters(t *testing.T) { forLayouts(t, testOrderedConcurrentWriters) }
+
+func testOrderedConcurrentWriters(t *testing.T, compact bool) {
 	const writers, span = 3, 6000
-	ow, _ := New(Options{Kind: OrderedSet, Access: Public})
+	ow, _ := New(Options{Kind: OrderedSet, Compact: compact, Access: Public})
 	w, _ := ow.PublicWriter()
 	models := make([]map[int64]*term.Tuple, writers)
 	stop := make(chan struct{})
@@ -545,7 +624,7 @@ func TestOrderedConcurrentWriters(t *testing.T) {
 		}
 	}
 	slices.SortFunc(ref.objs, func(a, b *term.Tuple) int { return term.Compare(a.At(0), b.At(0)) })
-	checkTree(t, ow.t.st.(*ordered))
+	checkTree(t, ow.t.st)
 	checkOrderedWalks(t, ow, ref)
 	for _, obj := range ref.objs {
 		got, ok, _ := ow.Lookup(obj.At(0))
@@ -555,8 +634,10 @@ func TestOrderedConcurrentWriters(t *testing.T) {
 }
 
 // A clear racing writers leaves the count equal to what the table holds.
-func TestOrderedClearRacingWriters(t *testing.T) {
-	ow, _ := New(Options{Kind: OrderedSet, Access: Public})
+func TestOrderedClearRacingWriters(t *testing.T) { forLayouts(t, testOrderedClearRacingWriters) }
+
+func testOrderedClearRacingWriters(t *testing.T, compact bool) {
+	ow, _ := New(Options{Kind: OrderedSet, Compact: compact, Access: Public})
 	w, _ := ow.PublicWriter()
 	var wg sync.WaitGroup
 	for id := range 2 {
@@ -579,5 +660,5 @@ func TestOrderedClearRacingWriters(t *testing.T) {
 	}
 	size, _ := w.Size()
 	require.Equal(t, n, size)
-	checkTree(t, ow.t.st.(*ordered))
+	checkTree(t, ow.t.st)
 }

@@ -92,3 +92,28 @@ func BenchmarkTablesDecide(b *testing.B) {
 		at = (at + n) % len(keys)
 	}
 }
+
+// BenchmarkTablesExpire measures expiry: b.N keys all new at time 0, then
+// every one of them forgotten a TTL later, in steps of SweepBudget, as an
+// idle owner does. The figure is per key forgotten.
+func BenchmarkTablesExpire(b *testing.B) {
+	keys := benchKeys(b.N)
+	tb := testTables(b, 100, 10, 300e9)
+	out := make([]Decision, 512)
+	for i := 0; i < len(keys); i += 512 {
+		if err := tb.decideBatch(keys[i:min(i+512, len(keys))], nil, out, 0, 2, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for more := true; more; {
+		var err error
+		if _, more, err = tb.expire(301e9, 1024); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if n, err := tb.size(); err != nil || n != 0 {
+		b.Fatalf("%d keys left (%v)", n, err)
+	}
+}

@@ -13,7 +13,9 @@
 //
 // The funnels live in ets tables (package ets), as in the original: a
 // set of {Key, Room, Last, Stamp} (a Compact set, so each funnel is a
-// 64-byte record) and an ordered_set of {Stamp, Key}, the expiry index.
+// 64-byte record) and an ordered_set of {Stamp, Key}, the expiry index,
+// whose objects (for keys of up to 16 bytes) the ordered_set keeps inline
+// in 40-byte slots.
 // All writes to a key's funnel are made by one owner goroutine, the single
 // writer of the original's command process, which owns the tables and
 // takes requests in batches: so no key is ever granted more than its room

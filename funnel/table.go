@@ -86,7 +86,7 @@ func newTables(heir ets.Heir) (funnels, index *ets.Owner, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	index, err = ets.New(ets.Options{Kind: ets.OrderedSet, Heir: heir, HeirData: indexTable})
+	index, err = ets.New(ets.Options{Kind: ets.OrderedSet, Compact: true, Heir: heir, HeirData: indexTable})
 	if err != nil {
 		return nil, nil, err
 	}

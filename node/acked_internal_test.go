@@ -178,6 +178,26 @@ func (g *gatedStore) Put(r actors.Replica) error {
 	return err
 }
 
+// startGated starts an active node a (edited by edit) and a spare s, a's
+// backup, whose replica store is gated for w1, and w1 on a with 3 states
+// acknowledged.
+func startGated(t *testing.T, edit func(*Config)) (a, s *Node, gs *gatedStore) {
+	t.Helper()
+	a = startN(t, "a@127.0.0.1", RoleActive, nil, edit)
+	s = startN(t, "s@127.0.0.1", RoleSpare, a, func(cfg *Config) {
+		cfg.replicaStore = func(st actors.Store) actors.Store {
+			gs = &gatedStore{Store: st, worker: "w1"}
+			return gs
+		}
+	})
+	waitMembers(t, a, 2)
+	require.Equal(t, s.Name(), waitBackupOf(t, a))
+	_, err := a.StartWorker("w1")
+	require.NoError(t, err)
+	incrAcked(t, a, "w1", 3)
+	return a, s, gs
+}
+
 func (g *gatedStore) storedStates() []actors.Replica {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -190,19 +210,7 @@ func (g *gatedStore) storedStates() []actors.Replica {
 // it. (The chaos soak's pause faults: the paused owner received that ack
 // when it resumed.)
 func TestTakeoverSealsFramesInFlight(t *testing.T) {
-	var gs *gatedStore
-	a := startN(t, "a@127.0.0.1", RoleActive, nil, nil)
-	s := startN(t, "s@127.0.0.1", RoleSpare, a, func(cfg *Config) {
-		cfg.replicaStore = func(st actors.Store) actors.Store {
-			gs = &gatedStore{Store: st, worker: "w1"}
-			return gs
-		}
-	})
-	waitMembers(t, a, 2)
-	require.Equal(t, s.Name(), waitBackupOf(t, a))
-	_, err := a.StartWorker("w1")
-	require.NoError(t, err)
-	incrAcked(t, a, "w1", 3)
+	a, s, gs := startGated(t, nil)
 
 	// The next state reaches the handler and is held before its store.
 	gs.close()

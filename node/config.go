@@ -145,6 +145,14 @@ type Config struct {
 	// LeaveTimeout bounds the graceful leave broadcast in Shutdown.
 	LeaveTimeout time.Duration
 
+	// DrainTimeout bounds how long Shutdown waits, before it stops the
+	// workers, for each worker's newest state to be acknowledged by its
+	// backup (the workers take no new message meanwhile), so that the spare
+	// takes them over from their last state. Workers not drained in time
+	// are logged and stopped anyway. 0: Shutdown does not wait (the spare
+	// starts from the last acknowledged states). Halt never drains.
+	DrainTimeout time.Duration
+
 	// CallTimeout is the timeout of a Call whose context has no deadline.
 	CallTimeout time.Duration
 
@@ -189,6 +197,7 @@ func DefaultConfig(name string) Config {
 		WriterBatchSize: 64,              // 64 * 1 MiB: gRPC receive limit ~64 MiB
 		EventBuffer:     256,             // node events are rare; 256 absorbs a cluster-wide restart
 		LeaveTimeout:    time.Second,     // the leave broadcast needs one gossip round or two
+		DrainTimeout:    5 * time.Second, // a few ack round trips even behind Backoff or a 40 MB keyframe
 		CallTimeout:     5 * time.Second, // gen_server:call's default
 		CertLifetime:    24 * time.Hour,  // renewed at 12 h
 
@@ -298,6 +307,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LeaveTimeout <= 0 {
 		return bad("LeaveTimeout", "must be positive")
+	}
+	if c.DrainTimeout < 0 {
+		return bad("DrainTimeout", "must not be negative")
 	}
 	if c.CallTimeout <= 0 {
 		return bad("CallTimeout", "must be positive")

@@ -50,6 +50,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"WriterBatchSize", func(c *Config) { c.WriterBatchSize = 2000 }},
 		{"EventBuffer", func(c *Config) { c.EventBuffer = 0 }},
 		{"LeaveTimeout", func(c *Config) { c.LeaveTimeout = 0 }},
+		{"DrainTimeout", func(c *Config) { c.DrainTimeout = -time.Second }},
 		{"CallTimeout", func(c *Config) { c.CallTimeout = 0 }},
 		{"CertLifetime", func(c *Config) { c.Secret = bytes.Repeat([]byte("s"), 16); c.CertLifetime = time.Second }},
 	} {

@@ -78,9 +78,16 @@
 //	backup, ok, err := a.Backup()
 //
 // Each node runs a replication controller, an actor fed by MonitorNodes.
-// Shutdown stops it first, so the node's workers stop before it leaves the
-// membership and the spare that takes them over never runs them alongside;
-// Halt stops it once the transport is down, as a kill would. Its workers are
+// Shutdown first drains the workers: each gets actors.Drain, handles no
+// further message, and Shutdown waits (up to Config.DrainTimeout, 5 s by
+// default, all workers together) until each one's newest state is
+// acknowledged by its backup, so that a graceful stop loses no step; the
+// workers not drained in time are logged, and their unacknowledged states
+// are lost as on a kill. Then it stops the controller, so the node's
+// workers stop before it leaves the membership and the spare that takes
+// them over (from those states) never runs them alongside; Halt does not
+// drain, and stops the controller once the transport is down, as a kill
+// would. Its workers are
 // its children, each under its own one_for_one strategy (3 restarts in 5 s,
 // then the worker stays stopped). A rejoin loop retries the gossip addresses
 // of failed members (see Fencing); stopping it may wait for one join attempt
@@ -193,8 +200,8 @@
 //
 // # Goroutines
 //
-// Shutdown leaves the membership, stops the registered processes and the
-// monitor service, stops the remote transport (closing every connection at
+// Shutdown drains and stops the workers, leaves the membership, stops the
+// registered processes and the monitor service, stops the remote transport (closing every connection at
 // once) and the actor system, and closes MonitorNodes channels. The node's
 // own goroutines end with it; gRPC's connection goroutines and protoactor's
 // dead-letter throttle timer (bounded here to 100 ms) end within about

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/enode-dev/enode/actors"
 	"github.com/enode-dev/enode/ets"
 	"github.com/enode-dev/enode/node/internal/remote"
 	"github.com/hashicorp/memberlist"
@@ -327,12 +328,15 @@ func (n *Node) SetMeta(kv map[string]string) error {
 
 func (n *Node) stopped() bool { return n.state.Load() != stateRunning }
 
-// Shutdown stops the node in order: it leaves the membership (peers see a
-// graceful NodeDown at once), stops the node's registered processes (their
-// monitors elsewhere get their Down) and the remote transport, then the
-// actor system, and closes MonitorNodes channels. It is idempotent: later
-// calls return the first call's result. Do not call it from one of the
-// node's own actors: it waits for them to stop.
+// Shutdown stops the node in order: it drains the workers (they take no
+// new message, and Shutdown waits up to Config.DrainTimeout until each
+// one's newest state is acknowledged by its backup), stops them, leaves the
+// membership (peers see a graceful NodeDown at once, and the spare takes
+// the workers over from their last states), stops the node's registered
+// processes (their monitors elsewhere get their Down) and the remote
+// transport, then the actor system, and closes MonitorNodes channels. It is
+// idempotent: later calls return the first call's result. Do not call it
+// from one of the node's own actors: it waits for them to stop.
 func (n *Node) Shutdown() error { return n.stop(true) }
 
 // Halt stops the node as if its process had been killed: it does not leave
@@ -350,8 +354,10 @@ func (n *Node) stop(graceful bool) error {
 	}
 	n.state.Store(stateStopping)
 	if graceful {
-		// Workers stop before the node leaves: the spare that takes them
-		// over never runs them alongside these.
+		// Workers finish replicating, then stop before the node leaves:
+		// the spare that takes them over starts from their last states
+		// and never runs them alongside these.
+		n.drainWorkers()
 		n.stopReplication()
 	}
 	var errs []error
@@ -385,6 +391,52 @@ func (n *Node) stop(graceful bool) error {
 	n.stopErr = errors.Join(errs...)
 	n.log.Info("node stopped", "graceful", graceful)
 	return n.stopErr
+}
+
+// drainWorkers sends every worker a Drain (it handles no further message)
+// and waits, up to Config.DrainTimeout in all, for each one's newest state
+// to be acknowledged by its backup; it logs the workers not drained in
+// time. The futures it waits on end with their timeouts at the latest.
+func (n *Node) drainWorkers() {
+	if n.cfg.DrainTimeout <= 0 || n.repl == nil {
+		return
+	}
+	start := time.Now()
+	deadline := start.Add(n.cfg.DrainTimeout)
+	res, err := n.system.Root.RequestFuture(n.repl.pid, listWorkers{}, n.cfg.DrainTimeout).Result()
+	if err != nil {
+		n.log.Warn("workers not drained: replication controller", "err", err)
+		return
+	}
+	ws := res.([]WorkerInfo)
+	if len(ws) == 0 {
+		return
+	}
+	futures := make([]*actor.Future, len(ws))
+	for i, w := range ws {
+		// A future with a negative timeout would never time out.
+		futures[i] = n.system.Root.RequestFuture(w.PID, &actors.Drain{}, max(time.Until(deadline), time.Millisecond))
+	}
+	undrained := map[string]bool{}
+	for i, f := range futures {
+		if _, err := f.Result(); err != nil {
+			undrained[ws[i].ID] = true
+		}
+	}
+	n.log.Info("workers drained", "workers", len(ws), "undrained", len(undrained), "took", time.Since(start))
+	if len(undrained) == 0 {
+		return
+	}
+	// Their counters now, for the log (the first listing predates Drain).
+	if res, err := n.system.Root.RequestFuture(n.repl.pid, listWorkers{}, n.cfg.CallTimeout).Result(); err == nil {
+		ws = res.([]WorkerInfo)
+	}
+	for _, w := range ws {
+		if undrained[w.ID] {
+			n.log.Warn("worker not drained in time: its newest states are lost on takeover", "worker", w.ID,
+				"seq", w.Status.Seq, "acked_seq", w.Status.AckedSeq, "timeout", n.cfg.DrainTimeout)
+		}
+	}
 }
 
 // announceLeaving publishes the leaving flag in the node's metadata and

@@ -100,13 +100,13 @@ func tableMemory(rep *report, keys []string) error {
 	if err != nil {
 		return err
 	}
-	index, err := measure(ets.Options{Kind: ets.OrderedSet}, func(i int, k string) *term.Tuple {
+	index, err := measure(ets.Options{Kind: ets.OrderedSet, Compact: true}, func(i int, k string) *term.Tuple {
 		return term.NewTuple(term.Int(int64(i)), term.NewBinary([]byte(k)))
 	})
 	if err != nil {
 		return err
 	}
 	rep.printf("%-44s %8.1f B  (Compact set of {Key, Room, Last, Stamp}, alone)\n", "  of which the funnels table", set)
-	rep.printf("%-44s %8.1f B  (ordered_set of {Stamp, Key}, alone)\n", "  of which the expiry index", index)
+	rep.printf("%-44s %8.1f B  (Compact ordered_set of {Stamp, Key}, alone)\n", "  of which the expiry index", index)
 	return nil
 }
