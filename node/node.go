@@ -200,6 +200,10 @@ func start(cfg Config) (_ *Node, err error) {
 	return n, nil
 }
 
+// endpointQueueSize is the initial size of an endpoint writer's queue (it
+// grows as needed): a few batches.
+const endpointQueueSize = 1024
+
 // startRemote starts protoactor's remote transport. protoactor panics when
 // it cannot listen; the panic is turned into an error.
 func (n *Node) startRemote(advIP net.IP) (err error) {
@@ -225,6 +229,12 @@ func (n *Node) startRemote(advIP net.IP) (err error) {
 		remote.WithServerOptions(serverOpts...),
 		remote.WithDialOptions(dialOpts...),
 		remote.WithEndpointWriterBatchSize(cfg.WriterBatchSize),
+		// The queue of an endpoint writer grows by doubling as needed;
+		// upstream starts it at a million slots (16 MB) for every peer
+		// address, and a node that sees peers die and come back on new
+		// addresses (every restart on port 0) churned tens of MB per
+		// address: the chaos soak's nodes grew past 500 MB of RSS.
+		remote.WithEndpointWriterQueueSize(endpointQueueSize),
 		remote.WithAdvertisedHost(cfg.RemoteAdvertise),
 	)
 	// One connection attempt: membership decides whether a node is there,
