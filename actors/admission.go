@@ -107,7 +107,7 @@ func (b *Backoff) ToTerm() term.Term {
 	if b.RetryAfter > 0 {
 		ms = uint64((b.RetryAfter + time.Millisecond - 1) / time.Millisecond)
 	}
-	return term.Record(tagBackoff, term.BinaryString(b.Node), term.BinaryString(b.Worker), uintTerm(ms))
+	return term.Record(tagBackoff, term.BinaryString(b.Node), term.BinaryString(b.Worker), term.Uint(ms))
 }
 
 // backoffFromTerm decodes the fields of an enode_backoff record.

@@ -34,7 +34,7 @@ func TestBackoffTerm(t *testing.T) {
 		"node":     term.Record(tagBackoff, term.Int(1), term.BinaryString("w"), term.Int(5)),
 		"negative": term.Record(tagBackoff, term.BinaryString("n"), term.BinaryString("w"), term.Int(-5)),
 		"float":    term.Record(tagBackoff, term.BinaryString("n"), term.BinaryString("w"), term.Float(5)),
-		"overflow": term.Record(tagBackoff, term.BinaryString("n"), term.BinaryString("w"), uintTerm(1<<62)),
+		"overflow": term.Record(tagBackoff, term.BinaryString("n"), term.BinaryString("w"), term.Uint(1<<62)),
 	} {
 		_, err := FromTerm(bad)
 		require.ErrorIs(t, err, ErrMalformed, name)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/big"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -138,7 +137,7 @@ type Position struct {
 // Digest returns the value a WorkerDigest (package resync) holds for a
 // worker at p: equal values mean the same epoch, sequence and state.
 func (p Position) Digest() uint64 {
-	return term.Hash(term.NewTuple(uintTerm(p.Epoch), uintTerm(p.Seq), uintTerm(p.Hash)))
+	return term.Hash(term.NewTuple(term.Uint(p.Epoch), term.Uint(p.Seq), term.Uint(p.Hash)))
 }
 
 // DigestQuery asks a replica_handler for the Digest of the replicas of
@@ -229,10 +228,10 @@ func (*LinkPing) isProtocol() {}
 func (*LinkPong) isProtocol() {}
 
 // ToTerm returns {enode_link_ping, Mark}.
-func (p *LinkPing) ToTerm() term.Term { return term.Record(tagLinkPing, uintTerm(p.Mark)) }
+func (p *LinkPing) ToTerm() term.Term { return term.Record(tagLinkPing, term.Uint(p.Mark)) }
 
 // ToTerm returns {enode_link_pong, Mark}.
-func (p *LinkPong) ToTerm() term.Term { return term.Record(tagLinkPong, uintTerm(p.Mark)) }
+func (p *LinkPong) ToTerm() term.Term { return term.Record(tagLinkPong, term.Uint(p.Mark)) }
 
 func (*DigestQuery) isProtocol()  {}
 func (*Digest) isProtocol()       {}
@@ -242,20 +241,20 @@ func (*Resync) isProtocol()       {}
 
 // ToTerm returns {enode_resync_query, Worker, Epoch}.
 func (q *ResyncQuery) ToTerm() term.Term {
-	return term.Record(tagResyncQuery, term.BinaryString(q.Worker), uintTerm(q.Epoch))
+	return term.Record(tagResyncQuery, term.BinaryString(q.Worker), term.Uint(q.Epoch))
 }
 
 // ToTerm returns {enode_resync_status, Worker, Found, Epoch, Seq, Hash,
 // Hello}.
 func (s *ResyncStatus) ToTerm() term.Term {
-	return term.Record(tagResyncStatus, term.BinaryString(s.Worker), term.Bool(s.Found), uintTerm(s.Epoch),
-		uintTerm(s.Seq), uintTerm(s.Hash), term.NewBinary(s.Hello))
+	return term.Record(tagResyncStatus, term.BinaryString(s.Worker), term.Bool(s.Found), term.Uint(s.Epoch),
+		term.Uint(s.Seq), term.Uint(s.Hash), term.NewBinary(s.Hello))
 }
 
 // ToTerm returns {enode_resync, Worker, Owner, Epoch, Seq, Data}.
 func (r *Resync) ToTerm() term.Term {
-	return term.Record(tagResync, term.BinaryString(r.Worker), term.BinaryString(r.Owner), uintTerm(r.Epoch),
-		uintTerm(r.Seq), term.NewBinary(r.Data))
+	return term.Record(tagResync, term.BinaryString(r.Worker), term.BinaryString(r.Owner), term.Uint(r.Epoch),
+		term.Uint(r.Seq), term.NewBinary(r.Data))
 }
 
 func (*Chunk) isProtocol()        {}
@@ -290,35 +289,35 @@ func (q *DigestQuery) ToTerm() term.Term {
 func (d *Digest) ToTerm() term.Term {
 	ps := make([]term.Pair, 0, len(d.Workers))
 	for w, v := range d.Workers {
-		ps = append(ps, term.Pair{Key: term.BinaryString(w), Value: uintTerm(v)})
+		ps = append(ps, term.Pair{Key: term.BinaryString(w), Value: term.Uint(v)})
 	}
 	return term.Record(tagDigest, term.BinaryString(d.Owner), term.MapOf(ps...))
 }
 
 // ToTerm returns {enode_chunk, Worker, Epoch, Seq, Index, Total, Bytes}.
 func (c *Chunk) ToTerm() term.Term {
-	return term.Record(tagChunk, term.BinaryString(c.Worker), uintTerm(c.Epoch), uintTerm(c.Seq),
+	return term.Record(tagChunk, term.BinaryString(c.Worker), term.Uint(c.Epoch), term.Uint(c.Seq),
 		term.Int(c.Index), term.Int(c.Total), term.NewBinary(c.Bytes))
 }
 
 // ToTerm returns {enode_chunk_ack, Worker, Epoch, Seq, Index}.
 func (a *ChunkAck) ToTerm() term.Term {
-	return term.Record(tagChunkAck, term.BinaryString(a.Worker), uintTerm(a.Epoch), uintTerm(a.Seq), term.Int(a.Index))
+	return term.Record(tagChunkAck, term.BinaryString(a.Worker), term.Uint(a.Epoch), term.Uint(a.Seq), term.Int(a.Index))
 }
 
 // ToTerm returns {enode_ack, Worker, Epoch, Seq}.
 func (a *Ack) ToTerm() term.Term {
-	return term.Record(tagAck, term.BinaryString(a.Worker), uintTerm(a.Epoch), uintTerm(a.Seq))
+	return term.Record(tagAck, term.BinaryString(a.Worker), term.Uint(a.Epoch), term.Uint(a.Seq))
 }
 
 // ToTerm returns {enode_need_keyframe, Worker, Epoch, HaveSeq}.
 func (n *NeedKeyframe) ToTerm() term.Term {
-	return term.Record(tagNeedKeyframe, term.BinaryString(n.Worker), uintTerm(n.Epoch), uintTerm(n.HaveSeq))
+	return term.Record(tagNeedKeyframe, term.BinaryString(n.Worker), term.Uint(n.Epoch), term.Uint(n.HaveSeq))
 }
 
 // ToTerm returns {enode_fenced, Worker, Epoch}.
 func (f *Fenced) ToTerm() term.Term {
-	return term.Record(tagFenced, term.BinaryString(f.Worker), uintTerm(f.Epoch))
+	return term.Record(tagFenced, term.BinaryString(f.Worker), term.Uint(f.Epoch))
 }
 
 // ToTerm returns {enode_set_backup, Address, Id}, {enode_set_backup,
@@ -330,7 +329,7 @@ func (s *SetBackup) ToTerm() term.Term {
 	}
 	if s.Holds != nil {
 		return term.Record(tagSetBackup, term.BinaryString(s.PID.Address), term.BinaryString(s.PID.Id),
-			uintTerm(s.Holds.Epoch), uintTerm(s.Holds.Seq), uintTerm(s.Holds.Hash))
+			term.Uint(s.Holds.Epoch), term.Uint(s.Holds.Seq), term.Uint(s.Holds.Hash))
 	}
 	return term.Record(tagSetBackup, term.BinaryString(s.PID.Address), term.BinaryString(s.PID.Id))
 }
@@ -569,14 +568,6 @@ func (d *fieldDecoder) u32(i int) uint32 {
 	}
 	d.fail(i, "want a non-negative 32-bit integer, got "+kindOf(d.tup.At(i)))
 	return 0
-}
-
-// uintTerm returns v as an Erlang integer (a BigInt above int64's range).
-func uintTerm(v uint64) term.Term {
-	if v <= math.MaxInt64 {
-		return term.Int(int64(v))
-	}
-	return term.Integer(new(big.Int).SetUint64(v))
 }
 
 func kindOf(t term.Term) string {

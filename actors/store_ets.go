@@ -46,8 +46,8 @@ func replicaRow(r Replica) *term.Tuple {
 		state = term.Undefined
 	}
 	return term.Record(tagReplica, term.BinaryString(r.Worker), term.BinaryString(r.Owner),
-		uintTerm(r.Epoch), uintTerm(r.Seq), state, term.Int(updated),
-		uintTerm(r.Keyframes), uintTerm(r.Deltas), uintTerm(r.Bytes))
+		term.Uint(r.Epoch), term.Uint(r.Seq), state, term.Int(updated),
+		term.Uint(r.Keyframes), term.Uint(r.Deltas), term.Uint(r.Bytes))
 }
 
 // rowReplica reads a row back; withState false leaves State nil.

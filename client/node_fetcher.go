@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"math/big"
 	"slices"
 	"sync"
 
@@ -154,16 +152,16 @@ func parseReply(id *term.Binary, res *term.Tuple) (reply, error) {
 	case tag == atomError && res.Len() == 2 && res.At(1) == atomMoved:
 		return reply{moved: true}, nil
 	case tag == atomUnchanged && res.Len() == 4:
-		epoch, ok1 := uintOf(res.At(2))
-		seq, ok2 := uintOf(res.At(3))
+		epoch, ok1 := term.UintOf(res.At(2))
+		seq, ok2 := term.UintOf(res.At(3))
 		if ok1 && ok2 && term.Equal(res.At(1), id) {
 			return reply{found: true, version: Version{epoch, seq}}, nil
 		}
 	case tag == atomReplica && res.Len() == 7:
 		owner, ok1 := res.At(2).(*term.Binary)
-		epoch, ok2 := uintOf(res.At(3))
-		seq, ok3 := uintOf(res.At(4))
-		size, ok4 := uintOf(res.At(5))
+		epoch, ok2 := term.UintOf(res.At(3))
+		seq, ok3 := term.UintOf(res.At(4))
+		size, ok4 := term.UintOf(res.At(5))
 		first, ok5 := res.At(6).(*term.Binary)
 		if ok1 && ok2 && ok3 && ok4 && ok5 && term.Equal(res.At(1), id) && owner.IsBinary() && first.IsBinary() &&
 			uint64(first.Len()) <= size && size <= maxStateSize && (first.Len() > 0 || size == 0) {
@@ -184,7 +182,7 @@ func parsePiece(id *term.Binary, res *term.Tuple, off, size uint64) (*term.Binar
 		return nil, errMoved
 	}
 	if tag, _ := res.Tag(); tag == atomChunk && res.Len() == 4 && term.Equal(res.At(1), id) {
-		at, ok := uintOf(res.At(2))
+		at, ok := term.UintOf(res.At(2))
 		piece, isBin := res.At(3).(*term.Binary)
 		if ok && isBin && piece.IsBinary() && at == off && piece.Len() > 0 && off+uint64(piece.Len()) <= size {
 			return piece, nil
@@ -199,7 +197,7 @@ func (f *NodeFetcher) readRemote(ctx context.Context, spare, worker string, have
 	id := term.BinaryString(worker)
 	req := term.NewTuple(atomGetReplica, id)
 	if !have.IsZero() {
-		req = term.NewTuple(atomGetReplica, id, uintTerm(have.Epoch), uintTerm(have.Seq))
+		req = term.NewTuple(atomGetReplica, id, term.Uint(have.Epoch), term.Uint(have.Seq))
 	}
 	res, err := f.call(ctx, to, req)
 	if err != nil {
@@ -219,7 +217,7 @@ func (f *NodeFetcher) readRemote(ctx context.Context, spare, worker string, have
 	etf := make([]byte, 0, r.size)
 	etf = r.first.AppendTo(etf)
 	for uint64(len(etf)) < r.size {
-		req := term.NewTuple(atomGetChunk, id, uintTerm(r.version.Epoch), uintTerm(r.version.Seq), term.Int(len(etf)))
+		req := term.NewTuple(atomGetChunk, id, term.Uint(r.version.Epoch), term.Uint(r.version.Seq), term.Int(len(etf)))
 		res, err := f.call(ctx, to, req)
 		if err != nil {
 			return Entry{}, false, err
@@ -249,28 +247,4 @@ func (f *NodeFetcher) call(ctx context.Context, to node.ProcessID, req term.Term
 		return nil, fmt.Errorf("%w: %s answered %v", ErrBadReply, to, res)
 	}
 	return t, nil
-}
-
-// uintOf reads a non-negative integer term that fits in 64 bits.
-func uintOf(t term.Term) (uint64, bool) {
-	switch v := t.(type) {
-	case term.Int:
-		if v >= 0 {
-			return uint64(v), true
-		}
-	case term.BigInt:
-		b := v.Big()
-		if b.Sign() >= 0 && b.IsUint64() {
-			return b.Uint64(), true
-		}
-	}
-	return 0, false
-}
-
-// uintTerm is the integer term of v (a bignum above MaxInt64).
-func uintTerm(v uint64) term.Term {
-	if v <= math.MaxInt64 {
-		return term.Int(v)
-	}
-	return term.Integer(new(big.Int).SetUint64(v))
 }

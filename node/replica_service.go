@@ -1,9 +1,6 @@
 package node
 
 import (
-	"math"
-	"math/big"
-
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/enode-dev/enode/actors"
@@ -116,10 +113,10 @@ func (s *replicaService) answer(req *term.Tuple) term.Term {
 		var haveEpoch, haveSeq uint64
 		have := req.Len() == 4
 		if have {
-			if haveEpoch, ok = uintOf(req.At(2)); !ok {
+			if haveEpoch, ok = term.UintOf(req.At(2)); !ok {
 				return errBadArg
 			}
-			if haveSeq, ok = uintOf(req.At(3)); !ok {
+			if haveSeq, ok = term.UintOf(req.At(3)); !ok {
 				return errBadArg
 			}
 		}
@@ -141,7 +138,7 @@ func (s *replicaService) answer(req *term.Tuple) term.Term {
 			return errNotFound
 		}
 		if have && (r.Epoch < haveEpoch || r.Epoch == haveEpoch && r.Seq <= haveSeq) {
-			return term.NewTuple(atomUnchanged, req.At(1), uintTerm(r.Epoch), uintTerm(r.Seq))
+			return term.NewTuple(atomUnchanged, req.At(1), term.Uint(r.Epoch), term.Uint(r.Seq))
 		}
 		etf, ok := s.encoded(worker, r.Epoch, r.Seq, r.State)
 		if !ok {
@@ -149,12 +146,12 @@ func (s *replicaService) answer(req *term.Tuple) term.Term {
 		}
 		piece := etf[:min(len(etf), s.n.replicaPiece())]
 		return term.NewTuple(atomReplica, req.At(1), term.BinaryString(r.Owner),
-			uintTerm(r.Epoch), uintTerm(r.Seq), term.Int(len(etf)), term.NewBinary(piece))
+			term.Uint(r.Epoch), term.Uint(r.Seq), term.Int(len(etf)), term.NewBinary(piece))
 	case tag == atomGetChunk && req.Len() == 5:
 		worker, ok1 := binaryText(req.At(1))
-		epoch, ok2 := uintOf(req.At(2))
-		seq, ok3 := uintOf(req.At(3))
-		off, ok4 := uintOf(req.At(4))
+		epoch, ok2 := term.UintOf(req.At(2))
+		seq, ok3 := term.UintOf(req.At(3))
+		off, ok4 := term.UintOf(req.At(4))
 		if !ok1 || !ok2 || !ok3 || !ok4 {
 			return errBadArg
 		}
@@ -176,7 +173,7 @@ func (s *replicaService) answer(req *term.Tuple) term.Term {
 			return errBadArg
 		}
 		end := min(len(etf), int(off)+s.n.replicaPiece())
-		return term.NewTuple(atomChunk, req.At(1), uintTerm(off), term.NewBinary(etf[off:end]))
+		return term.NewTuple(atomChunk, req.At(1), term.Uint(off), term.NewBinary(etf[off:end]))
 	}
 	return errBadArg
 }
@@ -203,28 +200,4 @@ func binaryText(t term.Term) (string, bool) {
 		return "", false
 	}
 	return string(b.Bytes()), true
-}
-
-// uintOf reads a non-negative integer term that fits in 64 bits.
-func uintOf(t term.Term) (uint64, bool) {
-	switch v := t.(type) {
-	case term.Int:
-		if v >= 0 {
-			return uint64(v), true
-		}
-	case term.BigInt:
-		b := v.Big()
-		if b.Sign() >= 0 && b.IsUint64() {
-			return b.Uint64(), true
-		}
-	}
-	return 0, false
-}
-
-// uintTerm is the integer term of v (a bignum above MaxInt64).
-func uintTerm(v uint64) term.Term {
-	if v <= math.MaxInt64 {
-		return term.Int(v)
-	}
-	return term.Integer(new(big.Int).SetUint64(v))
 }

@@ -104,7 +104,7 @@ func newer(a, b actors.Replica) bool {
 func (c *controller) sealOnPeer(ctx context.Context, peer string, have actors.Replica) (actors.Replica, bool, error) {
 	to := ProcessID{Name: ReplicaServiceName, Node: peer}
 	id := term.BinaryString(have.Worker)
-	res, err := c.serviceCall(ctx, to, term.NewTuple(atomSeal, id, uintTerm(have.Epoch), uintTerm(have.Seq)))
+	res, err := c.serviceCall(ctx, to, term.NewTuple(atomSeal, id, term.Uint(have.Epoch), term.Uint(have.Seq)))
 	if err != nil {
 		return actors.Replica{}, false, err
 	}
@@ -116,9 +116,9 @@ func (c *controller) sealOnPeer(ctx context.Context, peer string, have actors.Re
 		return actors.Replica{}, false, fmt.Errorf("unexpected answer %s", term.Format(res))
 	}
 	owner, ok1 := binaryText(res.At(2))
-	epoch, ok2 := uintOf(res.At(3))
-	seq, ok3 := uintOf(res.At(4))
-	size, ok4 := uintOf(res.At(5))
+	epoch, ok2 := term.UintOf(res.At(3))
+	seq, ok3 := term.UintOf(res.At(4))
+	size, ok4 := term.UintOf(res.At(5))
 	first, ok5 := res.At(6).(*term.Binary)
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !first.IsBinary() || uint64(first.Len()) > size {
 		return actors.Replica{}, false, fmt.Errorf("malformed answer %s", term.Format(res))
@@ -129,7 +129,7 @@ func (c *controller) sealOnPeer(ctx context.Context, peer string, have actors.Re
 	}
 	etf := first.AppendTo(make([]byte, 0, size))
 	for uint64(len(etf)) < size {
-		res, err := c.serviceCall(ctx, to, term.NewTuple(atomGetChunk, id, uintTerm(epoch), uintTerm(seq), term.Int(len(etf))))
+		res, err := c.serviceCall(ctx, to, term.NewTuple(atomGetChunk, id, term.Uint(epoch), term.Uint(seq), term.Int(len(etf))))
 		if err != nil {
 			return actors.Replica{}, false, err
 		}
